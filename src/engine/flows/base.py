@@ -1,0 +1,31 @@
+"""What every flow gets to work with, and what it answers per record."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from engine.mapping.settings import IntegrationSettings
+from engine.runtime.records import Recorder
+
+
+class Outcome(StrEnum):
+    SYNCED = "synced"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # filtered, excluded, unchanged or held by another worker
+
+
+@dataclass
+class FlowContext:
+    recorder: Recorder
+    source: Any
+    target: Any
+    settings: IntegrationSettings
+    filters: list[Any]
+    force: bool = False  # Export One / Retry: push even when the source did not change
+    # Orders of one customer must not race to create that customer twice.
+    locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    in_flight: set[int] = field(default_factory=set)  # entity ids whose leases the heartbeat renews

@@ -1,0 +1,424 @@
+"""Orders: Shopify → Fortnox.
+
+One Shopify order becomes one Fortnox order (customer matched or created first); a paid order is
+invoiced, and booked when Invoice Settings says so. Later updates reach Fortnox while the order is
+not invoiced; after that they are logged as warnings. Cancelled orders are cancelled in Fortnox
+unless invoiced. Flow filters gate creation only: once an order is in Fortnox, its later changes follow.
+
+Exactly once: every create is preceded by a committed store intent and carries the shop order name
+in YourOrderNumber and ExternalInvoiceReference1. When an attempt was interrupted (crash, timeout,
+dropped connection), the next one looks the order up by that name and adopts what it finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from engine.errors import EngineError, hint
+from engine.flows.base import FlowContext, Outcome
+from engine.mapping.filters import evaluate
+from engine.platforms.http import PlatformError
+from engine.runtime.records import dumps, parse_time
+from engine.store.models import EntityStatus, utcnow
+
+KEY = "orders_to_fortnox"
+ENTITY = "order"
+NAME = "Orders"
+ACTION = "Export orders to Fortnox"
+SOURCE_PLATFORM = "shopify"
+TARGET_PLATFORM = "fortnox"
+PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
+
+
+# -- retrieving ---------------------------------------------------------------------------------
+def fetch_updated(ctx: FlowContext, start: datetime | None, end: datetime) -> AsyncIterator[list[dict]]:
+    return ctx.source.iter_order_pages(updated_at_min=start, updated_at_max=end, status="any")
+
+
+def fetch_created(ctx: FlowContext, start: datetime, end: datetime) -> AsyncIterator[list[dict]]:
+    return ctx.source.iter_order_pages(created_at_min=start, created_at_max=end, status="any")
+
+
+async def fetch_one(ctx: FlowContext, ref: str) -> dict | None:
+    return await ctx.source.find_order(ref)
+
+
+async def fetch_by_source_id(ctx: FlowContext, source_id: str) -> dict | None:
+    try:
+        return await ctx.source.get_order(source_id)
+    except PlatformError as exc:
+        if exc.code == "NOT_FOUND":
+            return None
+        raise
+
+
+def reference_of(order: dict) -> str:
+    return order.get("name") or f"#{order.get('order_number')}"
+
+
+# -- processing ---------------------------------------------------------------------------------
+async def process(ctx: FlowContext, order: dict) -> Outcome:
+    rec = ctx.recorder
+    ref = reference_of(order)
+    created = parse_time(order.get("created_at"))
+    exclusion = ctx.settings.order.exclusion_date
+    if exclusion and created and created.date() < exclusion:
+        rec.info(
+            f"Order {ref} skipped: created {created.date()}, before the exclusion date {exclusion}",
+            code="ORDER_BEFORE_EXCLUSION_DATE",
+            reference=ref,
+        )
+        return Outcome.SKIPPED
+    verdict = evaluate(ctx.filters, order)
+    # Filters decide what gets created; an order already in Fortnox keeps receiving its changes, or a
+    # cancellation (status "voided") would never reach the ERP.
+    if not verdict.kept and rec.reference(ENTITY, str(order["id"])) is None:
+        rec.info(f"Order {ref} skipped: {verdict.reason}", code="FILTERED_OUT", reference=ref)
+        return Outcome.SKIPPED
+
+    entity = rec.claim_entity(ENTITY, str(order["id"]), ref)
+    if entity is None:
+        rec.info(f"Order {ref} is being synced by another worker", code="IN_FLIGHT", reference=ref)
+        return Outcome.SKIPPED
+    ctx.in_flight.add(entity.id)  # type: ignore[arg-type]
+    try:
+        updated = parse_time(order.get("updated_at"))
+        raw = dumps(order)
+        # Compare content, not updated_at: Shopify stamps whole seconds, and two edits can share one.
+        changed = entity.status != EntityStatus.SYNCED or entity.raw_source != raw
+        if not ctx.force and not changed:
+            return Outcome.SKIPPED
+        try:
+            await _store(ctx, entity, order, updated, raw, changed or ctx.force)
+        except Exception as exc:  # every record ends synced or in error with a code, never silent
+            code, message = (
+                (exc.code, exc.message)
+                if isinstance(exc, PlatformError | EngineError)
+                else ("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            )
+            what = hint(code)
+            rec.mark_error(entity, code, f"Order {ref}: {message}" + (f" — {what}" if what else ""), ref)
+            rec.update_entity(entity, raw_source=raw, source_updated_at=updated)
+            return Outcome.FAILED
+        return Outcome.SYNCED
+    finally:
+        ctx.in_flight.discard(entity.id)  # type: ignore[arg-type]
+        rec.release(entity)
+
+
+async def _store(
+    ctx: FlowContext, entity: Any, order: dict, updated: datetime | None, raw: str, changed: bool
+) -> None:
+    rec, target = ctx.recorder, ctx.target
+    ref, sid = reference_of(order), str(order["id"])
+    cancelled = bool(order.get("cancelled_at"))
+    notes: list[str] = []
+
+    doc: str | None = None
+    existing = rec.reference(ENTITY, sid)
+    if existing is not None:
+        doc = existing.target_id
+    elif entity.store_intent == "create_order":
+        found = await target.find_orders_by_reference(ref)
+        if found:
+            doc = str(found[0]["DocumentNumber"])
+            rec.set_reference(ENTITY, sid, doc, ref)
+            rec.transaction(
+                entity, "adopted", "synced", f"Found Fortnox order {doc} from an interrupted attempt"
+            )
+
+    if doc is None:
+        customer_number = await _ensure_customer(ctx, order)
+        payload = build_order(ctx, order, customer_number)
+        rec.update_entity(entity, store_intent="create_order", store_intent_at=utcnow())
+        fortnox_order = await _create_once(
+            lambda: target.create_order(payload), lambda: _find_order(ctx, ref), "order", ref, ctx
+        )
+        doc = str(fortnox_order["DocumentNumber"])
+        rec.set_reference(ENTITY, sid, doc, ref)
+        rec.update_entity(entity, storer_reference=doc, store_intent=None)
+        rec.transaction(entity, "created", "synced", f"Created Fortnox order {doc}")
+        notes.append(f"created order {doc}")
+        if cancelled:
+            fortnox_order = await target.cancel_order(doc)
+            rec.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
+            notes.append("cancelled")
+    else:
+        fortnox_order = await target.get_order(doc)
+        invoice_no = _invoice_number(fortnox_order)
+        if fortnox_order.get("Cancelled"):
+            pass
+        elif cancelled:
+            if invoice_no:
+                msg = f"Order {ref} was cancelled in Shopify after Fortnox invoice {invoice_no} was created"
+                rec.warning(
+                    msg + f" — {hint('ORDER_CANCELLED_AFTER_INVOICING')}",
+                    code="ORDER_CANCELLED_AFTER_INVOICING",
+                    reference=ref,
+                )
+                rec.transaction(entity, "warning", "synced", msg)
+            else:
+                fortnox_order = await target.cancel_order(doc)
+                rec.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
+                notes.append(f"cancelled order {doc}")
+        elif changed and invoice_no:
+            invoice = await target.get_invoice(invoice_no)
+            state = "booked" if invoice.get("Booked") else "invoiced"
+            msg = f"Order {ref} changed in Shopify after invoice {invoice_no} was {state}; not re-synced"
+            rec.warning(
+                msg + f" — {hint('ORDER_UPDATED_AFTER_BOOKING')}",
+                code="ORDER_UPDATED_AFTER_BOOKING",
+                reference=ref,
+            )
+            rec.transaction(entity, "warning", "synced", msg)
+        elif changed:
+            payload = build_order(ctx, order, str(fortnox_order["CustomerNumber"]))
+            fortnox_order = await target.update_order(doc, payload)
+            rec.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")
+            notes.append(f"updated order {doc}")
+
+    invoice = None
+    wants_invoice = (
+        order.get("financial_status") in PAID_STATUSES
+        and ctx.settings.invoice.create_invoice_when_paid
+        and not fortnox_order.get("Cancelled")
+    )
+    if wants_invoice:
+        invoice = await _ensure_invoice(ctx, entity, order, doc, fortnox_order, notes)
+    rec.update_entity(
+        entity,
+        status=EntityStatus.SYNCED,
+        storer_reference=doc,
+        children=len(order.get("line_items") or []),
+        source_updated_at=updated,
+        raw_source=raw,
+        raw_target=dumps({"Order": fortnox_order, "Invoice": invoice}),
+        error_code=None,
+        error_message=None,
+        store_intent=None,
+    )
+    summary = ", ".join(notes) if notes else "unchanged in Fortnox"
+    rec.info(f"Order {ref} synced to Fortnox order {doc}: {summary}", code="ORDER_SYNCED", reference=ref)
+
+
+def _invoice_number(fortnox_order: dict) -> str | None:
+    value = fortnox_order.get("InvoiceReference")
+    return str(value) if value not in (None, "", "0", 0) else None
+
+
+async def _find_order(ctx: FlowContext, ref: str) -> dict | None:
+    found = await ctx.target.find_orders_by_reference(ref)
+    return await ctx.target.get_order(str(found[0]["DocumentNumber"])) if found else None
+
+
+async def _create_once(
+    create: Callable[[], Awaitable[dict]],
+    find: Callable[[], Awaitable[dict | None]],
+    what: str,
+    ref: str,
+    ctx: FlowContext,
+) -> dict:
+    """Create, and when the answer was lost (the write may have landed) look before trying again."""
+    try:
+        return await create()
+    except PlatformError as exc:
+        if not exc.ambiguous:
+            raise
+        found = await find()
+        if found is not None:
+            ctx.recorder.info(
+                f"Adopted the Fortnox {what} for {ref} whose creation answer was lost ({exc.code})",
+                code="ADOPTED",
+                reference=ref,
+            )
+            return found
+        return await create()
+
+
+async def _ensure_invoice(
+    ctx: FlowContext, entity: Any, order: dict, doc: str, fortnox_order: dict, notes: list[str]
+) -> dict:
+    rec, target = ctx.recorder, ctx.target
+    ref, sid = reference_of(order), str(order["id"])
+    invoice_no = _invoice_number(fortnox_order)
+    if invoice_no is None:
+        rec.update_entity(entity, store_intent="create_invoice", store_intent_at=utcnow())
+        try:
+            invoice = await target.create_invoice_from_order(doc)
+        except PlatformError as exc:
+            if exc.code != "ORDER_ALREADY_INVOICED" and not exc.ambiguous:
+                raise
+            invoice_no = _invoice_number(await target.get_order(doc))
+            if invoice_no is None:
+                raise
+            invoice = await target.get_invoice(invoice_no)
+        invoice_no = str(invoice["DocumentNumber"])
+        rec.set_reference("invoice", sid, invoice_no, ref)
+        rec.transaction(entity, "invoiced", "synced", f"Created Fortnox invoice {invoice_no}")
+        notes.append(f"invoice {invoice_no}")
+    else:
+        invoice = await target.get_invoice(invoice_no)
+    if ctx.settings.invoice.bookkeep and not invoice.get("Booked"):
+        try:
+            invoice = await target.bookkeep_invoice(invoice_no)
+        except PlatformError as exc:
+            if exc.code != "INVOICE_ALREADY_BOOKED" and not exc.ambiguous:
+                raise
+            invoice = await target.get_invoice(invoice_no)
+            if not invoice.get("Booked"):
+                raise
+        rec.transaction(entity, "booked", "synced", f"Booked Fortnox invoice {invoice_no}")
+        notes.append("booked")
+    return invoice
+
+
+# -- customers ----------------------------------------------------------------------------------
+async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
+    rec, target, conf = ctx.recorder, ctx.target, ctx.settings.customer
+    customer = order.get("customer") or {}
+    email = (order.get("email") or customer.get("email") or "").strip().lower()
+    sid = str(customer["id"]) if customer.get("id") else (f"email:{email}" if email else None)
+    async with ctx.locks[sid or f"order:{order['id']}"]:
+        if sid and (known := rec.reference("customer", sid)) is not None:
+            return known.target_id
+        fortnox_customer = None
+        if conf.mode == "match_existing" and email:
+            matches = await target.find_customers_by_email(email)
+            fortnox_customer = matches[0] if matches else None
+        if fortnox_customer is None:
+            payload = build_customer(ctx, order)
+
+            async def find() -> dict | None:
+                found = await target.find_customers_by_email(email) if email else []
+                return found[0] if found else None
+
+            fortnox_customer = await _create_once(
+                lambda: target.create_customer(payload), find, "customer", reference_of(order), ctx
+            )
+        number = str(fortnox_customer["CustomerNumber"])
+        if sid:
+            rec.set_reference("customer", sid, number, email or None)
+            entity = rec.claim_entity("customer", sid, email or sid)
+            if entity is not None:
+                rec.update_entity(
+                    entity,
+                    status=EntityStatus.SYNCED,
+                    storer_reference=number,
+                    raw_source=dumps(customer),
+                    raw_target=dumps(fortnox_customer),
+                )
+                rec.transaction(
+                    entity,
+                    "matched" if conf.mode == "match_existing" else "created",
+                    "synced",
+                    f"Fortnox customer {number}",
+                )
+                rec.release(entity)
+        return number
+
+
+def _name(addr: dict | None) -> str:
+    addr = addr or {}
+    return (addr.get("name") or f"{addr.get('first_name') or ''} {addr.get('last_name') or ''}").strip()
+
+
+def build_customer(ctx: FlowContext, order: dict) -> dict:
+    conf = ctx.settings.customer
+    billing = order.get("billing_address") or {}
+    customer = order.get("customer") or {}
+    name = (
+        _name(billing)
+        or billing.get("company")
+        or f"{customer.get('first_name') or ''} {customer.get('last_name') or ''}".strip()
+        or conf.default_name
+    )
+    return {
+        "Name": name,
+        "Email": order.get("email") or customer.get("email"),
+        "Type": "COMPANY" if billing.get("company") else conf.customer_type,
+        "CountryCode": (billing.get("country_code") or conf.default_country_code).upper(),
+        "Address1": billing.get("address1"),
+        "Address2": billing.get("address2"),
+        "City": billing.get("city"),
+        "ZipCode": billing.get("zip"),
+        "Phone1": billing.get("phone"),
+        "Currency": order.get("currency"),
+        "ExternalReference": str(customer.get("id") or ""),
+    }
+
+
+# -- orders -------------------------------------------------------------------------------------
+def _vat_percent(line: dict) -> float:
+    rate = sum(float(t.get("rate") or 0) for t in line.get("tax_lines") or [])
+    pct = round(rate * 100, 2)
+    return int(pct) if pct == int(pct) else pct
+
+
+def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
+    s = ctx.settings
+    ref = reference_of(order)
+    rows = []
+    for line in order.get("line_items") or []:
+        sku = (line.get("sku") or "").strip()
+        if sku and (" " in sku or len(sku) > 200):
+            raise EngineError(
+                "ARTICLE_NUMBER_INVALID", f"SKU {sku!r} cannot be a Fortnox article number (no spaces, ≤ 200)"
+            )
+        qty = line.get("quantity") or 0
+        rows.append(
+            {
+                "ArticleNumber": sku or None,
+                "Description": (line.get("title") or sku)[:50],
+                "OrderedQuantity": qty,
+                "DeliveredQuantity": qty,
+                "Price": float(line.get("price") or 0),
+                "VAT": _vat_percent(line),
+                "Discount": float(line.get("total_discount") or 0),
+                "DiscountType": "AMOUNT",
+            }
+        )
+    if len(rows) > 500:
+        raise EngineError("FORTNOX_ROW_LIMIT", f"{len(rows)} rows; Fortnox accepts at most 500")
+    shipping_lines = order.get("shipping_lines") or []
+    shipping_title = shipping_lines[0].get("title") if shipping_lines else None
+    gateways = order.get("payment_gateway_names") or []
+    billing = order.get("billing_address") or {}
+    delivery = order.get("shipping_address") or billing
+    currency = (
+        order.get("presentment_currency") if s.order.use_presentment_currency else order.get("currency")
+    )
+    created = parse_time(order.get("created_at"))
+    payload: dict[str, Any] = {
+        "CustomerNumber": customer_number,
+        "OrderDate": created.date().isoformat() if created else None,
+        "YourOrderNumber": ref,
+        "ExternalInvoiceReference1": ref,
+        "ExternalInvoiceReference2": str(order["id"]),
+        "Currency": currency,
+        "VATIncluded": bool(order.get("taxes_included", s.invoice.vat_included)),
+        "Freight": round(
+            sum(float(x.get("discounted_price") or x.get("price") or 0) for x in shipping_lines), 2
+        ),
+        "CustomerName": _name(billing) or None,
+        "Address1": billing.get("address1"),
+        "Address2": billing.get("address2"),
+        "City": billing.get("city"),
+        "ZipCode": billing.get("zip"),
+        "Country": billing.get("country"),
+        "DeliveryName": _name(delivery) or None,
+        "DeliveryAddress1": delivery.get("address1"),
+        "DeliveryCity": delivery.get("city"),
+        "DeliveryZipCode": delivery.get("zip"),
+        "DeliveryCountry": delivery.get("country"),
+        "Remarks": order.get("note") or None,
+        "OrderRows": rows,
+    }
+    way = s.shipping.mapping.get(shipping_title or "") or s.shipping.default_way_of_delivery
+    terms = s.payment.mapping.get(gateways[0] if gateways else "") or s.payment.default_terms_of_payment
+    if way:
+        payload["WayOfDelivery"] = way
+    if terms:
+        payload["TermsOfPayment"] = terms
+    return {k: v for k, v in payload.items() if v is not None}

@@ -1,0 +1,447 @@
+"""Fortnox API v3 client: OAuth token rotation, the 25-per-5-seconds pace, and ErrorInformation mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, Field, field_validator
+
+from engine.platforms.fortnox_codes import FORTNOX_CODES
+from engine.platforms.http import (
+    AUTH_FAILED,
+    NOT_FOUND,
+    ErrorInfo,
+    PlatformError,
+    PlatformHttpClient,
+    generic_error_info,
+    short_body,
+)
+from engine.platforms.pacing import SlidingWindowLimiter
+
+log = logging.getLogger("engine.platforms.fortnox")
+
+RATE_LIMIT_REQUESTS = 25
+RATE_LIMIT_WINDOW = 5.0
+TOKEN_EXPIRY_MARGIN = 60.0
+PAGE_LIMIT = 500
+RECONNECT_HINT = "reconnect the Fortnox connector (sign in to Fortnox again) to issue new tokens"
+
+_CODE_BY_MESSAGE = {message.casefold(): name for name, message in FORTNOX_CODES.values()}
+_AUTH_CODES = {number for number, (name, _) in FORTNOX_CODES.items() if name == AUTH_FAILED}
+
+LOOKUP_ENVELOPES = {
+    "termsofpayments": "TermsOfPayments",
+    "wayofdeliveries": "WayOfDeliveries",
+    "modesofpayments": "ModesOfPayments",
+    "accounts": "Accounts",
+    "currencies": "Currencies",
+    "vatcodes": "VATCodes",
+}
+
+
+class TokenSet(BaseModel):
+    access_token: str = Field(repr=False)
+    refresh_token: str = Field(repr=False)
+    expires_at: datetime
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        # A store that lost the offset must not make every expiry comparison raise.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def expires_within(self, seconds: float) -> bool:
+        return self.expires_at - timedelta(seconds=seconds) <= datetime.now(UTC)
+
+
+class TokenStore(Protocol):
+    def load(self) -> TokenSet | None: ...
+
+    def save(self, tokens: TokenSet) -> None:
+        """Must be atomic and durable before returning: the old refresh token is already dead."""
+        ...
+
+
+class MemoryTokenStore:
+    def __init__(self, tokens: TokenSet | None = None) -> None:
+        self.tokens = tokens
+        self.saves = 0
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(saves={self.saves})"
+
+    def load(self) -> TokenSet | None:
+        return self.tokens
+
+    def save(self, tokens: TokenSet) -> None:
+        self.tokens = tokens
+        self.saves += 1
+
+
+def _ci_get(mapping: Any, *names: str) -> Any:
+    if not isinstance(mapping, dict):
+        return None
+    wanted = {n.casefold() for n in names}
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.casefold() in wanted:
+            return value
+    return None
+
+
+def _as_int(value: Any) -> int | str | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def parse_error_information(status: int, body: Any, fallback: str = "") -> ErrorInfo:
+    """Turn a Fortnox error body into a stable engine code, keeping Fortnox's own message."""
+    info = _ci_get(body, "ErrorInformation")
+    source = info if isinstance(info, dict) else body
+    message = _ci_get(source, "message")
+    platform_code = _as_int(_ci_get(source, "code"))
+    message = str(message) if message else fallback or f"HTTP {status}"
+    if isinstance(platform_code, int) and platform_code in FORTNOX_CODES:
+        return ErrorInfo(FORTNOX_CODES[platform_code][0], message, platform_code)
+    by_text = _CODE_BY_MESSAGE.get(message.strip().casefold())
+    if by_text:
+        return ErrorInfo(by_text, message, platform_code)
+    generic = generic_error_info(status, message)
+    return ErrorInfo(generic.code, message, platform_code)
+
+
+def _path(*parts: str | int) -> str:
+    return "/".join(quote(str(p), safe="") for p in parts)
+
+
+class FortnoxClient(PlatformHttpClient):
+    platform = "fortnox"
+
+    def __init__(
+        self,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        token_store: TokenStore,
+        *,
+        time_scale: float = 1.0,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        safety_margin: float = 0.03,
+    ) -> None:
+        super().__init__(
+            base_url,
+            time_scale=time_scale,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            transport=transport,
+        )
+        self.token_url = token_url
+        self.client_id = client_id
+        self.__client_secret = client_secret
+        self.token_store = token_store
+        self.limiter = SlidingWindowLimiter(
+            RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW * time_scale, safety_margin=safety_margin
+        )
+        self._tokens: TokenSet | None = None
+        self._loaded = False
+        self._refresh_lock = asyncio.Lock()
+        self._refresh_task: asyncio.Task[TokenSet] | None = None
+
+    async def __aenter__(self) -> FortnoxClient:
+        return self
+
+    # ---- hooks -------------------------------------------------------------------------------------
+    def _secrets(self) -> Iterable[str]:
+        yield self.__client_secret
+        if self._tokens is not None:
+            yield self._tokens.access_token
+            yield self._tokens.refresh_token
+
+    async def _before_attempt(self, paced: bool) -> dict[str, str]:
+        if not paced:
+            return {}
+        # Token before slot: a refresh must not hold a slot that then sits unused.
+        tokens = await self._valid_tokens()
+        return {"Authorization": f"Bearer {tokens.access_token}"}
+
+    @contextlib.asynccontextmanager
+    async def _pace(self, paced: bool) -> AsyncIterator[None]:
+        if not paced:  # the token endpoint is not counted in the API's window
+            yield
+            return
+        async with self.limiter.slot() as waited:
+            self.stats.waits_for_pacing += waited
+            yield
+
+    def _error_info(self, response: httpx.Response) -> ErrorInfo:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return parse_error_information(response.status_code, body, short_body(response))
+
+    # ---- tokens ------------------------------------------------------------------------------------
+    @staticmethod
+    def _usable(tokens: TokenSet | None) -> bool:
+        # Token lifetimes are not scaled by time_scale: expires_in is the server's own statement in
+        # real seconds, just like Retry-After.
+        return tokens is not None and not tokens.expires_within(TOKEN_EXPIRY_MARGIN)
+
+    async def _valid_tokens(self) -> TokenSet:
+        if not self._loaded:
+            self._tokens = self.token_store.load()
+            self._loaded = True
+        if self._usable(self._tokens):
+            assert self._tokens is not None
+            return self._tokens
+        return await self._refresh_shared(stale=self._tokens.access_token if self._tokens else None)
+
+    async def refresh(self) -> TokenSet:
+        """Rotate the tokens now (grant_type=refresh_token); the new refresh token is saved first."""
+        return await self._refresh_shared(stale=None, force=True)
+
+    async def _refresh_shared(self, stale: str | None, force: bool = False) -> TokenSet:
+        async with self._refresh_lock:
+            current = self._tokens
+            if not force and current is not None and current.access_token != stale and self._usable(current):
+                return current  # someone else refreshed while we waited for the lock
+            if self._refresh_task is None or self._refresh_task.done():
+                task = asyncio.get_running_loop().create_task(self._rotate())
+                # If every waiter was cancelled, nobody reads the outcome; don't warn about it.
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
+                self._refresh_task = task
+            # Shielded: a caller cancelled mid-rotation must not abandon a refresh the server may
+            # already have applied, or the new refresh token would be lost with it.
+            return await asyncio.shield(self._refresh_task)
+
+    async def _rotate(self) -> TokenSet:
+        stored = self.token_store.load()
+        mine = self._tokens
+        if stored is not None and mine is not None and stored.refresh_token != mine.refresh_token:
+            # Another process sharing the store rotated already; our refresh token is dead.
+            self._tokens = stored
+            if self._usable(stored):
+                return stored
+        current = self._tokens or stored
+        if current is None or not current.refresh_token:
+            raise self._error(AUTH_FAILED, f"No Fortnox tokens are stored; {RECONNECT_HINT}", status=None)
+        try:
+            # Retried like an idempotent call on purpose: if the first attempt was applied but its
+            # answer lost, the old token is dead either way, and a retry can only help.
+            _, body = await self.request(
+                "POST",
+                self.token_url,
+                idempotent=True,
+                data={"grant_type": "refresh_token", "refresh_token": current.refresh_token},
+                auth=(self.client_id, self.__client_secret),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                paced=False,
+            )
+        except PlatformError as err:
+            if err.status in (400, 401, 403):
+                raise self._error(
+                    AUTH_FAILED,
+                    f"Fortnox refused the refresh token ({err.message}); {RECONNECT_HINT}",
+                    status=err.status,
+                    platform_code=err.platform_code,
+                ) from None
+            raise
+        access = _ci_get(body, "access_token")
+        refresh = _ci_get(body, "refresh_token")
+        if not access or not refresh:
+            raise self._error(
+                "MALFORMED_RESPONSE", "The Fortnox token answer lacks access_token/refresh_token"
+            )
+        expires_in = float(_ci_get(body, "expires_in") or 3600)
+        tokens = TokenSet(
+            access_token=str(access),
+            refresh_token=str(refresh),
+            expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+        )
+        # Synchronous and before anything else awaits: the old refresh token is already invalid, so the
+        # new one must be durable before the new access token is used. A failing save propagates.
+        self.token_store.save(tokens)
+        self._tokens = tokens
+        self._loaded = True
+        self.stats.token_refreshes += 1
+        log.info("fortnox tokens rotated; access token valid until %s", tokens.expires_at.isoformat())
+        return tokens
+
+    # ---- request plumbing --------------------------------------------------------------------------
+    async def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        try:
+            _, body = await self.request(
+                method, path, idempotent=idempotent, params=params, json_body=json_body
+            )
+            return body
+        except PlatformError as err:
+            if not self._is_token_rejection(err):
+                raise
+            stale = self._tokens.access_token if self._tokens else None
+        # A rejected token means the request was not applied, so even a create may go again, once.
+        log.info("fortnox rejected the access token; refreshing and retrying once")
+        await self._refresh_shared(stale=stale)
+        _, body = await self.request(method, path, idempotent=idempotent, params=params, json_body=json_body)
+        return body
+
+    @staticmethod
+    def _is_token_rejection(err: PlatformError) -> bool:
+        return err.status == 401 or (err.status == 403 and err.platform_code in _AUTH_CODES)
+
+    def _unwrap(self, body: Any, envelope: str) -> dict:
+        inner = _ci_get(body, envelope)
+        if not isinstance(inner, dict):
+            raise self._error("MALFORMED_RESPONSE", f"expected a {envelope!r} object in the Fortnox answer")
+        return inner
+
+    async def _get_one(self, resource: str, number: str, envelope: str) -> dict:
+        return self._unwrap(await self._api("GET", _path(resource, number)), envelope)
+
+    async def _create(self, resource: str, envelope: str, payload: dict) -> dict:
+        body = await self._api("POST", resource, idempotent=False, json_body={envelope: payload})
+        return self._unwrap(body, envelope)
+
+    async def _update(self, resource: str, number: str, envelope: str, payload: dict) -> dict:
+        body = await self._api("PUT", _path(resource, number), idempotent=True, json_body={envelope: payload})
+        return self._unwrap(body, envelope)
+
+    async def _action(self, resource: str, number: str, action: str, envelope: str) -> dict:
+        body = await self._api("PUT", f"{_path(resource, number)}/{action}", idempotent=False)
+        return self._unwrap(body, envelope)
+
+    async def list_all(self, resource: str, envelope: str, params: dict | None = None) -> list[dict]:
+        """Every item of a list resource, following MetaInformation @TotalPages."""
+        items: list[dict] = []
+        page = 1
+        while True:
+            body = await self._api(
+                "GET", resource, params={**(params or {}), "limit": PAGE_LIMIT, "page": page}
+            )
+            found = _ci_get(body, envelope)
+            if found is None and not isinstance(body, dict):
+                raise self._error("MALFORMED_RESPONSE", f"expected {envelope!r} in the Fortnox list answer")
+            items.extend(found or [])
+            meta = _ci_get(body, "MetaInformation") or {}
+            try:
+                total_pages = int(_ci_get(meta, "@TotalPages") or 1)
+            except (TypeError, ValueError):
+                total_pages = 1
+            if page >= total_pages or not found:
+                return items
+            page += 1
+
+    # ---- customers ---------------------------------------------------------------------------------
+    async def get_customer(self, number: str) -> dict:
+        return await self._get_one("customers", number, "Customer")
+
+    async def find_customers_by_email(self, email: str) -> list[dict]:
+        wanted = email.strip().casefold()
+        if not wanted:  # an empty search would list every customer
+            return []
+        found = await self.list_all("customers", "Customers", {"email": email.strip()})
+        return [c for c in found if str(c.get("Email") or "").strip().casefold() == wanted]
+
+    async def create_customer(self, customer: dict) -> dict:
+        return await self._create("customers", "Customer", customer)
+
+    async def update_customer(self, number: str, customer: dict) -> dict:
+        return await self._update("customers", number, "Customer", customer)
+
+    # ---- articles ----------------------------------------------------------------------------------
+    async def get_article(self, number: str) -> dict | None:
+        try:
+            return await self._get_one("articles", number, "Article")
+        except PlatformError as err:
+            if err.status == 404 or err.code in (NOT_FOUND, "ARTICLE_NOT_FOUND"):
+                return None
+            raise
+
+    async def create_article(self, article: dict) -> dict:
+        return await self._create("articles", "Article", article)
+
+    async def list_articles(self) -> list[dict]:
+        return await self.list_all("articles", "Articles")
+
+    # ---- orders ------------------------------------------------------------------------------------
+    async def create_order(self, order: dict) -> dict:
+        return await self._create("orders", "Order", order)
+
+    async def get_order(self, number: str) -> dict:
+        return await self._get_one("orders", number, "Order")
+
+    async def update_order(self, number: str, order: dict) -> dict:
+        return await self._update("orders", number, "Order", order)
+
+    async def find_orders_by_reference(self, ref: str) -> list[dict]:
+        if not ref:  # an empty search would match every order without a reference
+            return []
+        found = await self.list_all("orders", "Orders", {"externalinvoicereference1": ref})
+        return [o for o in found if ref in (o.get("ExternalInvoiceReference1"), o.get("YourOrderNumber"))]
+
+    async def create_invoice_from_order(self, number: str) -> dict:
+        return await self._action("orders", number, "createinvoice", "Invoice")
+
+    async def cancel_order(self, number: str) -> dict:
+        return await self._action("orders", number, "cancel", "Order")
+
+    # ---- invoices ----------------------------------------------------------------------------------
+    async def get_invoice(self, number: str) -> dict:
+        return await self._get_one("invoices", number, "Invoice")
+
+    async def find_invoices_by_reference(self, ref: str) -> list[dict]:
+        """Invoices whose YourOrderNumber or ExternalInvoiceReference1 is exactly `ref`.
+
+        Fortnox allows one search filter per request, so both fields are searched in turn.
+        """
+        if not ref:
+            return []
+        matches: dict[str, dict] = {}
+        for field, param in (
+            ("YourOrderNumber", "yourordernumber"),
+            ("ExternalInvoiceReference1", "externalinvoicereference1"),
+        ):
+            for invoice in await self.list_all("invoices", "Invoices", {param: ref}):
+                if invoice.get(field) == ref:
+                    matches.setdefault(str(invoice.get("DocumentNumber")), invoice)
+        return list(matches.values())
+
+    async def bookkeep_invoice(self, number: str) -> dict:
+        return await self._action("invoices", number, "bookkeep", "Invoice")
+
+    async def cancel_invoice(self, number: str) -> dict:
+        return await self._action("invoices", number, "cancel", "Invoice")
+
+    async def credit_invoice(self, number: str) -> dict:
+        return await self._action("invoices", number, "credit", "Invoice")
+
+    # ---- settings dropdowns ------------------------------------------------------------------------
+    async def lookup(self, kind: str) -> list[dict]:
+        envelope = LOOKUP_ENVELOPES.get(kind)
+        if envelope is None:
+            raise ValueError(f"unknown Fortnox lookup {kind!r}; expected one of {sorted(LOOKUP_ENVELOPES)}")
+        return await self.list_all(kind, envelope)

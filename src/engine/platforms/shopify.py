@@ -1,0 +1,233 @@
+"""Shopify Admin REST client: orders, refunds, products and customers, paced by the leaky-bucket header."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+
+from engine.platforms.http import ErrorInfo, PlatformError, PlatformHttpClient, generic_error_info, short_body
+from engine.platforms.pacing import LeakyBucketPacer
+
+CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("Shopify filters need timezone-aware datetimes")
+    return value.isoformat()
+
+
+def _flatten_errors(errors: Any) -> str:
+    if isinstance(errors, str):
+        return errors
+    if isinstance(errors, list):
+        return "; ".join(_flatten_errors(e) for e in errors)
+    if isinstance(errors, dict):
+        return "; ".join(f"{k}: {_flatten_errors(v)}" for k, v in errors.items())
+    return str(errors)
+
+
+def _path_id(value: int | str) -> str:
+    return quote(str(value), safe="")
+
+
+class ShopifyClient(PlatformHttpClient):
+    platform = "shopify"
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        time_scale: float = 1.0,
+        timeout: float = 30.0,
+        max_attempts: int = 6,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        leak_rate: float = 2.0,
+        bucket_capacity: int = 40,
+        bucket_threshold: float = 0.8,
+    ) -> None:
+        super().__init__(
+            base_url,
+            time_scale=time_scale,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            transport=transport,
+            headers={"X-Shopify-Access-Token": access_token},
+        )
+        self.__token = access_token
+        # leak_rate is per platform second; the sandbox compresses time, so real drain is faster.
+        self.pacer = LeakyBucketPacer(
+            capacity=bucket_capacity, leak_rate=leak_rate / time_scale, threshold_ratio=bucket_threshold
+        )
+
+    async def __aenter__(self) -> ShopifyClient:
+        return self
+
+    # ---- hooks -------------------------------------------------------------------------------------
+    def _secrets(self) -> Iterable[str]:
+        return (self.__token,)
+
+    @contextlib.asynccontextmanager
+    async def _pace(self, paced: bool) -> AsyncIterator[None]:
+        if paced:
+            self.stats.waits_for_pacing += await self.pacer.acquire()
+        yield
+
+    def _after_response(self, response: httpx.Response) -> None:
+        raw = response.headers.get(CALL_LIMIT_HEADER)
+        if raw:
+            used, _, capacity = raw.partition("/")
+            with contextlib.suppress(ValueError):
+                self.pacer.observe(int(used), int(capacity))
+        if response.status_code == 429:
+            self.pacer.saturate()
+
+    def _error_info(self, response: httpx.Response) -> ErrorInfo:
+        message = ""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            errors = body.get("errors", body.get("error"))
+            if errors is not None:
+                message = _flatten_errors(errors)
+        if not message:
+            message = short_body(response) or f"HTTP {response.status_code}"
+        return generic_error_info(response.status_code, message)
+
+    # ---- requests ----------------------------------------------------------------------------------
+    async def _get(self, path: str, params: dict[str, Any] | None = None) -> tuple[httpx.Response, Any]:
+        return await self.request("GET", path, params=params)
+
+    @staticmethod
+    def _order_filters(
+        updated_at_min: datetime | None,
+        updated_at_max: datetime | None,
+        created_at_min: datetime | None,
+        created_at_max: datetime | None,
+        status: str,
+    ) -> dict[str, str]:
+        params = {"status": status}
+        for name, value in (
+            ("updated_at_min", updated_at_min),
+            ("updated_at_max", updated_at_max),
+            ("created_at_min", created_at_min),
+            ("created_at_max", created_at_max),
+        ):
+            if value is not None:
+                params[name] = _iso(value)
+        return params
+
+    async def _iter_pages(
+        self, path: str, envelope: str, params: dict[str, Any], limit: int, fields: list[str] | None
+    ) -> AsyncIterator[list[dict]]:
+        params = {**params, "limit": limit}
+        if fields:
+            params["fields"] = ",".join(fields)
+        while True:
+            response, body = await self._get(path, params)
+            yield list((body or {}).get(envelope) or [])
+            page_info = _next_page_info(response)
+            if not page_info:
+                return
+            # Shopify rejects a page_info request that repeats the original filters.
+            params = {"page_info": page_info, "limit": limit}
+            if fields:
+                params["fields"] = ",".join(fields)
+
+    async def iter_order_pages(
+        self,
+        *,
+        updated_at_min: datetime | None = None,
+        updated_at_max: datetime | None = None,
+        created_at_min: datetime | None = None,
+        created_at_max: datetime | None = None,
+        status: str = "any",
+        limit: int = 250,
+        fields: list[str] | None = None,
+    ) -> AsyncIterator[list[dict]]:
+        params = self._order_filters(updated_at_min, updated_at_max, created_at_min, created_at_max, status)
+        async for page in self._iter_pages("orders.json", "orders", params, max(1, min(limit, 250)), fields):
+            yield page
+
+    async def count_orders(
+        self,
+        *,
+        updated_at_min: datetime | None = None,
+        updated_at_max: datetime | None = None,
+        created_at_min: datetime | None = None,
+        created_at_max: datetime | None = None,
+        status: str = "any",
+    ) -> int:
+        params = self._order_filters(updated_at_min, updated_at_max, created_at_min, created_at_max, status)
+        _, body = await self._get("orders/count.json", params)
+        return int((body or {}).get("count", 0))
+
+    async def get_order(self, order_id: int | str) -> dict:
+        _, body = await self._get(f"orders/{_path_id(order_id)}.json")
+        return self._unwrap(body, "order")
+
+    async def find_order(self, ref: str) -> dict | None:
+        """Find by name ("#1001"), order number ("1001") or id; None when nothing matches."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        number = ref.lstrip("#")
+        name = f"#{number}"
+        _, body = await self._get("orders.json", {"name": name, "status": "any", "limit": 250})
+        for order in (body or {}).get("orders") or []:
+            # The name filter is not guaranteed to be exact, so confirm the match here.
+            if order.get("name") == name or str(order.get("order_number")) == number:
+                return order
+        if ref.startswith("#") or not number.isdigit():
+            return None
+        try:
+            return await self.get_order(number)
+        except PlatformError as err:
+            if err.code == "NOT_FOUND":
+                return None
+            raise
+
+    async def get_refunds(self, order_id: int | str) -> list[dict]:
+        _, body = await self._get(f"orders/{_path_id(order_id)}/refunds.json")
+        return list((body or {}).get("refunds") or [])
+
+    async def cancel_order(self, order_id: int | str, reason: str = "other") -> dict:
+        _, body = await self.request(
+            "POST", f"orders/{_path_id(order_id)}/cancel.json", json_body={"reason": reason}, idempotent=False
+        )
+        return self._unwrap(body, "order")
+
+    async def list_products(self) -> list[dict]:
+        return [
+            p async for page in self._iter_pages("products.json", "products", {}, 250, None) for p in page
+        ]
+
+    async def list_customers(self) -> list[dict]:
+        return [
+            c async for page in self._iter_pages("customers.json", "customers", {}, 250, None) for c in page
+        ]
+
+    def _unwrap(self, body: Any, key: str) -> dict:
+        if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+            raise self._error("MALFORMED_RESPONSE", f"expected a {key!r} object in the response")
+        return body[key]
+
+
+def _next_page_info(response: httpx.Response) -> str | None:
+    url = response.links.get("next", {}).get("url")
+    if not url:
+        return None
+    values = parse_qs(urlsplit(url).query).get("page_info")
+    return values[0] if values else None

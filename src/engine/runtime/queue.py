@@ -1,0 +1,139 @@
+"""The task queue: enqueue, claim with a lease, heartbeat, finish.
+
+Claiming is a compare-and-set UPDATE, so any number of workers (processes or machines sharing a
+PostgreSQL database) can poll the same table; on PostgreSQL the candidate scan also skips rows other
+workers hold locked. A task whose worker died is claimed again once its lease runs out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from engine.store.models import Task, TaskStatus, TaskTrigger, utcnow
+
+MAX_ATTEMPTS = 25
+
+
+def enqueue(
+    db: Engine,
+    *,
+    integration_id: int,
+    flow_id: int,
+    kind: str,
+    trigger: str = TaskTrigger.MANUAL,
+    params: dict[str, Any] | None = None,
+    retry_of: int | None = None,
+) -> Task:
+    with Session(db, expire_on_commit=False) as s:
+        task = Task(
+            integration_id=integration_id,
+            flow_id=flow_id,
+            kind=kind,
+            trigger=trigger,
+            params=params or {},
+            retry_of=retry_of,
+        )
+        s.add(task)
+        s.commit()
+        return task
+
+
+def _claimable(now: Any) -> Any:
+    return or_(
+        Task.status == TaskStatus.PENDING,
+        and_(Task.status == TaskStatus.RUNNING, Task.lease_until < now),
+    )
+
+
+def claim_next(
+    db: Engine, worker_id: str, lease_seconds: float, exclude: set[int] | None = None
+) -> Task | None:
+    now = utcnow()
+    with Session(db, expire_on_commit=False) as s:
+        query = select(Task.id).where(_claimable(now)).order_by(Task.id).limit(8)
+        if exclude:
+            query = query.where(Task.id.not_in(exclude))
+        if db.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        for task_id in s.exec(query).all():
+            won = s.execute(
+                update(Task)
+                .where(Task.id == task_id, _claimable(now))
+                .values(
+                    status=TaskStatus.RUNNING,
+                    lease_owner=worker_id,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=Task.attempts + 1,
+                )
+            ).rowcount
+            s.commit()
+            if won:
+                task = s.get(Task, task_id)
+                assert task is not None
+                if task.started_at is None:
+                    task.started_at = now
+                    s.add(task)
+                    s.commit()
+                return task
+        s.commit()
+    return None
+
+
+def heartbeat(db: Engine, task_id: int, worker_id: str, lease_seconds: float, **counters: int) -> bool:
+    """Extend the lease and store progress; False when the task is no longer ours."""
+    with Session(db) as s:
+        won = s.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.lease_owner == worker_id, Task.status == TaskStatus.RUNNING)
+            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds), **counters)
+        ).rowcount
+        s.commit()
+        return bool(won)
+
+
+def save_params(db: Engine, task_id: int, params: dict[str, Any]) -> None:
+    with Session(db) as s:
+        s.execute(update(Task).where(Task.id == task_id).values(params=params))
+        s.commit()
+
+
+def finish(db: Engine, task_id: int, status: str, message: str | None = None, **counters: int) -> Task:
+    with Session(db, expire_on_commit=False) as s:
+        task = s.get(Task, task_id)
+        assert task is not None
+        task.status = status
+        task.message = message
+        task.finished_at = utcnow()
+        task.lease_owner = None
+        task.lease_until = None
+        for k, v in counters.items():
+            setattr(task, k, v)
+        s.add(task)
+        s.commit()
+        return task
+
+
+def release(db: Engine, task_id: int, worker_id: str, **counters: int) -> None:
+    """Hand an unfinished task back (graceful shutdown): the next worker resumes it."""
+    with Session(db) as s:
+        s.execute(
+            update(Task)
+            .where(Task.id == task_id, Task.lease_owner == worker_id)
+            .values(status=TaskStatus.PENDING, lease_owner=None, lease_until=None, **counters)
+        )
+        s.commit()
+
+
+def has_work(db: Engine) -> bool:
+    with Session(db) as s:
+        return (
+            s.exec(
+                select(Task.id).where(Task.status.in_([TaskStatus.PENDING, TaskStatus.RUNNING])).limit(1)
+            ).first()
+            is not None
+        )

@@ -1,0 +1,357 @@
+"""The worker: claims tasks, runs their flow over the records they cover, and keeps counts.
+
+Records stream from the retriever into a bounded queue and a few consumers store them concurrently;
+the platform clients pace the requests, so concurrency only hides latency. A heartbeat extends the
+task's and the in-flight entities' leases and publishes progress. On stop, consumers finish the
+record in hand and the task goes back to pending for the next worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, time, timedelta
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from engine import flows
+from engine.errors import EngineError, hint
+from engine.flows.base import FlowContext, Outcome
+from engine.mapping import settings as settings_mod
+from engine.platforms.http import PlatformError
+from engine.runtime import queue
+from engine.runtime import time_history as th
+from engine.runtime.clients import ClientPool
+from engine.runtime.records import Recorder
+from engine.secrets import SecretStore
+from engine.store.models import (
+    Connector,
+    Entity,
+    Flow,
+    FlowFilter,
+    Task,
+    TaskStatus,
+    utcnow,
+)
+
+COUNTERS = ("total", "processed", "synced", "failed", "skipped")
+
+
+class StopRequested(Exception):
+    pass
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class Runner:
+    def __init__(
+        self,
+        db: Engine,
+        secrets: SecretStore,
+        *,
+        worker_id: str | None = None,
+        max_tasks: int = 2,
+        concurrency: int = 8,
+        lease_seconds: float | None = None,
+        poll_seconds: float = 0.5,
+        progress: Callable[[int, dict[str, int]], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.max_tasks = max_tasks
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds or _env_float("JUNIPEER_LEASE_SECONDS", 60.0)
+        self.poll_seconds = poll_seconds
+        self.progress = progress
+        self.pool = ClientPool(secrets)
+        self._stopping: asyncio.Event | None = None
+        self._wakeup: asyncio.Event | None = None
+        self.running: dict[int, asyncio.Task[Any]] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    @property
+    def stopping(self) -> asyncio.Event:
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        return self._stopping
+
+    @property
+    def wakeup(self) -> asyncio.Event:
+        if self._wakeup is None:
+            self._wakeup = asyncio.Event()
+        return self._wakeup
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wakeup.set()
+
+    def notify(self) -> None:
+        """A task was enqueued in this process: look now instead of at the next poll."""
+        self.wakeup.set()
+
+    async def run(self, until_idle: bool = False) -> None:
+        try:
+            while not self.stopping.is_set():
+                while len(self.running) < self.max_tasks:
+                    task = queue.claim_next(self.db, self.worker_id, self.lease_seconds, set(self.running))
+                    if task is None:
+                        break
+                    self.running[task.id] = asyncio.create_task(self.execute(task))  # type: ignore[index]
+                if until_idle and not self.running and not queue.has_work(self.db):
+                    break
+                self.wakeup.clear()
+                waiters: list[asyncio.Future[Any]] = [*self.running.values()]
+                waiters.append(asyncio.ensure_future(self.wakeup.wait()))
+                _done, _ = await asyncio.wait(
+                    waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+                )
+                waiters[-1].cancel()
+                for tid, t in list(self.running.items()):
+                    if t.done():
+                        del self.running[tid]
+                        t.result()
+            if self.running:
+                await asyncio.gather(*self.running.values(), return_exceptions=True)
+        finally:
+            self.running.clear()
+            await self.pool.aclose()
+
+    # -- one task -----------------------------------------------------------------------------
+    async def execute(self, task: Task) -> Task:
+        assert task.id is not None
+        counters = {k: getattr(task, k) for k in COUNTERS}
+        recorder = Recorder(
+            self.db, task.integration_id, task.flow_id, task.id, self.worker_id, self.lease_seconds
+        )
+        ctx_holder: dict[str, FlowContext] = {}
+        beat = asyncio.create_task(self._heartbeat(task.id, counters, recorder, ctx_holder))
+        try:
+            message = await self._run(task, counters, recorder, ctx_holder)
+        except StopRequested:
+            queue.release(self.db, task.id, self.worker_id, **counters)
+            recorder.info(
+                f"Task {task.id} paused by shutdown; it resumes on the next run", code="TASK_PAUSED"
+            )
+            return task
+        except (PlatformError, EngineError) as exc:
+            text = f"Task {task.id} stopped: {exc.message}" + (
+                f" — {hint(exc.code)}" if hint(exc.code) else ""
+            )
+            recorder.error(text, code=exc.code)
+            return queue.finish(
+                self.db, task.id, TaskStatus.STOPPED, f"{exc.code}: {exc.message}", **counters
+            )
+        except Exception as exc:
+            recorder.error(f"Task {task.id} stopped by an internal error: {exc!r}", code="INTERNAL_ERROR")
+            return queue.finish(self.db, task.id, TaskStatus.STOPPED, f"INTERNAL_ERROR: {exc!r}", **counters)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+        return queue.finish(self.db, task.id, TaskStatus.COMPLETED, message, **counters)
+
+    async def _heartbeat(
+        self, task_id: int, counters: dict[str, int], recorder: Recorder, ctx_holder: dict[str, FlowContext]
+    ) -> None:
+        interval = min(self.lease_seconds / 3, 1.0)
+        while True:
+            await asyncio.sleep(interval)
+            queue.heartbeat(self.db, task_id, self.worker_id, self.lease_seconds, **counters)
+            if "ctx" in ctx_holder:
+                recorder.renew_leases(list(ctx_holder["ctx"].in_flight))
+
+    def _context(self, task: Task, recorder: Recorder) -> tuple[FlowContext, ModuleType, Flow]:
+        with Session(self.db, expire_on_commit=False) as s:
+            flow = s.get(Flow, task.flow_id)
+            assert flow is not None
+            if not flow.enabled:
+                raise EngineError("FLOW_DISABLED", f"The flow {flow.name} is disabled in Configure > General")
+            missing = settings_mod.missing_required(s, task.integration_id)
+            if missing:
+                labels = "; ".join(label for _, _, label in missing)
+                raise EngineError("SETTINGS_REQUIRED", f"required settings are not saved: {labels}")
+            conf = settings_mod.load(s, task.integration_id)
+            filters = list(
+                s.exec(select(FlowFilter).where(FlowFilter.flow_id == flow.id, FlowFilter.enabled))
+            )
+            connectors = {
+                c.side: c
+                for c in s.exec(select(Connector).where(Connector.integration_id == task.integration_id))
+            }
+        module = flows.module_for(flow.key)
+        ctx = FlowContext(
+            recorder=recorder,
+            source=self.pool.get(connectors[flow.source_side]),
+            target=self.pool.get(connectors[flow.target_side]),
+            settings=conf,
+            filters=filters,
+            force=task.kind in ("export_one", "retry"),
+        )
+        return ctx, module, flow
+
+    async def _run(
+        self, task: Task, counters: dict[str, int], recorder: Recorder, ctx_holder: dict[str, FlowContext]
+    ) -> str:
+        ctx, module, flow = self._context(task, recorder)
+        ctx_holder["ctx"] = ctx
+        params = dict(task.params or {})
+        if task.kind == "export_one":
+            return await self._export_one(ctx, module, task, params, counters)
+        if task.kind == "retry":
+            return await self._retry(ctx, module, task, params, counters)
+        if task.kind == "export_many":
+            return await self._export_many(ctx, module, task, params, counters)
+        if task.kind == "sync":
+            return await self._sync(ctx, module, flow, task, counters)
+        raise EngineError("UNKNOWN_TASK", f"unknown task kind {task.kind!r}")
+
+    def _count(self, task_id: int, counters: dict[str, int], outcome: Outcome) -> None:
+        counters["processed"] += 1
+        counters[outcome.value] += 1
+        if self.progress is not None:
+            self.progress(task_id, dict(counters))
+
+    async def _stream(
+        self,
+        ctx: FlowContext,
+        module: ModuleType,
+        task_id: int,
+        pages: AsyncIterator[list[dict]],
+        counters: dict[str, int],
+    ) -> int:
+        """Process every record the pages yield; returns how many records were seen."""
+        records: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=self.concurrency * 4)
+        seen = 0
+
+        async def produce() -> None:
+            nonlocal seen
+            try:
+                async for page in pages:
+                    for record in page:
+                        if self.stopping.is_set():
+                            return
+                        seen += 1
+                        await records.put(record)
+            finally:
+                for _ in range(self.concurrency):
+                    await records.put(None)
+
+        async def consume() -> None:
+            while (record := await records.get()) is not None:
+                if self.stopping.is_set():
+                    continue
+                self._count(task_id, counters, await module.process(ctx, record))
+
+        results = await asyncio.gather(
+            produce(), *(consume() for _ in range(self.concurrency)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if self.stopping.is_set():
+            raise StopRequested
+        return seen
+
+    async def _export_one(
+        self, ctx: FlowContext, module: ModuleType, task: Task, params: dict, counters: dict[str, int]
+    ) -> str:
+        ref = str(params["ref"])
+        counters["total"] = 1
+        record = await module.fetch_one(ctx, ref)
+        if record is None:
+            raise EngineError(
+                "SOURCE_RECORD_NOT_FOUND", f"no {module.ENTITY} {ref!r} in {module.SOURCE_PLATFORM}"
+            )
+        outcome = await module.process(ctx, record)
+        self._count(task.id, counters, outcome)  # type: ignore[arg-type]
+        return f"{module.reference_of(record)}: {outcome.value}"
+
+    async def _retry(
+        self, ctx: FlowContext, module: ModuleType, task: Task, params: dict, counters: dict[str, int]
+    ) -> str:
+        ids = [int(i) for i in params.get("entity_ids", [])]
+        counters["total"] = len(ids)
+        with Session(self.db) as s:
+            entities = list(s.exec(select(Entity).where(Entity.id.in_(ids))))
+        for entity in entities:
+            if self.stopping.is_set():
+                raise StopRequested
+            record = await module.fetch_by_source_id(ctx, entity.source_id)
+            if record is None:
+                ctx.recorder.mark_error(
+                    entity,
+                    "SOURCE_RECORD_NOT_FOUND",
+                    f"{entity.retriever_reference} no longer exists in {module.SOURCE_PLATFORM}",
+                    entity.retriever_reference,
+                )
+                self._count(task.id, counters, Outcome.FAILED)  # type: ignore[arg-type]
+                continue
+            self._count(task.id, counters, await module.process(ctx, record))  # type: ignore[arg-type]
+        return f"retried {len(entities)}"
+
+    async def _export_many(
+        self, ctx: FlowContext, module: ModuleType, task: Task, params: dict, counters: dict[str, int]
+    ) -> str:
+        start = datetime.combine(date.fromisoformat(params["from"]), time.min, tzinfo=UTC)
+        end = datetime.combine(date.fromisoformat(params["to"]) + timedelta(days=1), time.min, tzinfo=UTC)
+        floor = th.exclusion_start(ctx.settings.order.exclusion_date)
+        if floor and start < floor:
+            start = floor
+        if start >= end:
+            return "nothing to export: the range ends before the order exclusion date"
+        done = set(params.get("done", []))
+        if not counters["total"]:
+            counters["total"] = await ctx.source.count_orders(
+                created_at_min=start, created_at_max=end, status="any"
+            )
+        for chunk in th.chunks(th.Window(start, end)):
+            key = chunk.start.isoformat()
+            if key in done:
+                continue
+            await self._stream(
+                ctx, module, task.id, module.fetch_created(ctx, chunk.start, chunk.end), counters
+            )  # type: ignore[arg-type]
+            done.add(key)
+            params["done"] = sorted(done)
+            queue.save_params(self.db, task.id, params)  # type: ignore[arg-type]
+        return f"{counters['synced']} synced, {counters['failed']} failed, {counters['skipped']} skipped"
+
+    async def _sync(
+        self, ctx: FlowContext, module: ModuleType, flow: Flow, task: Task, counters: dict[str, int]
+    ) -> str:
+        run_start = utcnow()
+        window = th.plan(self.db, flow.id, ctx.settings.order.exclusion_date, run_start)  # type: ignore[arg-type]
+        done = th.completed(self.db, flow.id, window)  # type: ignore[arg-type]
+        todo = [c for c in th.chunks(window) if not th.is_covered(c, done)]
+        if todo and not counters["total"]:
+            counters["total"] = await ctx.source.count_orders(
+                updated_at_min=todo[0].start, updated_at_max=window.end, status="any"
+            )
+        for chunk in todo:
+            seen = await self._stream(
+                ctx, module, task.id, module.fetch_updated(ctx, chunk.start, chunk.end), counters
+            )  # type: ignore[arg-type]
+            th.record_window(self.db, flow.id, task.id, chunk, seen)  # type: ignore[arg-type]
+        th.advance(self.db, flow.id, window.end)  # type: ignore[arg-type]
+        with Session(self.db) as s:
+            row = s.get(Flow, flow.id)
+            if row is not None:
+                row.last_synced_at = utcnow()
+                s.add(row)
+                s.commit()
+        return (
+            f"loaded {window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M}: "
+            f"{counters['synced']} synced, {counters['failed']} failed, {counters['skipped']} skipped"
+        )

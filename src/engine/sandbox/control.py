@@ -1,0 +1,252 @@
+"""`/_sandbox/` control endpoints: drive the fake shop, inspect state, stats and faults (no auth)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.sandbox.common import BodyError, json_response, read_json
+from engine.sandbox.faults import FaultConfig
+from engine.sandbox.fortnox import FortnoxError, create_article_in
+from engine.sandbox.generator import COUNTRIES, cents_of, price_line, recompute_totals
+from engine.sandbox.shopify import refund_summary
+from engine.sandbox.state import SandboxState, public
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _state(request: Request) -> SandboxState:
+    return request.app.state.sandbox  # type: ignore[no-any-return]
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = await read_json(request)
+    except BodyError as exc:
+        raise ControlError(400, f"invalid JSON: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ControlError(400, "the body must be a JSON object")
+    return data
+
+
+def _wrap(handler: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ControlError as exc:
+            return json_response({"error": str(exc)}, exc.status)
+        except FortnoxError as exc:
+            return json_response(exc.body(), exc.status)
+        except (ValueError, KeyError, TypeError) as exc:
+            return json_response({"error": f"{type(exc).__name__}: {exc}"}, 400)
+
+    return endpoint
+
+
+async def info(request: Request) -> Response:
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    return json_response(_state(request).info(base))
+
+
+async def create_shopify_order(request: Request) -> Response:
+    state = _state(request)
+    body = await _body(request)
+    with state.lock:
+        store = state.shopify
+        now = time.time()
+        # A new order is newer than every existing one, even within the same second.
+        last = store.orders[store.order_ids[-1]].created_ts if store.order_ids else 0.0
+        record = store.factory.build(max(float(int(now)), last), now, body)
+        record.updated_ts = record.created_ts
+        record.data["updated_at"] = record.data["created_at"]
+        store.add_order(record)
+        store.sync_customers()
+        return json_response(record.data, 201)
+
+
+def _record(state: SandboxState, order_id: int) -> Any:
+    record = state.shopify.orders.get(order_id)
+    if record is None:
+        raise ControlError(404, f"no Shopify order {order_id}")
+    return record
+
+
+async def update_shopify_order(request: Request) -> Response:
+    state = _state(request)
+    body = await _body(request)
+    with state.lock:
+        record = _record(state, request.path_params["order_id"])
+        order = record.data
+        for field in (
+            "note",
+            "tags",
+            "email",
+            "financial_status",
+            "fulfillment_status",
+            "note_attributes",
+            "phone",
+        ):
+            if field in body:
+                order[field] = body[field]
+        if "email" in body:
+            order["contact_email"] = body["email"]
+        country = order["shipping_address"]["country_code"]
+        if "line_items" in body:
+            by_id = {li["id"]: li for li in order["line_items"]}
+            by_sku = {li["sku"]: li for li in order["line_items"]}
+            for change in body["line_items"]:
+                line = by_id.get(change.get("id")) or by_sku.get(change.get("sku"))
+                if line is None:
+                    raise ControlError(400, f"no line item matching {change}")
+                if "quantity" in change:
+                    quantity = int(change["quantity"])
+                    if quantity <= 0:
+                        order["line_items"].remove(line)
+                        continue
+                    line["quantity"] = quantity
+                if "price" in change:
+                    line["price"] = f"{cents_of(change['price']) / 100:.2f}"
+                rate = line["tax_lines"][0]["rate"] if line["tax_lines"] else 0.0
+                price_line(line, order["currency"], rate, record.discount_pct, country)
+        recompute_totals(order)
+        record.touch(time.time())
+        state.shopify.changed(record.id)
+        return json_response(order)
+
+
+async def refund_shopify_order(request: Request) -> Response:
+    state = _state(request)
+    body = await _body(request)
+    with state.lock:
+        record = _record(state, request.path_params["order_id"])
+        lines = [(int(li["line_item_id"]), int(li.get("quantity", 1))) for li in body.get("line_items", [])]
+        known = {li["id"] for li in record.data["line_items"]}
+        if any(line_id not in known for line_id, _ in lines):
+            raise ControlError(400, "unknown line_item_id")
+        amount = cents_of(body["amount"]) if body.get("amount") is not None else None
+        if amount is None and not lines:
+            raise ControlError(400, "give amount and/or line_items")
+        now = time.time()
+        refund = state.shopify.factory.add_refund(
+            record, now, lines, bool(body.get("shipping", False)), amount, body.get("note")
+        )
+        record.data["financial_status"] = refund_summary(record.data)
+        record.touch(now)
+        state.shopify.changed(record.id)
+        return json_response(refund, 201)
+
+
+async def dump_shopify(request: Request) -> Response:
+    state = _state(request)
+    kind = request.path_params["kind"]
+    with state.lock:
+        store = state.shopify
+        store.sync_customers()
+        if kind == "orders":
+            return json_response([store.orders[i].data for i in store.order_ids])
+        if kind == "products":
+            return json_response([store.products[i] for i in store.product_ids])
+        if kind == "customers":
+            return json_response([store.customers[i] for i in store.customer_ids])
+    raise ControlError(404, f"unknown kind {kind!r}")
+
+
+async def dump_fortnox(request: Request) -> Response:
+    state = _state(request)
+    kind = request.path_params["kind"]
+    with state.lock:
+        store = state.fortnox
+        objects = {
+            "orders": store.orders,
+            "invoices": store.invoices,
+            "customers": store.customers,
+            "articles": store.articles,
+            "invoicepayments": store.payments,
+        }.get(kind)
+        if objects is None:
+            raise ControlError(404, f"unknown kind {kind!r}")
+        return json_response([public(o) for o in objects.values()])
+
+
+async def create_fortnox_article(request: Request) -> Response:
+    state = _state(request)
+    body = await _body(request)
+    body = body.get("Article", body)
+    with state.lock:
+        return json_response({"Article": public(create_article_in(state.fortnox, body))}, 201)
+
+
+async def expire_tokens(request: Request) -> Response:
+    state = _state(request)
+    with state.lock:
+        count = len(state.fortnox.access_tokens)
+        state.fortnox.access_tokens.clear()
+    return json_response({"expired": count})
+
+
+async def get_stats(request: Request) -> Response:
+    state = _state(request)
+    with state.lock:
+        return json_response(state.stats.snapshot())
+
+
+async def reset_stats(request: Request) -> Response:
+    state = _state(request)
+    with state.lock:
+        state.stats.reset()
+    return json_response({"reset": True})
+
+
+async def set_faults(request: Request) -> Response:
+    state = _state(request)
+    body = await _body(request)
+    platform = str(body.get("platform", "*"))
+    cfg = FaultConfig.from_json(body)
+    with state.lock:
+        state.faults.set(platform, cfg)
+        return json_response(state.faults.describe())
+
+
+async def clear_faults(request: Request) -> Response:
+    state = _state(request)
+    with state.lock:
+        state.faults.clear()
+    return json_response({})
+
+
+async def get_faults(request: Request) -> Response:
+    state = _state(request)
+    with state.lock:
+        return json_response(state.faults.describe())
+
+
+async def countries(request: Request) -> Response:
+    return json_response({code: {"currency": c.currency, "rates": c.rates} for code, c in COUNTRIES.items()})
+
+
+ROUTES = [
+    Route("/", _wrap(info), methods=["GET"]),
+    Route("/countries", _wrap(countries), methods=["GET"]),
+    Route("/shopify/orders", _wrap(create_shopify_order), methods=["POST"]),
+    Route("/shopify/orders/{order_id:int}", _wrap(update_shopify_order), methods=["POST"]),
+    Route("/shopify/orders/{order_id:int}/refunds", _wrap(refund_shopify_order), methods=["POST"]),
+    Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
+    Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
+    Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),
+    Route("/fortnox/{kind}", _wrap(dump_fortnox), methods=["GET"]),
+    Route("/stats", _wrap(get_stats), methods=["GET"]),
+    Route("/stats/reset", _wrap(reset_stats), methods=["POST"]),
+    Route("/faults", _wrap(get_faults), methods=["GET"]),
+    Route("/faults", _wrap(set_faults), methods=["POST"]),
+    Route("/faults", _wrap(clear_faults), methods=["DELETE"]),
+]

@@ -1,0 +1,857 @@
+"""The one facade the console and the CLI call. Nothing above this layer touches SQL or a platform.
+
+Lists page by keyset (`before_id`): newest first, never an OFFSET, so a screen opens as fast on a
+million rows as on a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from engine.errors import EngineError
+from engine.flows import FLOW_MODULES
+from engine.mapping import filters as filters_mod
+from engine.mapping import settings as settings_mod
+from engine.runtime import queue
+from engine.runtime import time_history as th
+from engine.runtime.clients import ClientPool
+from engine.runtime.records import parse_time
+from engine.runtime.runner import Runner
+from engine.secrets import SecretStore, default_store
+from engine.store import db as dbmod
+from engine.store.models import (
+    Connector,
+    Entity,
+    EntityStatus,
+    EntityTransaction,
+    Flow,
+    FlowFilter,
+    Integration,
+    LogEntry,
+    LookupCache,
+    Reference,
+    ScheduleRule,
+    Task,
+    TaskStatus,
+    TaskTrigger,
+    TimeHistory,
+    utcnow,
+)
+
+# The sandbox's carriers and gateways → its Fortnox codes (see engine.sandbox.generator).
+SANDBOX_SHIPPING = {
+    "PostNord MyPack Collect": "PN",
+    "DHL Express": "DHL",
+    "Budbee Home": "BUD",
+    "Instabox": "IBX",
+    "UPS Standard": "UPS",
+}
+SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL"}
+
+
+@dataclass
+class Explanation:
+    ref: str
+    verdict: (
+        str  # SYNCED | ERROR | PENDING | FILTERED | EXCLUDED | NOT_YET_LOADED | NOT_IN_SOURCE | NOT_SYNCED
+    )
+    summary: str
+    details: list[str] = field(default_factory=list)
+    entity: Entity | None = None
+    references: list[Reference] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    logs: list[LogEntry] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "details": self.details,
+            "entity": self.entity.model_dump(exclude={"raw_source", "raw_target"}) if self.entity else None,
+            "references": [r.model_dump() for r in self.references],
+            "tasks": [t.id for t in self.tasks],
+            "logs": [
+                f"{log.at:%Y-%m-%d %H:%M:%S} {log.level} {log.code or ''} {log.message}" for log in self.logs
+            ],
+        }
+
+
+class Service:
+    def __init__(
+        self, db_url: str | None = None, *, secrets: SecretStore | None = None, data_dir: Path | None = None
+    ) -> None:
+        self.data_dir = data_dir or dbmod.data_dir()
+        self.db: Engine = dbmod.make_engine(db_url or dbmod.default_url())
+        dbmod.migrate(self.db)
+        self.secrets = secrets or default_store(self.data_dir)
+        self._pool: ClientPool | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
+
+    def session(self) -> Session:
+        return Session(self.db, expire_on_commit=False)
+
+    async def aclose(self) -> None:
+        if self._pool is not None and self._pool_loop is asyncio.get_running_loop():
+            await self._pool.aclose()
+        self._pool = None
+        self.db.dispose()
+
+    @property
+    def pool(self) -> ClientPool:
+        """Clients for this event loop: httpx connections belong to the loop that opened them, and
+        the CLI runs each command in a loop of its own."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop:
+            self._pool, self._pool_loop = ClientPool(self.secrets), loop
+        return self._pool
+
+    # -- integrations -------------------------------------------------------------------------
+    def integrations(self) -> list[Integration]:
+        with self.session() as s:
+            return list(s.exec(select(Integration).order_by(Integration.id)))
+
+    def integration(self, name_or_id: str | int | None = None) -> Integration:
+        with self.session() as s:
+            if name_or_id is None:
+                rows = list(s.exec(select(Integration).order_by(Integration.id)))
+                if not rows:
+                    raise EngineError(
+                        "NO_INTEGRATION", "No integration yet: run `junipeer sandbox connect --url URL`"
+                    )
+                if len(rows) > 1:
+                    names = ", ".join(r.name for r in rows)
+                    raise EngineError("AMBIGUOUS_INTEGRATION", f"Several integrations ({names}): pick one")
+                return rows[0]
+            key = str(name_or_id)
+            row = s.exec(
+                select(Integration).where(
+                    or_(Integration.name == key, Integration.id == (int(key) if key.isdigit() else -1))
+                )
+            ).first()
+            if row is None:
+                raise EngineError("NO_INTEGRATION", f"No integration named {key!r}")
+            return row
+
+    def connectors(self, integration_id: int) -> list[Connector]:
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(Connector)
+                    .where(Connector.integration_id == integration_id)
+                    .order_by(Connector.side)
+                )
+            )
+
+    async def connect_sandbox(self, info: dict[str, Any], name: str = "Sandbox") -> Integration:
+        """Create or update an integration whose connectors point at a running sandbox, with
+        working default settings saved, then test both connections."""
+        with self.session() as s:
+            integ = s.exec(select(Integration).where(Integration.name == name)).first()
+            if integ is None:
+                integ = Integration(name=name)
+                s.add(integ)
+                s.commit()
+            scale = float(info.get("time_scale", 1.0))
+            specs = {
+                "A": (
+                    "shopify",
+                    info["shopify"]["base_url"],
+                    {"shop_domain": info["shopify"].get("shop_domain"), "time_scale": scale},
+                    {
+                        "access_token": info["shopify"]["access_token"],
+                        "webhook_secret": info["shopify"].get("webhook_secret"),
+                    },
+                ),
+                "B": (
+                    "fortnox",
+                    info["fortnox"]["base_url"],
+                    {
+                        "token_url": info["fortnox"]["token_url"],
+                        "client_id": info["fortnox"]["client_id"],
+                        "time_scale": scale,
+                    },
+                    {
+                        "client_secret": info["fortnox"]["client_secret"],
+                        "refresh_token": info["fortnox"]["refresh_token"],
+                    },
+                ),
+            }
+            for side, (platform, base_url, options, secret) in specs.items():
+                conn = s.exec(
+                    select(Connector).where(Connector.integration_id == integ.id, Connector.side == side)
+                ).first()
+                ref = f"integration-{integ.id}/{platform}"
+                if conn is None:
+                    conn = Connector(
+                        integration_id=integ.id,
+                        side=side,
+                        platform=platform,
+                        base_url=base_url,
+                        credential_ref=ref,
+                    )
+                conn.base_url, conn.options, conn.platform, conn.credential_ref = (
+                    base_url,
+                    options,
+                    platform,
+                    ref,
+                )
+                conn.connection_name = "sandbox"
+                s.add(conn)
+                self.secrets.set(ref, secret)
+                if conn.id is not None and self._pool is not None:
+                    self._pool.forget(conn.id)
+            for key, module in FLOW_MODULES.items():
+                flow = s.exec(select(Flow).where(Flow.integration_id == integ.id, Flow.key == key)).first()
+                if flow is None:
+                    flow = Flow(
+                        integration_id=integ.id,
+                        key=key,
+                        name=module.NAME,
+                        action=module.ACTION,
+                        entity_type=module.ENTITY,
+                        source_side="A",
+                        target_side="B",
+                    )
+                    s.add(flow)
+                    s.commit()
+                    preset = filters_mod.PRESETS["status"]
+                    s.add(
+                        FlowFilter(
+                            flow_id=flow.id,
+                            name=preset.name,
+                            kind="preset",
+                            preset=preset.key,
+                            conditions=[
+                                {"field": preset.field, "operator": "one_of", "value": list(preset.default)}
+                            ],
+                        )
+                    )
+                    s.add(TimeHistory(flow_id=flow.id))
+            if not s.exec(select(ScheduleRule).where(ScheduleRule.integration_id == integ.id)).first():
+                s.add(
+                    ScheduleRule(
+                        integration_id=integ.id,
+                        name="Every 15 minutes",
+                        flow_keys=list(FLOW_MODULES),
+                        interval_minutes=15,
+                    )
+                )
+            s.commit()
+            # Keep what an operator already saved; fill only what was never saved.
+            saved = settings_mod.load(s, integ.id)  # type: ignore[arg-type]
+            defaults = {
+                "order": {
+                    "exclusion_date": saved.order.exclusion_date or (date.today() - timedelta(days=90))
+                },
+                "customer": {"default_name": saved.customer.default_name or "Webshop customer"},
+                "shipping": {"mapping": saved.shipping.mapping or SANDBOX_SHIPPING},
+                "payment": {"mapping": saved.payment.mapping or SANDBOX_PAYMENT},
+                "invoice": {},
+            }
+            for category, values in defaults.items():
+                settings_mod.save_category(s, integ.id, category, values)  # type: ignore[arg-type]
+        for conn in self.connectors(integ.id):  # type: ignore[arg-type]
+            await self.test_connection(conn.id)  # type: ignore[arg-type]
+        return integ
+
+    async def test_connection(self, connector_id: int) -> tuple[bool, str]:
+        with self.session() as s:
+            conn = s.get(Connector, connector_id)
+            assert conn is not None
+        try:
+            client = self.pool.get(conn)
+            if conn.platform == "shopify":
+                n = await client.count_orders(status="any")
+                message = f"Connected: {n} orders readable"
+            else:
+                terms = await client.lookup("termsofpayments")
+                message = f"Connected: {len(terms)} terms of payment"
+            ok = True
+        except Exception as exc:  # shown on the connector card, never raised at the operator
+            ok, message = False, f"Disconnected: {exc}"
+        with self.session() as s:
+            row = s.get(Connector, connector_id)
+            assert row is not None
+            row.status = "connected" if ok else "disconnected"
+            row.checked_at = utcnow()
+            s.add(row)
+            s.commit()
+        return ok, message
+
+    # -- flows --------------------------------------------------------------------------------
+    def flows(self, integration_id: int) -> list[Flow]:
+        with self.session() as s:
+            return list(s.exec(select(Flow).where(Flow.integration_id == integration_id).order_by(Flow.id)))
+
+    def flow(self, integration_id: int, key: str | int) -> Flow:
+        needle = str(key).lower()
+        for flow in self.flows(integration_id):
+            if needle in (flow.key.lower(), flow.name.lower(), str(flow.id)):
+                return flow
+        names = ", ".join(f.key for f in self.flows(integration_id))
+        raise EngineError("NO_FLOW", f"No flow {key!r}; flows: {names}")
+
+    def set_flow_enabled(self, flow_id: int, enabled: bool) -> None:
+        with self.session() as s:
+            flow = s.get(Flow, flow_id)
+            assert flow is not None
+            flow.enabled = enabled
+            s.add(flow)
+            s.commit()
+
+    # -- tasks --------------------------------------------------------------------------------
+    def _enqueue(
+        self,
+        flow: Flow,
+        kind: str,
+        params: dict[str, Any],
+        trigger: str = TaskTrigger.MANUAL,
+        retry_of: int | None = None,
+    ) -> Task:
+        if kind in ("export_one", "export_many") and not flow.manual_allowed:
+            raise EngineError("MANUAL_NOT_ALLOWED", "You can't run this job manually.")
+        return queue.enqueue(
+            self.db,
+            integration_id=flow.integration_id,
+            flow_id=flow.id,  # type: ignore[arg-type]
+            kind=kind,
+            trigger=trigger,
+            params=params,
+            retry_of=retry_of,
+        )
+
+    def export_one(self, flow: Flow, ref: str) -> Task:
+        ref = ref.strip()
+        if not ref:
+            raise EngineError("BAD_INPUT", "Export One needs a reference such as #1001")
+        return self._enqueue(flow, "export_one", {"ref": ref})
+
+    def export_many(self, flow: Flow, start: date, end: date) -> Task:
+        if end < start:
+            raise EngineError("BAD_INPUT", f"The range ends ({end}) before it starts ({start})")
+        return self._enqueue(flow, "export_many", {"from": start.isoformat(), "to": end.isoformat()})
+
+    def sync(self, flow: Flow, trigger: str = TaskTrigger.SCHEDULE) -> Task | None:
+        """Enqueue a Time History run unless one is already waiting or running for the flow."""
+        with self.session() as s:
+            busy = s.exec(
+                select(Task.id).where(
+                    Task.flow_id == flow.id,
+                    Task.kind == "sync",
+                    col(Task.status).in_([TaskStatus.PENDING, TaskStatus.RUNNING]),
+                )
+            ).first()
+        return None if busy else self._enqueue(flow, "sync", {}, trigger)
+
+    def retry_entity(self, entity_id: int) -> Task:
+        entity = self.entity(entity_id)
+        with self.session() as s:
+            flow = s.get(Flow, entity.flow_id)
+        assert flow is not None
+        return self._enqueue(flow, "retry", {"entity_ids": [entity_id]}, TaskTrigger.RETRY)
+
+    def retry_task(self, task_id: int) -> Task:
+        task = self.task(task_id)
+        with self.session() as s:
+            flow = s.get(Flow, task.flow_id)
+            failed_ids = list(
+                s.exec(
+                    select(Entity.id)
+                    .join(EntityTransaction, col(EntityTransaction.entity_id) == Entity.id)
+                    .where(EntityTransaction.task_id == task_id, Entity.status == EntityStatus.ERROR)
+                    .distinct()
+                )
+            )
+        assert flow is not None
+        if task.status == TaskStatus.STOPPED or not failed_ids:
+            return self._enqueue(flow, task.kind, dict(task.params), TaskTrigger.RETRY, retry_of=task_id)
+        return self._enqueue(flow, "retry", {"entity_ids": failed_ids}, TaskTrigger.RETRY, retry_of=task_id)
+
+    def runner(self, **kwargs: Any) -> Runner:
+        return Runner(self.db, self.secrets, **kwargs)
+
+    async def run_now(self, task: Task, progress: Any = None) -> Task:
+        """Run one enqueued task in this process (the CLI's Export One / Export Many)."""
+        runner = self.runner(progress=progress)
+        try:
+            claimed = None
+            for _ in range(200):
+                claimed = queue.claim_next(self.db, runner.worker_id, runner.lease_seconds)
+                if claimed is None or claimed.id == task.id:
+                    break
+                queue.release(self.db, claimed.id, runner.worker_id)  # type: ignore[arg-type]
+                claimed = None
+            if claimed is None:
+                return self.task(task.id)  # type: ignore[arg-type]
+            return await runner.execute(claimed)
+        finally:
+            await runner.pool.aclose()
+
+    def task(self, task_id: int) -> Task:
+        with self.session() as s:
+            task = s.get(Task, task_id)
+            if task is None:
+                raise EngineError("NO_TASK", f"No task {task_id}")
+            return task
+
+    def tasks(
+        self,
+        integration_id: int,
+        *,
+        status: str | None = None,
+        flow_id: int | None = None,
+        entity_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Task]:
+        q = select(Task).where(Task.integration_id == integration_id)
+        if status:
+            q = q.where(Task.status == status)
+        if flow_id:
+            q = q.where(Task.flow_id == flow_id)
+        if entity_type:
+            q = q.where(Task.flow_id.in_(select(Flow.id).where(Flow.entity_type == entity_type)))  # type: ignore[attr-defined]
+        if since:
+            q = q.where(Task.created_at >= since)
+        if until:
+            q = q.where(Task.created_at < until)
+        if before_id:
+            q = q.where(Task.id < before_id)
+        with self.session() as s:
+            return list(s.exec(q.order_by(col(Task.id).desc()).limit(limit)))
+
+    # -- logs ---------------------------------------------------------------------------------
+    def logs(
+        self,
+        integration_id: int,
+        *,
+        ref: str | None = None,
+        level: str | None = None,
+        flow_id: int | None = None,
+        task_id: int | None = None,
+        text: str | None = None,
+        before_id: int | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+    ) -> list[LogEntry]:
+        q = select(LogEntry).where(LogEntry.integration_id == integration_id)
+        if ref:
+            q = q.where(LogEntry.reference.in_(_ref_variants(ref)))  # type: ignore[union-attr]
+        if level:
+            q = q.where(LogEntry.level == level)
+        if flow_id:
+            q = q.where(LogEntry.flow_id == flow_id)
+        if task_id:
+            q = q.where(LogEntry.task_id == task_id)
+        if text:
+            q = q.where(or_(col(LogEntry.message).contains(text), col(LogEntry.code).contains(text.upper())))
+        if before_id:
+            q = q.where(LogEntry.id < before_id)
+        if after_id:
+            q = q.where(LogEntry.id > after_id)
+        with self.session() as s:
+            return list(s.exec(q.order_by(col(LogEntry.id).desc()).limit(limit)))
+
+    # -- entities -----------------------------------------------------------------------------
+    def entities(
+        self,
+        integration_id: int,
+        *,
+        entity_type: str | None = None,
+        status: str | None = None,
+        ref: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Entity]:
+        q = select(Entity).where(Entity.integration_id == integration_id)
+        if entity_type:
+            q = q.where(Entity.entity_type == entity_type)
+        if status:
+            q = q.where(Entity.status == status)
+        if ref:
+            variants = _ref_variants(ref)
+            q = q.where(
+                or_(
+                    col(Entity.retriever_reference).in_(variants),
+                    col(Entity.storer_reference).in_(variants),
+                    col(Entity.source_id).in_(variants),
+                )
+            )
+        if before_id:
+            q = q.where(Entity.id < before_id)
+        with self.session() as s:
+            return list(s.exec(q.order_by(col(Entity.id).desc()).limit(limit)))
+
+    def entity(self, entity_id: int) -> Entity:
+        with self.session() as s:
+            entity = s.get(Entity, entity_id)
+            if entity is None:
+                raise EngineError("NO_ENTITY", f"No entity {entity_id}")
+            return entity
+
+    def transactions(self, entity_id: int) -> list[EntityTransaction]:
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(EntityTransaction)
+                    .where(EntityTransaction.entity_id == entity_id)
+                    .order_by(col(EntityTransaction.id))
+                )
+            )
+
+    def entity_counts(self, integration_id: int) -> dict[str, dict[str, int]]:
+        """{entity_type: {status: n}}"""
+        with self.session() as s:
+            rows = s.exec(
+                select(Entity.entity_type, Entity.status, func.count())
+                .where(Entity.integration_id == integration_id)
+                .group_by(Entity.entity_type, Entity.status)
+            ).all()
+        out: dict[str, dict[str, int]] = {}
+        for etype, status, n in rows:
+            out.setdefault(etype, {})[status] = n
+        return out
+
+    def task_counts(self, integration_id: int) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.exec(
+                select(Task.status, func.count())
+                .where(Task.integration_id == integration_id)
+                .group_by(Task.status)
+            ).all()
+        return dict(rows)  # type: ignore[arg-type]
+
+    # -- references ---------------------------------------------------------------------------
+    def references(
+        self,
+        integration_id: int,
+        *,
+        entity_type: str | None = None,
+        search: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Reference]:
+        q = select(Reference).where(Reference.integration_id == integration_id)
+        if entity_type:
+            q = q.where(Reference.entity_type == entity_type)
+        if search:
+            variants = _ref_variants(search)
+            q = q.where(
+                or_(
+                    col(Reference.source_id).in_(variants),
+                    col(Reference.target_id).in_(variants),
+                    col(Reference.source_label).in_(variants),
+                )
+            )
+        if before_id:
+            q = q.where(Reference.id < before_id)
+        with self.session() as s:
+            return list(s.exec(q.order_by(col(Reference.id).desc()).limit(limit)))
+
+    def add_reference(
+        self, integration_id: int, entity_type: str, source_id: str, target_id: str, label: str | None = None
+    ) -> Reference:
+        source_id, target_id = source_id.strip(), target_id.strip()
+        if not source_id or not target_id:
+            raise EngineError("BAD_INPUT", "A reference needs both a source id and a target id")
+        with self.session() as s:
+            clash = s.exec(
+                select(Reference).where(
+                    Reference.integration_id == integration_id,
+                    Reference.entity_type == entity_type,
+                    Reference.source_id == source_id,
+                )
+            ).first()
+            if clash is not None:
+                raise EngineError(
+                    "REFERENCE_EXISTS",
+                    f"{entity_type} {source_id} is already linked to {clash.target_id}: edit it",
+                )
+            ref = Reference(
+                integration_id=integration_id,
+                entity_type=entity_type,
+                source_id=source_id,
+                target_id=target_id,
+                source_label=label,
+                origin="manual",
+            )
+            s.add(ref)
+            s.commit()
+            return ref
+
+    def edit_reference(self, reference_id: int, target_id: str) -> Reference:
+        if not target_id.strip():
+            raise EngineError("BAD_INPUT", "The target id cannot be empty")
+        with self.session() as s:
+            ref = s.get(Reference, reference_id)
+            if ref is None:
+                raise EngineError("NO_REFERENCE", f"No reference {reference_id}")
+            ref.target_id, ref.origin, ref.updated_at = target_id.strip(), "manual", utcnow()
+            s.add(ref)
+            s.commit()
+            return ref
+
+    def delete_reference(self, reference_id: int) -> Reference:
+        """Removes only the link: the next sync of that source record creates a NEW target record."""
+        with self.session() as s:
+            ref = s.get(Reference, reference_id)
+            if ref is None:
+                raise EngineError("NO_REFERENCE", f"No reference {reference_id}")
+            s.delete(ref)
+            s.commit()
+            return ref
+
+    # -- time history -------------------------------------------------------------------------
+    def time_history(self, flow_id: int) -> TimeHistory:
+        return th.get(self.db, flow_id)
+
+    def time_windows(self, flow_id: int, limit: int = 50) -> list[Any]:
+        return th.windows(self.db, flow_id, limit)
+
+    async def reprocess_estimate(self, flow: Flow, to: datetime) -> int:
+        """How many source records the next run would load if last loaded moved to `to`."""
+        with self.session() as s:
+            conf = settings_mod.load(s, flow.integration_id)
+            conns = {
+                c.side: c
+                for c in s.exec(select(Connector).where(Connector.integration_id == flow.integration_id))
+            }
+        floor = th.exclusion_start(conf.order.exclusion_date)
+        start = max(to, floor) if floor else to
+        client = self.pool.get(conns[flow.source_side])
+        return await client.count_orders(updated_at_min=start, status="any")
+
+    def set_time_history(self, flow: Flow, to: datetime) -> int:
+        if to.tzinfo is None:
+            to = to.replace(tzinfo=UTC)
+        if to > utcnow():
+            raise EngineError("BAD_INPUT", "Time History cannot move into the future")
+        return th.move_back(self.db, flow.id, to)  # type: ignore[arg-type]
+
+    # -- settings -----------------------------------------------------------------------------
+    def settings(self, integration_id: int) -> settings_mod.IntegrationSettings:
+        with self.session() as s:
+            return settings_mod.load(s, integration_id)
+
+    def save_settings(self, integration_id: int, category: str, values: dict[str, Any]) -> Any:
+        with self.session() as s:
+            return settings_mod.save_category(s, integration_id, category, values)
+
+    def missing_settings(self, integration_id: int) -> list[tuple[str, str, str]]:
+        with self.session() as s:
+            return settings_mod.missing_required(s, integration_id)
+
+    async def lookup(self, integration_id: int, source: str) -> list[dict[str, Any]]:
+        """Dropdown values for a settings field ("fortnox:termsofpayments"), cached per connector."""
+        platform, kind = source.split(":", 1)
+        conn = next((c for c in self.connectors(integration_id) if c.platform == platform), None)
+        if conn is None:
+            raise EngineError("NO_CONNECTOR", f"No {platform} connector in this integration")
+        with self.session() as s:
+            cached = s.exec(
+                select(LookupCache).where(LookupCache.connector_id == conn.id, LookupCache.kind == kind)
+            ).first()
+            if cached is not None:
+                return cached.values
+        values = await self.pool.get(conn).lookup(kind)
+        with self.session() as s:
+            s.add(LookupCache(connector_id=conn.id, kind=kind, values=values))  # type: ignore[arg-type]
+            s.commit()
+        return values
+
+    def clear_cache(self, integration_id: int) -> int:
+        ids = [c.id for c in self.connectors(integration_id)]
+        with self.session() as s:
+            rows = list(s.exec(select(LookupCache).where(col(LookupCache.connector_id).in_(ids))))
+            for row in rows:
+                s.delete(row)
+            s.commit()
+            return len(rows)
+
+    # -- filters ------------------------------------------------------------------------------
+    def filters(self, flow_id: int) -> list[FlowFilter]:
+        with self.session() as s:
+            return list(
+                s.exec(select(FlowFilter).where(FlowFilter.flow_id == flow_id).order_by(FlowFilter.id))
+            )
+
+    def missing_recommended_filters(self, flow_id: int) -> list[str]:
+        have = {f.preset for f in self.filters(flow_id) if f.kind == "preset"}
+        return [p.name for p in filters_mod.PRESETS.values() if p.recommended and p.key not in have]
+
+    def save_filter(
+        self,
+        flow_id: int,
+        name: str,
+        conditions: list[dict[str, Any]],
+        *,
+        match: str = "all",
+        preset: str | None = None,
+        filter_id: int | None = None,
+    ) -> FlowFilter:
+        if not name.strip():
+            raise EngineError("BAD_INPUT", "A filter needs a name")
+        if match not in ("all", "one"):
+            raise EngineError("BAD_INPUT", "Match must be 'all' or 'one'")
+        if preset is not None and preset not in filters_mod.PRESETS:
+            raise EngineError("BAD_INPUT", f"Unknown preset {preset!r}")
+        try:
+            conditions = filters_mod.validate_conditions(conditions)
+        except filters_mod.FilterError as exc:
+            raise EngineError("BAD_INPUT", str(exc)) from exc
+        with self.session() as s:
+            row = s.get(FlowFilter, filter_id) if filter_id else FlowFilter(flow_id=flow_id, name=name)
+            if row is None:
+                raise EngineError("NO_FILTER", f"No filter {filter_id}")
+            row.name, row.match, row.conditions = name.strip(), match, conditions
+            row.kind, row.preset = ("preset", preset) if preset else ("custom", None)
+            s.add(row)
+            s.commit()
+            return row
+
+    def delete_filter(self, filter_id: int) -> None:
+        with self.session() as s:
+            row = s.get(FlowFilter, filter_id)
+            if row is not None:
+                s.delete(row)
+                s.commit()
+
+    # -- explain ------------------------------------------------------------------------------
+    async def explain(self, integration_id: int, ref: str) -> Explanation:
+        """Why a source record is (or is not) in the target."""
+        ref = ref.strip()
+        variants = _ref_variants(ref)
+        with self.session() as s:
+            entity = s.exec(
+                select(Entity)
+                .where(
+                    Entity.integration_id == integration_id,
+                    or_(
+                        col(Entity.retriever_reference).in_(variants),
+                        col(Entity.source_id).in_(variants),
+                        col(Entity.storer_reference).in_(variants),
+                    ),
+                )
+                .order_by(col(Entity.entity_type) != "order", col(Entity.id))
+            ).first()
+        exp = Explanation(ref=ref, verdict="", summary="")
+        if entity is not None:
+            exp.ref = entity.retriever_reference
+            exp.entity = entity
+            exp.references = self.references(integration_id, search=entity.source_id)
+            if entity.status == EntityStatus.SYNCED:
+                exp.verdict = "SYNCED"
+                exp.summary = (
+                    f"{entity.retriever_reference} is synced as Fortnox {entity.entity_type} "
+                    f"{entity.storer_reference}"
+                )
+            elif entity.status == EntityStatus.ERROR:
+                exp.verdict = "ERROR"
+                exp.summary = (
+                    f"{entity.retriever_reference} failed with {entity.error_code}: {entity.error_message}"
+                )
+            else:
+                exp.verdict = "PENDING"
+                exp.summary = f"{entity.retriever_reference} is queued or being synced right now"
+        exp.logs = self.logs(integration_id, ref=entity.retriever_reference if entity else ref, limit=20)
+        task_ids = {log.task_id for log in exp.logs if log.task_id}
+        with self.session() as s:
+            exp.tasks = list(
+                s.exec(select(Task).where(col(Task.id).in_(task_ids)).order_by(col(Task.id).desc()))
+            )
+        if entity is not None:
+            return exp
+        # Not an entity: ask the source and replay the decisions the flow would make.
+        flows = [f for f in self.flows(integration_id) if f.entity_type == "order"]
+        if not flows:
+            exp.verdict, exp.summary = "NOT_IN_SOURCE", f"No flow handles {ref}"
+            return exp
+        flow = flows[0]
+        with self.session() as s:
+            conf = settings_mod.load(s, integration_id)
+            conns = {
+                c.side: c for c in s.exec(select(Connector).where(Connector.integration_id == integration_id))
+            }
+        record = await self.pool.get(conns[flow.source_side]).find_order(ref)
+        if record is None:
+            exp.verdict = "NOT_IN_SOURCE"
+            exp.summary = f"{ref} was never seen in Shopify: no order has that name, number or id"
+            return exp
+        label = exp.ref = record.get("name") or ref
+        created = parse_time(record.get("created_at"))
+        updated = parse_time(record.get("updated_at"))
+        exclusion = conf.order.exclusion_date
+        if exclusion and created and created.date() < exclusion:
+            exp.verdict = "EXCLUDED"
+            exp.summary = f"{label} was created {created.date()}, before the order exclusion date {exclusion}"
+            return exp
+        verdict = filters_mod.evaluate(self.filters(flow.id), record)
+        if not verdict.kept:
+            exp.verdict = "FILTERED"
+            exp.summary = f"{label} is {verdict.reason}"
+            return exp
+        hist = th.get(self.db, flow.id)
+        if hist.last_loaded is None or (updated and updated > hist.last_loaded):
+            when = f"{hist.last_loaded:%Y-%m-%d %H:%M} UTC" if hist.last_loaded else "never"
+            exp.verdict = "NOT_YET_LOADED"
+            exp.summary = (
+                f"{label} (updated {updated:%Y-%m-%d %H:%M}) is newer than Time History's "
+                f"last loaded ({when}): "
+                "the next run picks it up, or use Export One"
+            )
+            return exp
+        exp.verdict = "NOT_SYNCED"
+        exp.summary = (
+            f"{label} lies inside a loaded window but was never stored (a connectivity gap?): run Export One"
+        )
+        return exp
+
+
+def _ref_variants(ref: str) -> list[str]:
+    ref = ref.strip()
+    bare = ref.lstrip("#")
+    return list(dict.fromkeys([ref, bare, f"#{bare}"]))
+
+
+async def run_headless(service: Service, *, until_idle: bool = False, **runner_kwargs: Any) -> None:
+    """`junipeer run`: scheduler + worker until SIGINT/SIGTERM (the record in hand is finished), or,
+    with `until_idle`, until every enabled flow has caught up and no task is pending."""
+    import signal
+
+    from engine.runtime.scheduler import Scheduler
+
+    runner = service.runner(**runner_kwargs)
+    scheduler = None
+    if until_idle:
+        for integ in service.integrations():
+            for flow in service.flows(integ.id):  # type: ignore[arg-type]
+                if flow.enabled:
+                    service.sync(flow)
+    else:
+        scheduler = Scheduler(service, on_enqueue=runner.notify)
+        scheduler.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Only the main thread may own signals; tests and the console run the engine elsewhere.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, runner.stop)
+    try:
+        await runner.run(until_idle=until_idle)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

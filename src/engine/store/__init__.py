@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, database setup and paged queries."""

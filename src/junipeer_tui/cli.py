@@ -1,0 +1,515 @@
+"""`junipeer`: the command line. Every command goes through engine.service; errors print as one line
+with their code (exit 1), never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from functools import wraps
+from typing import Any
+
+import click
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import EngineError
+from engine.service import Service
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class Ctx:
+    def __init__(self, db_url: str | None, integration: str | None) -> None:
+        self.db_url = db_url
+        self.integration_name = integration
+        self._service: Service | None = None
+
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            self._service = Service(self.db_url)
+        return self._service
+
+    def integration_id(self) -> int:
+        return self.service.integration(self.integration_name).id  # type: ignore[return-value]
+
+
+def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn engine and input errors into one readable line and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EngineError as exc:
+            err.print(f"[red]error[/red] {exc.code}: {exc.message}")
+            sys.exit(1)
+        except httpx.HTTPError as exc:
+            err.print(f"[red]error[/red] PLATFORM_UNAVAILABLE: {exc}")
+            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so in one line, never a traceback at the operator
+            err.print(f"[red]error[/red] INTERNAL_ERROR: {type(exc).__name__}: {exc}")
+            sys.exit(2)
+
+    return wrapper
+
+
+def emit(rows: Iterable[dict[str, Any]], columns: list[str], as_json: bool, title: str | None = None) -> None:
+    rows = list(rows)
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        table.add_column(c.replace("_", " ").title())
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    out.print(table)
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else None
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-01") from None
+
+
+@click.group()
+@click.option(
+    "--db", "db_url", envvar="JUNIPEER_DATABASE_URL", help="Database URL (default: SQLite in the data dir)."
+)
+@click.option("--integration", "-i", help="Integration name or id (needed when there are several).")
+@click.version_option(package_name="junipeer-tui")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None, integration: str | None) -> None:
+    """Junipeer: operator console and sync engine for Shopify → Fortnox integrations."""
+    ctx.obj = Ctx(db_url, integration)
+
+
+# -- sandbox ------------------------------------------------------------------------------------
+@main.group()
+def sandbox() -> None:
+    """Local Shopify / Fortnox / Stripe imitations."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, show_default=True, help="0 picks a free port.")
+@click.option("--orders", default=200, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--time-scale", default=1.0, show_default=True, help="Scales every rate-limit window.")
+@click.option("--no-limits", is_flag=True, help="Turn rate limits off.")
+def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: float, no_limits: bool) -> None:
+    """Serve the sandbox; prints one JSON line with URLs and credentials, runs until SIGINT/SIGTERM."""
+    from engine.sandbox.server import SandboxConfig, serve
+
+    serve(
+        SandboxConfig(
+            host=host, port=port, orders=orders, seed=seed, time_scale=time_scale, limits=not no_limits
+        )
+    )
+
+
+@sandbox.command("connect")
+@click.option("--url", required=True, help="The sandbox base URL printed by `junipeer sandbox serve`.")
+@click.option("--name", default="Sandbox", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def sandbox_connect(obj: Ctx, url: str, name: str, as_json: bool) -> None:
+    """Create or update an integration whose connectors point at a running sandbox."""
+    info = fetch_sandbox_info(url)
+    integ = asyncio.run(obj.service.connect_sandbox(info, name))
+    conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
+    emit(
+        [
+            {"integration": integ.name, "side": c.side, "platform": c.platform, "status": c.status}
+            for c in conns
+        ],
+        ["integration", "side", "platform", "status"],
+        as_json,
+    )
+
+
+def fetch_sandbox_info(url: str) -> dict[str, Any]:
+    try:
+        resp = httpx.get(url.rstrip("/") + "/_sandbox/", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise EngineError("SANDBOX_UNREACHABLE", f"No sandbox answers at {url}: {exc}") from exc
+
+
+# -- demo and run -------------------------------------------------------------------------------
+@main.command()
+@click.option("--headless", is_flag=True, help="No console: sync and print a summary.")
+@click.option("--orders", default=200, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--time-scale", default=0.05, show_default=True, help="Sandbox rate-limit scale (1 = real limits)."
+)
+@click.option("--until-idle", is_flag=True, help="With --headless: exit after the first full sync.")
+@click.option("--json", "as_json", is_flag=True)
+@handled
+def demo(headless: bool, orders: int, seed: int, time_scale: float, until_idle: bool, as_json: bool) -> None:
+    """The built-in demo: a sandbox and a seeded integration, no account needed."""
+    from junipeer_tui.demo import run_demo
+
+    run_demo(
+        headless=headless,
+        orders=orders,
+        seed=seed,
+        time_scale=time_scale,
+        until_idle=until_idle,
+        as_json=as_json,
+    )
+
+
+@main.command()
+@click.option("--until-idle", is_flag=True, help="Exit when no task is pending and every flow caught up.")
+@click.option("--concurrency", default=8, show_default=True)
+@click.pass_obj
+@handled
+def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
+    """Headless mode: scheduler + worker until SIGINT/SIGTERM."""
+    from engine.service import run_headless
+
+    asyncio.run(run_headless(obj.service, until_idle=until_idle, concurrency=concurrency))
+
+
+# -- read-only listings -------------------------------------------------------------------------
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def integrations(obj: Ctx, as_json: bool) -> None:
+    """Integrations in this workspace."""
+    rows = []
+    for i in obj.service.integrations():
+        conns = obj.service.connectors(i.id)  # type: ignore[arg-type]
+        rows.append(
+            {
+                "id": i.id,
+                "name": i.name,
+                "connectors": " ↔ ".join(f"{c.platform} ({c.status})" for c in conns),
+                "live": i.live_mode,
+                "onboarding": i.onboarding_mode,
+            }
+        )
+    emit(rows, ["id", "name", "connectors", "live", "onboarding"], as_json)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def flows(obj: Ctx, as_json: bool) -> None:
+    """Flows of the integration, with Time History."""
+    svc = obj.service
+    rows = []
+    for f in svc.flows(obj.integration_id()):
+        hist = svc.time_history(f.id)  # type: ignore[arg-type]
+        rows.append(
+            {
+                "key": f.key,
+                "name": f.name,
+                "action": f.action,
+                "enabled": f.enabled,
+                "manual": f.manual_allowed,
+                "last_synced": _when(f.last_synced_at),
+                "last_loaded": _when(hist.last_loaded),
+            }
+        )
+    emit(rows, ["key", "name", "action", "enabled", "last_synced", "last_loaded"], as_json)
+
+
+def _task_row(t: Any) -> dict[str, Any]:
+    duration = (t.finished_at - t.started_at).total_seconds() if t.finished_at and t.started_at else None
+    return {
+        "id": t.id,
+        "kind": t.kind,
+        "trigger": t.trigger,
+        "status": t.status,
+        "total": t.total,
+        "synced": t.synced,
+        "failed": t.failed,
+        "skipped": t.skipped,
+        "started": _when(t.started_at),
+        "duration_s": round(duration, 2) if duration is not None else None,
+        "message": t.message,
+    }
+
+
+def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
+    """Run an enqueued manual task now, with a progress bar on a terminal."""
+    svc = obj.service
+    show_bar = sys.stderr.isatty() and not as_json
+    if show_bar:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
+            handle = bar.add_task(f"Task {task.id}", total=None)
+
+            def progress(_tid: int, counters: dict[str, int]) -> None:
+                bar.update(handle, total=counters["total"] or None, completed=counters["processed"])
+
+            result = asyncio.run(svc.run_now(task, progress))
+    else:
+        result = asyncio.run(svc.run_now(task))
+    row = _task_row(result)
+    if as_json:
+        click.echo(json.dumps(row, default=str))
+    else:
+        out.print(
+            f"Task {row['id']} {row['status']}: {row['synced']} synced, {row['failed']} failed, "
+            f"{row['skipped']} skipped ({row['duration_s']} s) — {row['message'] or ''}"
+        )
+    if result.status != "completed" or result.failed:
+        sys.exit(1)
+
+
+@main.command("export-one")
+@click.argument("flow")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def export_one(obj: Ctx, flow: str, ref: str, as_json: bool) -> None:
+    """Sync one record by reference (order name #1001, number or id)."""
+    svc = obj.service
+    task = svc.export_one(svc.flow(obj.integration_id(), flow), ref)
+    _run_task(obj, task, as_json)
+
+
+@main.command("export-many")
+@click.argument("flow")
+@click.option("--from", "start", required=True, type=_date, help="First day (YYYY-MM-DD), by creation date.")
+@click.option("--to", "end", required=True, type=_date, help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def export_many(obj: Ctx, flow: str, start: date, end: date, as_json: bool) -> None:
+    """Sync every record created in a date range (backfill)."""
+    svc = obj.service
+    task = svc.export_many(svc.flow(obj.integration_id(), flow), start, end)
+    _run_task(obj, task, as_json)
+
+
+@main.command()
+@click.option("--status", type=click.Choice(["pending", "running", "completed", "stopped"]))
+@click.option("--flow")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def tasks(obj: Ctx, status: str | None, flow: str | None, limit: int, as_json: bool) -> None:
+    """Tasks, newest first."""
+    svc = obj.service
+    iid = obj.integration_id()
+    flow_id = svc.flow(iid, flow).id if flow else None
+    rows = [_task_row(t) for t in svc.tasks(iid, status=status, flow_id=flow_id, limit=limit)]
+    emit(
+        rows,
+        ["id", "kind", "trigger", "status", "total", "synced", "failed", "skipped", "started", "duration_s"],
+        as_json,
+    )
+
+
+@main.command()
+@click.option("--ref", help="Reference such as #1001.")
+@click.option("--level", type=click.Choice(["info", "warning", "error"]))
+@click.option("--task", "task_id", type=int)
+@click.option("--text")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def logs(
+    obj: Ctx,
+    ref: str | None,
+    level: str | None,
+    task_id: int | None,
+    text: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Log lines, newest first."""
+    rows = [
+        {
+            "id": r.id,
+            "at": _when(r.at),
+            "level": r.level,
+            "code": r.code,
+            "reference": r.reference,
+            "task": r.task_id,
+            "message": r.message,
+        }
+        for r in obj.service.logs(
+            obj.integration_id(), ref=ref, level=level, task_id=task_id, text=text, limit=limit
+        )
+    ]
+    emit(rows, ["at", "level", "code", "reference", "task", "message"], as_json)
+
+
+@main.command()
+@click.option("--status", type=click.Choice(["pending", "synced", "error"]))
+@click.option("--ref")
+@click.option("--type", "entity_type")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def entities(
+    obj: Ctx, status: str | None, ref: str | None, entity_type: str | None, limit: int, as_json: bool
+) -> None:
+    """Entities: what was synced, and what failed with which code."""
+    rows = [
+        {
+            "id": e.id,
+            "type": e.entity_type,
+            "status": e.status,
+            "retriever_reference": e.retriever_reference,
+            "storer_reference": e.storer_reference,
+            "children": e.children,
+            "last_updated": _when(e.last_updated),
+            "error_code": e.error_code,
+            "error_message": e.error_message,
+        }
+        for e in obj.service.entities(
+            obj.integration_id(), status=status, ref=ref, entity_type=entity_type, limit=limit
+        )
+    ]
+    emit(
+        rows,
+        [
+            "id",
+            "type",
+            "status",
+            "retriever_reference",
+            "storer_reference",
+            "children",
+            "last_updated",
+            "error_code",
+        ],
+        as_json,
+    )
+
+
+@main.command()
+@click.option("--type", "entity_type")
+@click.option("--search")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def references(obj: Ctx, entity_type: str | None, search: str | None, limit: int, as_json: bool) -> None:
+    """Source ↔ target id mappings."""
+    rows = [
+        {
+            "id": r.id,
+            "type": r.entity_type,
+            "source_id": r.source_id,
+            "source_label": r.source_label,
+            "target_id": r.target_id,
+            "origin": r.origin,
+        }
+        for r in obj.service.references(
+            obj.integration_id(), entity_type=entity_type, search=search, limit=limit
+        )
+    ]
+    emit(rows, ["id", "type", "source_label", "source_id", "target_id", "origin"], as_json)
+
+
+@main.command("time-history")
+@click.argument("flow", required=False)
+@click.option("--set", "set_to", help="Move last loaded to this date/time (ISO), re-processing from there.")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_json: bool) -> None:
+    """Last loaded per flow; `FLOW --set DATE` moves it."""
+    svc = obj.service
+    iid = obj.integration_id()
+    if set_to:
+        if not flow:
+            raise click.UsageError("--set needs a FLOW")
+        target = svc.flow(iid, flow)
+        try:
+            when = datetime.fromisoformat(set_to)
+        except ValueError:
+            raise click.BadParameter(f"{set_to!r} is not a date like 2026-11-01") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if not yes and sys.stdin.isatty():
+            n = asyncio.run(svc.reprocess_estimate(target, when))
+            click.confirm(
+                f"Move {target.name} Time History to {when:%Y-%m-%d %H:%M}? The next run re-processes "
+                f"about {n} records.",
+                abort=True,
+            )
+        forgotten = svc.set_time_history(target, when)
+        out.print(
+            f"{target.name}: last loaded is now {when:%Y-%m-%d %H:%M} UTC ({forgotten} windows forgotten)"
+        )
+        return
+    rows = []
+    for f in [svc.flow(iid, flow)] if flow else svc.flows(iid):
+        hist = svc.time_history(f.id)  # type: ignore[arg-type]
+        windows = svc.time_windows(f.id, limit=5)  # type: ignore[arg-type]
+        rows.append(
+            {
+                "flow": f.key,
+                "direction": "Shopify → Fortnox",
+                "last_loaded": _when(hist.last_loaded),
+                "lookback_s": hist.lookback_seconds,
+                "recent_windows": "; ".join(
+                    f"{_when(w.start)} → {_when(w.end)} ({w.records})" for w in windows
+                ),
+            }
+        )
+    emit(rows, ["flow", "direction", "last_loaded", "lookback_s", "recent_windows"], as_json)
+
+
+@main.command()
+@click.argument("entity_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def retry(obj: Ctx, entity_id: int, as_json: bool) -> None:
+    """Re-sync one entity (after fixing the cause of its error)."""
+    task = obj.service.retry_entity(entity_id)
+    _run_task(obj, task, as_json)
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def explain(obj: Ctx, ref: str, as_json: bool) -> None:
+    """Why a source record is (or is not) in the target."""
+    exp = asyncio.run(obj.service.explain(obj.integration_id(), ref))
+    if as_json:
+        click.echo(json.dumps(exp.as_dict(), default=str, indent=2))
+        return
+    out.print(f"[bold]{exp.ref}[/bold]  {exp.verdict}")
+    out.print(exp.summary)
+    for line in exp.as_dict()["logs"][:10]:
+        out.print(f"  {line}")

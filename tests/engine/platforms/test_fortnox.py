@@ -1,0 +1,324 @@
+import asyncio
+import base64
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from engine.platforms.fortnox import FortnoxClient, MemoryTokenStore, TokenSet, parse_error_information
+from engine.platforms.http import PlatformError
+
+API = "https://api.test/3/"
+TOKEN_URL = "https://apps.test/oauth-v1/token"
+
+
+def tokens(access: str = "a0", refresh: str = "r0", valid_for: float = 3600) -> TokenSet:
+    return TokenSet(
+        access_token=access,
+        refresh_token=refresh,
+        expires_at=datetime.now(UTC) + timedelta(seconds=valid_for),
+    )
+
+
+class FakeFortnox:
+    """A token endpoint that rotates, and an API that accepts only the newest access token."""
+
+    def __init__(self, store: MemoryTokenStore, *, refresh_delay: float = 0.0) -> None:
+        self.store = store
+        self.valid_access = {store.tokens.access_token} if store.tokens else set()
+        self.valid_refresh = store.tokens.refresh_token if store.tokens else None
+        self.refreshes = 0
+        self.refresh_delay = refresh_delay
+        self.api_calls = 0
+        self.routes: dict[tuple[str, str], httpx.Response] = {}
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URL:
+            return await self.token(request)
+        self.api_calls += 1
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if bearer not in self.valid_access:
+            return httpx.Response(
+                401, json={"ErrorInformation": {"message": "Unauthorized", "code": 2000310}}
+            )
+        # The client must have saved the rotated token before using the access token it came with.
+        assert self.store.tokens is not None and self.store.tokens.access_token == bearer
+        key = (request.method, request.url.path.removeprefix("/3/"))
+        return self.routes.get(key) or httpx.Response(200, json={"Order": {"DocumentNumber": "1"}})
+
+    async def token(self, request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
+        form = parse_qs(request.content.decode())
+        assert form["grant_type"] == ["refresh_token"]
+        if self.refresh_delay:
+            await asyncio.sleep(self.refresh_delay)
+        if form["refresh_token"] != [self.valid_refresh]:
+            return httpx.Response(400, json={"error": "invalid_grant"})
+        self.refreshes += 1
+        access, refresh = f"a{self.refreshes}", f"r{self.refreshes}"
+        self.valid_access = {access}
+        self.valid_refresh = refresh
+        return httpx.Response(
+            200,
+            json={
+                "access_token": access,
+                "refresh_token": refresh,
+                "expires_in": 3600,
+                "token_type": "bearer",
+            },
+        )
+
+
+def make_client(store: MemoryTokenStore, handler, **kw) -> FortnoxClient:
+    kw.setdefault("backoff_base", 0.001)
+    kw.setdefault("backoff_cap", 0.005)
+    return FortnoxClient(
+        API, TOKEN_URL, "cid", "csecret", store, transport=httpx.MockTransport(handler), **kw
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "message", "platform_code"),
+    [
+        (
+            400,
+            {"ErrorInformation": {"error": 1, "message": "Artikeln hittades inte", "code": 2000428}},
+            "ARTICLE_NOT_FOUND",
+            "Artikeln hittades inte",
+            2000428,
+        ),
+        (
+            400,
+            {"errorInformation": {"Error": 1, "Message": "Name missing", "Code": "2000357"}},
+            "FORTNOX_CUSTOMER_NAME_EMPTY",
+            "Name missing",
+            2000357,
+        ),
+        (
+            400,
+            {"ErrorInformation": {"message": "Currency not found", "code": 123}},
+            "FORTNOX_CURRENCY_NOT_FOUND",
+            "Currency not found",
+            123,
+        ),
+        (400, {"ErrorInformation": {"message": "Odd", "code": 1}}, "VALIDATION_FAILED", "Odd", 1),
+        (404, {"ErrorInformation": {"message": "Gone", "code": 1}}, "NOT_FOUND", "Gone", 1),
+        (403, {"ErrorInformation": {"message": "Nope", "code": 1}}, "AUTH_FAILED", "Nope", 1),
+        (500, {"message": "boom"}, "PLATFORM_UNAVAILABLE", "boom", None),
+        (429, None, "RATE_LIMITED", "HTTP 429", None),
+        (
+            400,
+            {"ErrorInformation": {"message": "x", "code": 2000796}},
+            "ORDER_ALREADY_INVOICED",
+            "x",
+            2000796,
+        ),
+        (400, {"ErrorInformation": {"message": "x", "code": 2000861}}, "INVOICE_BOOKED", "x", 2000861),
+    ],
+)
+def test_error_information_is_classified(status, body, code, message, platform_code) -> None:
+    info = parse_error_information(status, body)
+    assert (info.code, info.message, info.platform_code) == (code, message, platform_code)
+
+
+async def test_client_raises_classified_error_with_platform_message() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    fake.routes[("POST", "orders")] = httpx.Response(
+        400, json={"ErrorInformation": {"error": 1, "message": "Article not found: SKU-9", "code": 2000428}}
+    )
+    async with make_client(store, fake) as client:
+        with pytest.raises(PlatformError) as info:
+            await client.create_order({"CustomerNumber": "1"})
+    err = info.value
+    assert err.code == "ARTICLE_NOT_FOUND"
+    assert str(err) == "ARTICLE_NOT_FOUND: Article not found: SKU-9"
+    assert (err.status, err.platform_code, err.platform) == (400, 2000428, "fortnox")
+    assert not err.retryable and not err.ambiguous
+    assert fake.api_calls == 1
+
+
+async def test_expired_token_is_rotated_and_saved_before_use() -> None:
+    store = MemoryTokenStore(tokens(valid_for=-10))
+    fake = FakeFortnox(store)
+    async with make_client(store, fake) as client:
+        assert (await client.get_order("1"))["DocumentNumber"] == "1"
+        assert client.stats.token_refreshes == 1
+    assert store.tokens.refresh_token == "r1"
+    assert store.saves == 1
+
+
+async def test_one_refresh_for_ten_concurrent_requests() -> None:
+    store = MemoryTokenStore(tokens(valid_for=-10))
+    fake = FakeFortnox(store, refresh_delay=0.02)
+    async with make_client(store, fake) as client:
+        await asyncio.gather(*(client.get_order(str(n)) for n in range(10)))
+    assert fake.refreshes == 1
+    assert store.saves == 1
+    assert fake.api_calls == 10
+
+
+async def test_401_refreshes_once_and_retries_even_a_create() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    fake.valid_access = {"revoked-elsewhere"}  # the stored access token no longer works
+    async with make_client(store, fake) as client:
+        await asyncio.gather(*(client.create_order({"CustomerNumber": "1"}) for _ in range(5)))
+    assert fake.refreshes == 1
+    assert fake.api_calls == 10
+
+
+async def test_second_401_is_auth_failed() -> None:
+    store = MemoryTokenStore(tokens())
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        if str(request.url) == TOKEN_URL:
+            return httpx.Response(200, json={"access_token": "n", "refresh_token": "m", "expires_in": 3600})
+        calls += 1
+        return httpx.Response(401, json={"ErrorInformation": {"message": "Invalid login", "code": 2000310}})
+
+    async with make_client(store, handler) as client:
+        with pytest.raises(PlatformError) as info:
+            await client.get_customer("1")
+    assert info.value.code == "AUTH_FAILED"
+    assert calls == 2
+    assert store.saves == 1
+
+
+async def test_failed_save_stops_before_the_new_token_is_used() -> None:
+    class BrokenStore(MemoryTokenStore):
+        def save(self, tokens: TokenSet) -> None:
+            raise OSError("disk full")
+
+    store = BrokenStore(tokens(valid_for=-1))
+    fake = FakeFortnox(store)
+    async with make_client(store, fake) as client:
+        with pytest.raises(OSError):
+            await client.get_order("1")
+    assert fake.api_calls == 0
+
+
+async def test_missing_tokens_ask_for_reconnect() -> None:
+    async with make_client(MemoryTokenStore(), FakeFortnox(MemoryTokenStore())) as client:
+        with pytest.raises(PlatformError) as info:
+            await client.get_order("1")
+    assert info.value.code == "AUTH_FAILED"
+    assert "reconnect" in info.value.message
+
+
+async def test_adopts_tokens_rotated_by_another_process() -> None:
+    store = MemoryTokenStore(tokens(valid_for=-1))
+    fake = FakeFortnox(store)
+    async with make_client(store, fake) as client:
+        await client.get_order("1")  # loads and rotates to a1/r1
+        # another worker sharing the store rotates to a2/r2 behind our back
+        other = make_client(store, fake)
+        await other.refresh()
+        await other.aclose()
+        # our a1 is now rejected; the 401 path picks up the stored r2 pair instead of burning r1
+        assert (await client.get_order("1"))["DocumentNumber"] == "1"
+    assert fake.refreshes == 2
+
+
+async def test_list_all_follows_total_pages_and_email_filter_is_exact() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    pages = {
+        "1": [
+            {"CustomerNumber": "1", "Email": "Anna@Example.com"},
+            {"CustomerNumber": "2", "Email": "xanna@example.com"},
+        ],
+        "2": [{"CustomerNumber": "3", "Email": "anna@example.com "}],
+    }
+    seen = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/3/customers":
+            seen.append(dict(request.url.params))
+            page = request.url.params["page"]
+            meta = {"@TotalResources": 3, "@TotalPages": 2, "@CurrentPage": int(page)}
+            return httpx.Response(200, json={"Customers": pages[page], "MetaInformation": meta})
+        return await fake(request)
+
+    async with make_client(store, handler) as client:
+        found = await client.find_customers_by_email("anna@example.com")
+    assert [c["CustomerNumber"] for c in found] == ["1", "3"]
+    assert seen == [
+        {"email": "anna@example.com", "limit": "500", "page": "1"},
+        {"email": "anna@example.com", "limit": "500", "page": "2"},
+    ]
+
+
+async def test_reference_searches_keep_exact_matches() -> None:
+    store = MemoryTokenStore(tokens())
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        path, params = request.url.path, request.url.params
+        if path == "/3/orders":
+            assert params["externalinvoicereference1"] == "#1001"
+            rows = [
+                {"DocumentNumber": "1", "ExternalInvoiceReference1": "#1001"},
+                {"DocumentNumber": "2", "ExternalInvoiceReference1": "#10010"},
+                {"DocumentNumber": "3", "ExternalInvoiceReference1": "", "YourOrderNumber": "#1001"},
+            ]
+            return httpx.Response(200, json={"Orders": rows, "MetaInformation": {"@TotalPages": 1}})
+        if path == "/3/invoices":
+            rows = [{"DocumentNumber": "7", "YourOrderNumber": "#1001", "ExternalInvoiceReference1": "#1001"}]
+            return httpx.Response(200, json={"Invoices": rows, "MetaInformation": {"@TotalPages": 1}})
+        raise AssertionError(path)
+
+    async with make_client(store, handler) as client:
+        assert [o["DocumentNumber"] for o in await client.find_orders_by_reference("#1001")] == ["1", "3"]
+        assert [i["DocumentNumber"] for i in await client.find_invoices_by_reference("#1001")] == ["7"]
+
+
+async def test_get_article_none_on_404_and_actions_use_put() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    fake.routes[("GET", "articles/SKU 1")] = httpx.Response(
+        404, json={"ErrorInformation": {"message": "Article not found", "code": 2000428}}
+    )
+    fake.routes[("PUT", "orders/5/createinvoice")] = httpx.Response(
+        200, json={"Invoice": {"DocumentNumber": "9"}}
+    )
+    async with make_client(store, fake) as client:
+        assert await client.get_article("SKU 1") is None
+        assert (await client.create_invoice_from_order("5"))["DocumentNumber"] == "9"
+
+
+async def test_createinvoice_5xx_is_ambiguous_and_not_retried() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    fake.routes[("PUT", "orders/5/createinvoice")] = httpx.Response(500, json={"message": "Internal error"})
+    async with make_client(store, fake) as client:
+        with pytest.raises(PlatformError) as info:
+            await client.create_invoice_from_order("5")
+    assert info.value.ambiguous and info.value.retryable
+    assert fake.api_calls == 1
+
+
+async def test_update_order_is_retried_as_idempotent() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    attempts = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        if request.method == "PUT" and request.url.path == "/3/orders/5":
+            attempts += 1
+            if attempts < 3:
+                return httpx.Response(503, text="busy")
+        return await fake(request)
+
+    async with make_client(store, handler) as client:
+        await client.update_order("5", {"Remarks": "x"})
+    assert attempts == 3
+
+
+async def test_lookup_rejects_unknown_kinds() -> None:
+    async with make_client(MemoryTokenStore(tokens()), FakeFortnox(MemoryTokenStore())) as client:
+        with pytest.raises(ValueError):
+            await client.lookup("bananas")

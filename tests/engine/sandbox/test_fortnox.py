@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from engine.platforms.fortnox_codes import CODE_BY_NAME
+from engine.sandbox import SandboxConfig, start_in_thread
+from engine.sandbox.generator import SHOP_TZ
+
+from .conftest import fortnox_client, fortnox_tokens
+
+
+def code_of(response: httpx.Response) -> int:
+    return response.json()["ErrorInformation"]["code"]
+
+
+def make_customer(fortnox: httpx.Client, **fields: Any) -> str:
+    response = fortnox.post("customers", json={"Customer": {"Name": "Anna Andersson", **fields}})
+    assert response.status_code == 201, response.text
+    return response.json()["Customer"]["CustomerNumber"]
+
+
+def make_order(fortnox: httpx.Client, customer: str, **fields: Any) -> dict[str, Any]:
+    body = {
+        "CustomerNumber": customer,
+        "VATIncluded": True,
+        "OrderRows": [{"ArticleNumber": "TEE-ORG-BLK-M", "OrderedQuantity": 2, "Price": 299, "VAT": 25}],
+        **fields,
+    }
+    response = fortnox.post("orders", json={"Order": body})
+    assert response.status_code == 201, response.text
+    return response.json()["Order"]
+
+
+def test_refresh_token_rotation(sandbox) -> None:
+    with start_in_thread(SandboxConfig(orders=5)) as sb:
+        first = fortnox_tokens(sb.info)
+        assert first.status_code == 200
+        body = first.json()
+        assert body["expires_in"] == 3600 and body["token_type"] == "bearer"
+        assert body["refresh_token"] != sb.info["fortnox"]["refresh_token"]
+        reused = fortnox_tokens(sb.info)
+        assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+        second = fortnox_tokens(sb.info, body["refresh_token"])
+        assert second.status_code == 200
+        assert fortnox_tokens(sb.info, body["refresh_token"]).status_code == 400
+        # Both access tokens stay valid until they expire.
+        for token in (body["access_token"], second.json()["access_token"]):
+            r = httpx.get(
+                sb.info["fortnox"]["base_url"] + "currencies", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert r.status_code == 200
+        wrong = httpx.post(
+            sb.info["fortnox"]["token_url"],
+            auth=(sb.info["fortnox"]["client_id"], "nope"),
+            data={"grant_type": "refresh_token", "refresh_token": second.json()["refresh_token"]},
+        )
+        assert wrong.status_code == 401
+
+
+def test_auth_errors_and_expire(sandbox, control) -> None:
+    base = sandbox.info["fortnox"]["base_url"]
+    missing = httpx.get(base + "orders")
+    assert missing.status_code == 401 and code_of(missing) == 2000311
+    client = fortnox_client_from_code(sandbox)
+    assert client.get("orders").status_code == 200
+    assert control.post("fortnox/expire-tokens").status_code == 200
+    expired = client.get("orders")
+    assert expired.status_code == 401 and code_of(expired) == 2000311
+
+
+def fortnox_client_from_code(sandbox) -> httpx.Client:
+    fx = sandbox.info["fortnox"]
+    response = httpx.post(
+        fx["token_url"],
+        auth=(fx["client_id"], fx["client_secret"]),
+        data={"grant_type": "authorization_code", "code": "code-from-consent", "redirect_uri": "http://x/cb"},
+    )
+    assert response.status_code == 200
+    return httpx.Client(
+        base_url=fx["base_url"], headers={"Authorization": f"Bearer {response.json()['access_token']}"}
+    )
+
+
+def test_sliding_window() -> None:
+    # time_scale 0.2: 25 requests per 1 s.
+    with start_in_thread(SandboxConfig(orders=5, time_scale=0.2)) as sb, fortnox_client(sb.info) as client:
+        statuses = [client.get("currencies").status_code for _ in range(26)]
+        assert statuses[:25] == [200] * 25
+        assert statuses[25] == 429
+        rejected = client.get("currencies")
+        assert rejected.status_code == 429 and code_of(rejected) == 2000999
+        assert "retry-after" not in rejected.headers
+        time.sleep(1.05)
+        assert client.get("currencies").status_code == 200
+
+
+def test_customers_search_and_validation(fortnox) -> None:
+    number = make_customer(fortnox, Email="Maja.Karlsson@Example.com")
+    assert fortnox.get(f"customers/{number}").json()["Customer"]["Email"] == "Maja.Karlsson@Example.com"
+    hits = fortnox.get("customers", params={"email": "maja.karlsson@example"}).json()["Customers"]
+    assert [c["CustomerNumber"] for c in hits] == [number]
+    empty = fortnox.post("customers", json={"Customer": {"Name": "  "}})
+    assert empty.status_code == 400 and code_of(empty) == 2000357
+    missing = fortnox.get("customers/999999")
+    assert missing.status_code == 404
+    updated = fortnox.put(f"customers/{number}", json={"Customer": {"City": "Malmö"}})
+    assert updated.json()["Customer"]["City"] == "Malmö"
+
+
+def test_articles(fortnox) -> None:
+    article = fortnox.get("articles/TEE-ORG-BLK-M")
+    assert article.status_code == 200 and article.json()["Article"]["VAT"] == 25
+    missing = fortnox.get("articles/NOPE")
+    assert missing.status_code == 404 and code_of(missing) == 2000428
+    taken = fortnox.post("articles", json={"Article": {"ArticleNumber": "TEE-ORG-BLK-M", "Description": "x"}})
+    assert taken.status_code == 400 and code_of(taken) == 2000013
+    spaced = fortnox.post("articles", json={"Article": {"ArticleNumber": "HAS SPACE", "Description": "x"}})
+    assert spaced.status_code == 400 and code_of(spaced) == 2000588
+    long = fortnox.post("articles", json={"Article": {"ArticleNumber": "X" * 201, "Description": "x"}})
+    assert code_of(long) == 2000588
+    page = fortnox.get("articles", params={"limit": 10, "page": 2}).json()
+    assert len(page["Articles"]) == 10
+    assert page["MetaInformation"]["@CurrentPage"] == 2
+    assert page["MetaInformation"]["@TotalPages"] == -(-page["MetaInformation"]["@TotalResources"] // 10)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"CustomerNumber": "987654"}, "CUSTOMER_NOT_FOUND"),
+        (
+            {"OrderRows": [{"ArticleNumber": "NO-SUCH-SKU", "OrderedQuantity": 1, "Price": 1}]},
+            "ARTICLE_NOT_FOUND",
+        ),
+        (
+            {"OrderRows": [{"Description": "x", "OrderedQuantity": 1, "Price": 1, "VAT": 17}]},
+            "FORTNOX_VAT_INVALID",
+        ),
+        ({"Currency": "XYZ"}, "FORTNOX_CURRENCY_NOT_FOUND"),
+        ({"WayOfDelivery": "ZEPPELIN"}, "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND"),
+        ({"TermsOfPayment": "999"}, "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND"),
+        ({"OrderRows": [{"Description": "r", "OrderedQuantity": 1, "Price": 1}] * 501}, "FORTNOX_ROW_LIMIT"),
+    ],
+)
+def test_order_validation_codes(fortnox, change: dict[str, Any], code: str) -> None:
+    customer = make_customer(fortnox)
+    body = {
+        "CustomerNumber": customer,
+        "OrderRows": [{"ArticleNumber": "TEE-ORG-BLK-M", "OrderedQuantity": 1}],
+    }
+    response = fortnox.post("orders", json={"Order": {**body, **change}})
+    assert response.status_code == 400
+    assert code_of(response) == CODE_BY_NAME[code]
+    if code == "ARTICLE_NOT_FOUND":
+        assert "NO-SUCH-SKU" in response.json()["ErrorInformation"]["message"]
+
+
+def test_bad_json(fortnox) -> None:
+    response = fortnox.post("orders", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and code_of(response) == 2002115
+
+
+def test_order_totals_and_vat_modes(fortnox) -> None:
+    customer = make_customer(fortnox)
+    included = make_order(fortnox, customer, Freight=49)
+    assert included["Total"] == 647.0
+    assert included["TotalVAT"] == pytest.approx(129.4)
+    excluded = make_order(fortnox, customer, VATIncluded=False)
+    assert excluded["Total"] == pytest.approx(747.5) and excluded["TotalVAT"] == pytest.approx(149.5)
+    oss = make_order(
+        fortnox,
+        customer,
+        Currency="EUR",
+        OrderRows=[{"ArticleNumber": "COFFEE-BEAN-ETH-250G", "OrderedQuantity": 1, "Price": 13.9, "VAT": 7}],
+    )
+    assert oss["Currency"] == "EUR" and oss["OrderRows"][0]["VAT"] == 7
+
+
+def test_order_update_rows_and_invoice_flow(fortnox) -> None:
+    customer = make_customer(fortnox)
+    order = make_order(fortnox, customer, ExternalInvoiceReference1="#1042", YourOrderNumber="1042")
+    number = order["DocumentNumber"]
+    kept = order["OrderRows"][0]
+    rows = [
+        {"RowId": kept["RowId"], "OrderedQuantity": 1},
+        {"ArticleNumber": "MUG-STN-BLU-OS", "OrderedQuantity": 1, "Price": 189, "VAT": 25},
+    ]
+    updated = fortnox.put(f"orders/{number}", json={"Order": {"OrderRows": rows}}).json()["Order"]
+    assert [r["ArticleNumber"] for r in updated["OrderRows"]] == ["TEE-ORG-BLK-M", "MUG-STN-BLU-OS"]
+    assert updated["OrderRows"][0]["RowId"] == kept["RowId"]
+    assert updated["Total"] == 488.0
+    dropped = fortnox.put(f"orders/{number}", json={"Order": {"OrderRows": rows[1:]}}).json()["Order"]
+    assert [r["ArticleNumber"] for r in dropped["OrderRows"]] == ["MUG-STN-BLU-OS"]
+
+    invoice = fortnox.put(f"orders/{number}/createinvoice")
+    assert invoice.status_code == 200
+    inv = invoice.json()["Invoice"]
+    assert inv["OrderReference"] == number and inv["Total"] == 189.0 and inv["OCR"]
+    assert fortnox.get(f"orders/{number}").json()["Order"]["InvoiceReference"] == inv["DocumentNumber"]
+    again = fortnox.put(f"orders/{number}/createinvoice")
+    assert again.status_code == 400 and code_of(again) == 2000796
+    locked = fortnox.put(f"orders/{number}", json={"Order": {"Remarks": "x"}})
+    assert code_of(locked) == 2000796
+    assert code_of(fortnox.put(f"orders/{number}/cancel")) == 2000796
+
+    hits = fortnox.get("orders", params={"externalinvoicereference1": "#1042"}).json()["Orders"]
+    assert [o["DocumentNumber"] for o in hits] == [number]
+    assert fortnox.get("orders", params={"filter": "invoicecreated"}).json()["Orders"]
+    by_your = fortnox.get("invoices", params={"yourordernumber": "1042"}).json()["Invoices"]
+    assert [i["DocumentNumber"] for i in by_your] == [inv["DocumentNumber"]]
+    assert by_your[0]["Balance"] == 189.0 and by_your[0]["Booked"] is False
+
+    inv_no = inv["DocumentNumber"]
+    assert fortnox.put(f"invoices/{inv_no}", json={"Invoice": {"Remarks": "ok"}}).status_code == 200
+    assert fortnox.put(f"invoices/{inv_no}/bookkeep").json()["Invoice"]["Booked"] is True
+    assert code_of(fortnox.put(f"invoices/{inv_no}/bookkeep")) == 2000720
+    refused = fortnox.put(f"invoices/{inv_no}", json={"Invoice": {"Remarks": "late"}})
+    assert refused.status_code == 400 and code_of(refused) == 2000861
+    assert code_of(fortnox.put(f"invoices/{inv_no}/cancel")) == 2000861
+
+    credit = fortnox.put(f"invoices/{inv_no}/credit").json()["Invoice"]
+    assert credit["Credit"] is True and credit["Total"] == -189.0
+    assert credit["CreditInvoiceReference"] == inv_no
+    assert (
+        fortnox.get(f"invoices/{inv_no}").json()["Invoice"]["CreditInvoiceReference"]
+        == credit["DocumentNumber"]
+    )
+    assert code_of(fortnox.put(f"invoices/{inv_no}/credit")) == 2000890
+
+
+def test_cancelled_order_is_locked(fortnox) -> None:
+    order = make_order(fortnox, make_customer(fortnox))
+    number = order["DocumentNumber"]
+    assert fortnox.put(f"orders/{number}/cancel").json()["Order"]["Cancelled"] is True
+    assert code_of(fortnox.put(f"orders/{number}", json={"Order": {"Remarks": "x"}})) == 2000797
+    assert code_of(fortnox.put(f"orders/{number}/createinvoice")) == 2000797
+    cancelled = fortnox.get("orders", params={"filter": "cancelled"}).json()["Orders"]
+    assert number in {o["DocumentNumber"] for o in cancelled}
+    assert fortnox.get("orders/424242").status_code == 404
+
+
+def test_invoice_payment_marks_paid(fortnox) -> None:
+    order = make_order(fortnox, make_customer(fortnox, TermsOfPayment="K"))
+    inv = fortnox.put(f"orders/{order['DocumentNumber']}/createinvoice").json()["Invoice"]
+    assert inv["DueDate"] == inv["InvoiceDate"]
+    body = {
+        "InvoicePayment": {
+            "InvoiceNumber": inv["DocumentNumber"],
+            "Amount": inv["Total"],
+            "PaymentDate": "2026-11-20",
+        }
+    }
+    assert fortnox.post("invoicepayments", json=body).status_code == 201
+    paid = fortnox.get("invoices", params={"filter": "fullypaid"}).json()["Invoices"]
+    assert inv["DocumentNumber"] in {i["DocumentNumber"] for i in paid}
+
+
+def test_lookups(fortnox) -> None:
+    terms = {t["Code"] for t in fortnox.get("termsofpayments").json()["TermsOfPayments"]}
+    assert {"K", "PP", "KL", "0", "10", "30"} <= terms
+    ways = {w["Code"] for w in fortnox.get("wayofdeliveries").json()["WayOfDeliveries"]}
+    assert {"PN", "DHL", "BUD", "IBX", "UPS"} <= ways
+    currencies = fortnox.get("currencies").json()
+    assert {"SEK", "EUR", "NOK", "USD", "DKK"} <= {c["Code"] for c in currencies["Currencies"]}
+    assert currencies["MetaInformation"]["@TotalResources"] == len(currencies["Currencies"])
+    accounts = {a["Number"] for a in fortnox.get("accounts").json()["Accounts"]}
+    assert {1930, 1580, 3001, 3051, 3106, 6570} <= accounts
+    assert fortnox.get("modesofpayments").json()["ModesOfPayments"]
+    vat = {v["VATPercent"] for v in fortnox.get("vatcodes").json()["VATCodes"]}
+    assert {25, 12, 6, 0, 19, 21} <= vat
+    unknown = fortnox.get("nothing-here")
+    assert unknown.status_code == 404 and code_of(unknown) == 2000404
+
+
+def test_global_params(fortnox) -> None:
+    customer = make_customer(fortnox, Name="Zed Last")
+    # lastmodified is read in the company's time zone (Stockholm, +01:00 in the sandbox).
+    before = (datetime.now(SHOP_TZ) - timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
+    order = make_order(fortnox, customer)
+    recent = fortnox.get("orders", params={"lastmodified": before}).json()["Orders"]
+    assert order["DocumentNumber"] in {o["DocumentNumber"] for o in recent}
+    assert fortnox.get("orders", params={"lastmodified": "2999-01-01 00:00"}).json()["Orders"] == []
+    newest_first = fortnox.get(
+        "orders", params={"sortby": "documentnumber", "sortorder": "descending"}
+    ).json()
+    numbers = [int(o["DocumentNumber"]) for o in newest_first["Orders"]]
+    assert numbers == sorted(numbers, reverse=True)
+    today = order["OrderDate"]
+    dated = fortnox.get("orders", params={"fromdate": today, "todate": today}).json()["Orders"]
+    assert order["DocumentNumber"] in {o["DocumentNumber"] for o in dated}
+    by_name = fortnox.get("customers", params={"name": "zed la"}).json()["Customers"]
+    assert [c["CustomerNumber"] for c in by_name] == [customer]
