@@ -44,6 +44,7 @@ from engine.store.models import (
     TaskStatus,
     TaskTrigger,
     TimeHistory,
+    WebhookSubscription,
     utcnow,
 )
 
@@ -100,10 +101,14 @@ class Service:
     def session(self) -> Session:
         return Session(self.db, expire_on_commit=False)
 
-    async def aclose(self) -> None:
+    async def aclose_pool(self) -> None:
+        """Close this loop's platform clients (another loop's die with that loop)."""
         if self._pool is not None and self._pool_loop is asyncio.get_running_loop():
             await self._pool.aclose()
         self._pool = None
+
+    async def aclose(self) -> None:
+        await self.aclose_pool()
         self.db.dispose()
 
     @property
@@ -141,6 +146,112 @@ class Service:
             if row is None:
                 raise EngineError("NO_INTEGRATION", f"No integration named {key!r}")
             return row
+
+    def update_integration(
+        self,
+        integration_id: int,
+        *,
+        name: str | None = None,
+        onboarding_mode: bool | None = None,
+        live_mode: bool | None = None,
+    ) -> Integration:
+        """Configure > General: rename, onboarding mode, live mode."""
+        with self.session() as s:
+            integ = s.get(Integration, integration_id)
+            if integ is None:
+                raise EngineError("NO_INTEGRATION", f"No integration {integration_id}")
+            if name is not None:
+                name = name.strip()
+                if not name:
+                    raise EngineError("BAD_INPUT", "An integration needs a name")
+                clash = s.exec(
+                    select(Integration).where(Integration.name == name, Integration.id != integration_id)
+                ).first()
+                if clash is not None:
+                    raise EngineError("BAD_INPUT", f"Another integration is already named {name!r}")
+                integ.name = name
+            if onboarding_mode is not None:
+                integ.onboarding_mode = onboarding_mode
+            if live_mode is not None:
+                integ.live_mode = live_mode
+            s.add(integ)
+            s.commit()
+            return integ
+
+    # -- scheduling and webhooks --------------------------------------------------------------
+    def schedule_rules(self, integration_id: int) -> list[ScheduleRule]:
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(ScheduleRule)
+                    .where(ScheduleRule.integration_id == integration_id)
+                    .order_by(ScheduleRule.id)
+                )
+            )
+
+    def save_schedule_rule(
+        self,
+        integration_id: int,
+        *,
+        name: str,
+        flow_keys: list[str],
+        interval_minutes: int,
+        active_from: str | None = None,
+        active_to: str | None = None,
+        enabled: bool = True,
+        rule_id: int | None = None,
+    ) -> ScheduleRule:
+        """Add or edit a scheduling rule; the running scheduler picks it up within a minute."""
+        from datetime import time as dtime
+
+        if not name.strip():
+            raise EngineError("BAD_INPUT", "A scheduling rule needs a name")
+        if interval_minutes < 1:
+            raise EngineError("BAD_INPUT", "The interval is at least 1 minute")
+        known = {f.key for f in self.flows(integration_id)}
+        unknown = [k for k in flow_keys if k not in known]
+        if not flow_keys or unknown:
+            raise EngineError("BAD_INPUT", f"Pick flows among: {', '.join(sorted(known))}")
+        for label, value in (("from", active_from), ("to", active_to)):
+            if value:
+                try:
+                    dtime.fromisoformat(value)
+                except ValueError:
+                    raise EngineError(
+                        "BAD_INPUT", f"Active {label} {value!r} is not a time like 06:00"
+                    ) from None
+        if bool(active_from) != bool(active_to):
+            raise EngineError("BAD_INPUT", "Give both ends of the active hours, or neither")
+        with self.session() as s:
+            rule = (
+                s.get(ScheduleRule, rule_id)
+                if rule_id
+                else ScheduleRule(integration_id=integration_id, name=name)
+            )
+            if rule is None:
+                raise EngineError("NO_RULE", f"No scheduling rule {rule_id}")
+            rule.name, rule.flow_keys, rule.interval_minutes = name.strip(), list(flow_keys), interval_minutes
+            rule.active_from, rule.active_to, rule.enabled = active_from or None, active_to or None, enabled
+            s.add(rule)
+            s.commit()
+            return rule
+
+    def delete_schedule_rule(self, rule_id: int) -> None:
+        with self.session() as s:
+            rule = s.get(ScheduleRule, rule_id)
+            if rule is not None:
+                s.delete(rule)
+                s.commit()
+
+    def webhook_subscriptions(self, integration_id: int) -> list[WebhookSubscription]:
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(WebhookSubscription)
+                    .where(WebhookSubscription.integration_id == integration_id)
+                    .order_by(WebhookSubscription.topic)
+                )
+            )
 
     def connectors(self, integration_id: int) -> list[Connector]:
         with self.session() as s:

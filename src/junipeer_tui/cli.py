@@ -513,3 +513,7 @@ def explain(obj: Ctx, ref: str, as_json: bool) -> None:
     out.print(exp.summary)
     for line in exp.as_dict()["logs"][:10]:
         out.print(f"  {line}")
+
+
+if __name__ == "__main__":
+    main()

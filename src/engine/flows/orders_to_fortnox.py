@@ -78,7 +78,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         rec.info(f"Order {ref} skipped: {verdict.reason}", code="FILTERED_OUT", reference=ref)
         return Outcome.SKIPPED
 
-    entity = rec.claim_entity(ENTITY, str(order["id"]), ref)
+    entity = await rec.claim_entity_waiting(ENTITY, str(order["id"]), ref)
     if entity is None:
         rec.info(f"Order {ref} is being synced by another worker", code="IN_FLIGHT", reference=ref)
         return Outcome.SKIPPED

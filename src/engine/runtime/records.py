@@ -4,7 +4,9 @@ record in hand, and the store intent tells the next attempt to look before it cr
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,6 +127,19 @@ class Recorder:
                 return None
             s.refresh(entity)
             return entity
+
+    async def claim_entity_waiting(
+        self, entity_type: str, source_id: str, retriever_reference: str
+    ) -> Entity | None:
+        """Claim, waiting out another worker's lease: a crashed worker's lease runs out, a live one
+        finishes the record (and keeps renewing its lease). Skipping instead would let a window be
+        marked loaded with this record left pending."""
+        deadline = time.monotonic() + self.lease_seconds * 1.5 + 1
+        while (entity := self.claim_entity(entity_type, source_id, retriever_reference)) is None:
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(min(0.25, self.lease_seconds / 4))
+        return entity
 
     def update_entity(self, entity: Entity, **changes: Any) -> Entity:
         changes.setdefault("last_updated", utcnow())

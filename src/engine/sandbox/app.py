@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,9 +28,12 @@ class DropConnection(Exception):
 
 
 class _HideDrops(logging.Filter):
+    """Our own dropped connections, and clients that vanish mid-request (a killed worker), are not
+    server errors."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DropConnection)
+        return not isinstance(exc, DropConnection | ClientDisconnect)
 
 
 _filter_installed = False

@@ -1,0 +1,119 @@
+"""The junipeer command line, as an operator runs it: real processes, a real sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def junipeer(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "junipeer_tui.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"junipeer {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    env = {
+        **os.environ,
+        "JUNIPEER_DATA_DIR": str(tmp_path),
+        "JUNIPEER_SECRETS": "file",
+        "JUNIPEER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "junipeer_tui.cli",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--orders",
+            "30",
+            "--time-scale",
+            "0.02",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    info = json.loads(proc.stdout.readline())
+    yield info, env
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+
+
+def test_operator_session_from_the_command_line(served) -> None:
+    info, env = served
+    assert set(info) >= {"base_url", "shopify", "fortnox", "stripe", "control_url"}
+    connected = json.loads(
+        junipeer("sandbox", "connect", "--url", info["base_url"], "--json", env=env).stdout
+    )
+    assert {(c["platform"], c["status"]) for c in connected} == {
+        ("shopify", "connected"),
+        ("fortnox", "connected"),
+    }
+
+    flows = json.loads(junipeer("flows", "--json", env=env).stdout)
+    assert [f["key"] for f in flows] == ["orders_to_fortnox"]
+
+    one = json.loads(junipeer("export-one", "orders", "#1001", "--json", env=env, check=False).stdout)
+    assert one["status"] == "completed" and one["total"] == 1
+
+    many = junipeer(
+        "export-many", "orders", "--from", "2026-01-01", "--to", "2030-12-31", "--json", env=env, check=False
+    )
+    result = json.loads(many.stdout)
+    assert result["status"] == "completed" and result["synced"] > 10
+    assert many.returncode == (1 if result["failed"] else 0)  # failures make the exit code say so
+
+    errors = json.loads(junipeer("entities", "--status", "error", "--json", env=env).stdout)
+    assert errors and all(e["error_code"] for e in errors)
+    explained = json.loads(junipeer("explain", errors[0]["retriever_reference"], "--json", env=env).stdout)
+    assert explained["verdict"] == "ERROR"
+    logs = json.loads(junipeer("logs", "--ref", errors[0]["retriever_reference"], "--json", env=env).stdout)
+    assert any(line["level"] == "error" for line in logs)
+    refs = json.loads(junipeer("references", "--json", env=env).stdout)
+    assert {r["type"] for r in refs} >= {"order", "customer"}
+    tasks = json.loads(junipeer("tasks", "--json", env=env).stdout)
+    assert [t["kind"] for t in tasks] == ["export_many", "export_one"]
+
+    history = junipeer("time-history", "orders", "--set", "2026-11-01", "--yes", env=env)
+    assert "last loaded is now 2026-11-01" in history.stdout
+    idle = junipeer("run", "--until-idle", env=env)
+    assert idle.returncode == 0
+    retried = junipeer("retry", str(errors[0]["id"]), "--json", env=env, check=False)
+    assert json.loads(retried.stdout)["kind"] == "retry"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export-one", "nope", "#1"], "NO_FLOW"),
+        (["export-many", "orders", "--from", "2026-13-01", "--to", "2026-01-01"], "is not a date"),
+        (["export-many", "orders", "--from", "2026-02-01", "--to", "2026-01-01"], "BAD_INPUT"),
+        (["retry", "999999"], "NO_ENTITY"),
+        (["sandbox", "connect", "--url", "http://127.0.0.1:9"], "SANDBOX_UNREACHABLE"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_a_non_zero_exit(served, args: list[str], message: str) -> None:
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    proc = junipeer(*args, env=env, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr and "Traceback" not in proc.stderr

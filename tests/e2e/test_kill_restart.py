@@ -1,0 +1,121 @@
+"""Exactly once under SIGKILL: the worker process is killed at many points of a backfill, restarted,
+and in the end every order exists in the sandbox's Fortnox exactly once and every entity is synced or
+in error with a code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.mapping.filters import PRESETS
+from engine.sandbox.server import SandboxConfig, start_in_process
+from engine.secrets import FileSecretStore
+from engine.service import Service
+
+ORDERS = 400
+KILLS = 10
+
+
+def _worker(db_url: str, data_dir: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "JUNIPEER_DATA_DIR": str(data_dir),
+        "JUNIPEER_SECRETS": "file",
+        # Short leases so a restarted worker reclaims the dead one's task and records at once.
+        "JUNIPEER_LEASE_SECONDS": "1",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "junipeer_tui.cli",
+            "--db",
+            db_url,
+            "run",
+            "--until-idle",
+            "--concurrency",
+            "8",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) -> None:
+    sandbox = start_in_process(SandboxConfig(orders=ORDERS, seed=5, time_scale=0.05))
+    control = httpx.Client(base_url=sandbox.info["control_url"], timeout=10)
+    try:
+        service = Service(db_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
+        iid = asyncio.run(service.connect_sandbox(sandbox.info, "Shop")).id
+        rng = random.Random(20261124)
+        progress = []
+        for _ in range(KILLS):
+            worker = _worker(db_url, tmp_path)
+            time.sleep(rng.uniform(0.8, 2.2))  # interpreter start-up is ~0.6 s; then somewhere mid-work
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
+            progress.append(len(control.get("fortnox/orders").json()))
+        landed = sum(after > before for before, after in zip([0, *progress], progress, strict=False))
+        assert landed >= KILLS // 2, f"too few kills landed while orders were being created: {progress}"
+
+        final = _worker(db_url, tmp_path)
+        _, err = final.communicate(timeout=240)
+        assert final.returncode == 0, err.decode()[-2000:]
+
+        shop = control.get("shopify/orders").json()
+        fortnox_orders = control.get("fortnox/orders").json()
+        per_ref = Counter(o["YourOrderNumber"] for o in fortnox_orders)
+        duplicates = {ref: n for ref, n in per_ref.items() if n > 1}
+        assert not duplicates, f"orders created twice in Fortnox: {duplicates}"
+        invoices = Counter(i["ExternalInvoiceReference1"] for i in control.get("fortnox/invoices").json())
+        assert max(invoices.values()) == 1, "an order was invoiced twice"
+        customers = Counter(c.get("Email", "").lower() for c in control.get("fortnox/customers").json())
+        assert max(customers.values()) == 1, "a customer was created twice"
+
+        entities = {
+            e.retriever_reference: e for e in service.entities(iid, entity_type="order", limit=10_000)
+        }
+        kept = [o for o in shop if o["financial_status"] in PRESETS["status"].default or o["name"] in per_ref]
+        for order in kept:
+            entity = entities.get(order["name"])
+            assert entity is not None, f"{order['name']} vanished"
+            assert entity.status in ("synced", "error"), f"{order['name']} left {entity.status}"
+            if entity.status == "error":
+                assert entity.error_code, f"{order['name']} failed without a code"
+            else:
+                assert per_ref[order["name"]] == 1
+        assert {e.status for e in entities.values()} <= {"synced", "error"}
+        print(f"Fortnox orders after each kill: {progress}; final {len(fortnox_orders)}")
+    finally:
+        control.close()
+        sandbox.stop()
+
+
+def test_sigterm_finishes_the_record_in_hand_and_exits_zero(sqlite_url: str, tmp_path: Path) -> None:
+    sandbox = start_in_process(SandboxConfig(orders=ORDERS, seed=6, time_scale=0.05))
+    try:
+        service = Service(sqlite_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
+        iid = asyncio.run(service.connect_sandbox(sandbox.info, "Shop")).id
+        worker = _worker(sqlite_url, tmp_path)
+        time.sleep(2.0)
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err.decode()[-2000:]
+        [task] = service.tasks(iid)
+        assert task.status == "pending" and 0 < task.processed < task.total  # paused mid-way, resumable
+        assert service.entities(iid, status="pending") == []  # nothing abandoned half-done
+        assert any(log.code == "TASK_PAUSED" for log in service.logs(iid))
+    finally:
+        sandbox.stop()
