@@ -136,6 +136,9 @@ def test_export_one_by_name_number_and_unknown_ref(connected) -> None:
     assert sb.fortnox_orders_by_ref()[order["name"]] == 1
     again = asyncio.run(service.run_now(service.export_one(flow, order["name"])))
     assert again.synced == 1 and sb.fortnox_orders_by_ref()[order["name"]] == 1
+    by_id = sb.post("shopify/orders", {"financial_status": "paid"})
+    assert asyncio.run(service.run_now(service.export_one(flow, str(by_id["id"])))).synced == 1
+    assert sb.fortnox_orders_by_ref()[by_id["name"]] == 1
     missing = asyncio.run(service.run_now(service.export_one(flow, "#99999")))
     assert missing.status == TaskStatus.STOPPED and missing.message.startswith("SOURCE_RECORD_NOT_FOUND")
 

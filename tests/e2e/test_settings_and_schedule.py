@@ -1,0 +1,52 @@
+"""Settings dropdown values come from Fortnox once and are cached until Clear Cache; scheduling rules
+enqueue Time History runs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from engine.runtime.scheduler import Scheduler, within_active_hours
+from engine.store.models import ScheduleRule, TaskStatus, TaskTrigger
+
+
+def test_lookups_are_cached_until_clear_cache(connected) -> None:
+    service, sb, iid = connected
+
+    def fortnox_requests() -> int:
+        return sb.get("stats")["fortnox"]["requests"]
+
+    before = fortnox_requests()
+    terms = asyncio.run(service.lookup(iid, "fortnox:termsofpayments"))
+    assert {"K", "KL", "PP"} <= {t["Code"] for t in terms}
+    fetched = fortnox_requests()
+    assert fetched > before
+    assert asyncio.run(service.lookup(iid, "fortnox:termsofpayments")) == terms
+    assert fortnox_requests() == fetched  # served from the cache
+    assert service.clear_cache(iid) == 1
+    asyncio.run(service.lookup(iid, "fortnox:termsofpayments"))
+    assert fortnox_requests() > fetched
+
+
+def test_a_rule_enqueues_one_run_per_flow_within_its_hours(connected) -> None:
+    service, _sb, iid = connected
+    [rule] = service.schedule_rules(iid)
+    scheduler = Scheduler(service)
+    assert scheduler.fire(rule.id) == 1
+    assert scheduler.fire(rule.id) == 0  # one is already waiting for the flow
+    [task] = service.tasks(iid)
+    assert (task.kind, task.trigger, task.status) == ("sync", TaskTrigger.SCHEDULE, TaskStatus.PENDING)
+    service.save_schedule_rule(
+        iid, name=rule.name, flow_keys=rule.flow_keys, interval_minutes=5, enabled=False, rule_id=rule.id
+    )
+    asyncio.run(service.run_now(task))
+    assert scheduler.fire(rule.id) == 0  # disabled
+
+
+def test_active_hours_may_span_midnight() -> None:
+    night = ScheduleRule(integration_id=1, name="n", active_from="22:00", active_to="06:00")
+    assert within_active_hours(night, datetime(2026, 11, 24, 23, 30))
+    assert within_active_hours(night, datetime(2026, 11, 24, 5, 59))
+    assert not within_active_hours(night, datetime(2026, 11, 24, 12, 0))
+    always = ScheduleRule(integration_id=1, name="a")
+    assert within_active_hours(always, datetime(2026, 11, 24, 12, 0))
