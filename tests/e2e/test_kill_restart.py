@@ -114,7 +114,10 @@ def test_sigterm_finishes_the_record_in_hand_and_exits_zero(sqlite_url: str, tmp
         service = Service(sqlite_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
         iid = asyncio.run(service.connect_sandbox(sandbox.info, "Shop")).id
         worker = _worker(sqlite_url, tmp_path)
-        time.sleep(2.0)
+        deadline = time.monotonic() + 60
+        while len(httpx.get(sandbox.info["control_url"] + "fortnox/orders").json()) < 5:
+            assert time.monotonic() < deadline, "the worker made no progress"
+            time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
         _, err = worker.communicate(timeout=30)
         assert worker.returncode == 0, err.decode()[-2000:]

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+import pytest
+
+from engine.errors import EngineError
 from engine.runtime.scheduler import Scheduler, within_active_hours
 from engine.store.models import ScheduleRule, TaskStatus, TaskTrigger
 
@@ -50,3 +53,34 @@ def test_active_hours_may_span_midnight() -> None:
     assert not within_active_hours(night, datetime(2026, 11, 24, 12, 0))
     always = ScheduleRule(integration_id=1, name="a")
     assert within_active_hours(always, datetime(2026, 11, 24, 12, 0))
+
+
+def test_new_credentials_reach_running_clients_and_bad_ones_disconnect(connected) -> None:
+    service, sb, iid = connected
+    shopify = next(c for c in service.connectors(iid) if c.platform == "shopify")
+    assert asyncio.run(service.test_connection(shopify.id))[0]
+    service.set_credentials(shopify.id, {"access_token": "shpat_wrong"})
+    ok, message = asyncio.run(service.test_connection(shopify.id))
+    assert not ok and "Disconnected" in message and "shpat_wrong" not in message
+    assert next(c for c in service.connectors(iid) if c.platform == "shopify").status == "disconnected"
+    service.set_credentials(shopify.id, {"access_token": sb.info["shopify"]["access_token"]})
+    assert asyncio.run(service.test_connection(shopify.id))[0]
+    with pytest.raises(EngineError, match="a new value"):
+        service.set_credentials(shopify.id, {"access_token": " "})
+
+
+def test_a_sandbox_without_limits_is_not_paced(service) -> None:
+    from engine.sandbox.server import SandboxConfig, start_in_thread
+
+    with start_in_thread(SandboxConfig(orders=5, seed=2, time_scale=1.0, limits=False)) as sb:
+        iid = asyncio.run(service.connect_sandbox(sb.info, "Fast")).id
+        fortnox = next(c for c in service.connectors(iid) if c.platform == "fortnox")
+        assert fortnox.options["pacing"] is False
+
+        async def burst() -> float:
+            client = service.pool.get(fortnox)
+            await asyncio.gather(*(client.lookup("currencies") for _ in range(60)))
+            return client.stats.waits_for_pacing
+
+        # 60 requests at real limits would wait ~10 s for Fortnox's 25-per-5-s window.
+        assert asyncio.run(burst()) == 0

@@ -5,8 +5,9 @@ rewritten from the row id, so snapshots never move."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,12 @@ from junipeer_tui.context import ConsoleContext
 FROZEN_NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SEED_ORDERS = 30
 FIXED_URL = "http://127.0.0.1:8700"
+EXCLUSION_DATE = date(2026, 8, 26)
+
+
+def _db(value: datetime) -> str:
+    """The text SQLAlchemy stores for a UTC datetime on SQLite, so raw updates sort with ORM rows."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _freeze(service: Service, sandbox_url: str) -> None:
@@ -54,12 +61,25 @@ def _freeze(service: Service, sandbox_url: str) -> None:
                 sets = ", ".join(f"{c} = :s" for c in cols)
                 conn.execute(
                     text(f"UPDATE {table} SET {sets} WHERE id = :id AND {cols[0]} IS NOT NULL"),
-                    {"s": stamp, "id": rid},
+                    {"s": _db(stamp), "id": rid},
                 )
         conn.execute(text("UPDATE task SET finished_at = started_at WHERE finished_at IS NOT NULL"))
-        conn.execute(text("UPDATE time_history SET last_loaded = :s, updated_at = :s"), {"s": FROZEN_NOW})
-        conn.execute(text("UPDATE flow SET last_synced_at = :s"), {"s": FROZEN_NOW})
-        conn.execute(text("UPDATE connector SET checked_at = :s"), {"s": FROZEN_NOW})
+        conn.execute(
+            text("UPDATE time_history SET last_loaded = :s, updated_at = :s"), {"s": _db(FROZEN_NOW)}
+        )
+        # Day chunks start at the fixed exclusion date; only those after FROZEN_NOW depend on the day the
+        # seed is built, and the last one ends at the run's real start.
+        conn.execute(text("DELETE FROM time_window WHERE start >= :s"), {"s": _db(FROZEN_NOW)})
+        conn.execute(
+            text('UPDATE time_window SET "end" = :s WHERE id = (SELECT max(id) FROM time_window)'),
+            {"s": _db(FROZEN_NOW)},
+        )
+        for tid, message in conn.execute(text("SELECT id, message FROM task")).all():
+            if message:
+                frozen = re.sub(r"→ \d{4}-\d\d-\d\d \d\d:\d\d", f"→ {FROZEN_NOW:%Y-%m-%d %H:%M}", message)
+                conn.execute(text("UPDATE task SET message = :m WHERE id = :id"), {"m": frozen, "id": tid})
+        conn.execute(text("UPDATE flow SET last_synced_at = :s"), {"s": _db(FROZEN_NOW)})
+        conn.execute(text("UPDATE connector SET checked_at = :s"), {"s": _db(FROZEN_NOW)})
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +94,8 @@ def seeded_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
             secrets=FileSecretStore(path / "secrets.json"),
             data_dir=path,
         )
-        asyncio.run(service.connect_sandbox(sb.info, "Demo shop"))
+        integ = asyncio.run(service.connect_sandbox(sb.info, "Demo shop"))
+        service.save_settings(integ.id, "order", {"exclusion_date": EXCLUSION_DATE})  # not "today − 90"
         asyncio.run(run_headless(service, until_idle=True, concurrency=1))
         _freeze(service, sb.base_url)
         asyncio.run(service.aclose())

@@ -20,8 +20,8 @@ from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.filters import evaluate
 from engine.platforms.http import PlatformError
-from engine.runtime.records import dumps, parse_time
-from engine.store.models import EntityStatus, utcnow
+from engine.runtime.records import Writes, dumps, parse_time
+from engine.store.models import EntityStatus, LogLevel, utcnow
 
 KEY = "orders_to_fortnox"
 ENTITY = "order"
@@ -83,6 +83,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         rec.info(f"Order {ref} is being synced by another worker", code="IN_FLIGHT", reference=ref)
         return Outcome.SKIPPED
     ctx.in_flight.add(entity.id)  # type: ignore[arg-type]
+    writes = rec.writes()
     try:
         updated = parse_time(order.get("updated_at"))
         raw = dumps(order)
@@ -91,7 +92,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         if not ctx.force and not changed:
             return Outcome.SKIPPED
         try:
-            await _store(ctx, entity, order, updated, raw, changed or ctx.force)
+            await _store(ctx, entity, order, updated, raw, changed or ctx.force, writes)
         except Exception as exc:  # every record ends synced or in error with a code, never silent
             code, message = (
                 (exc.code, exc.message)
@@ -99,18 +100,29 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
                 else ("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
             )
             what = hint(code)
-            rec.mark_error(entity, code, f"Order {ref}: {message}" + (f" — {what}" if what else ""), ref)
-            rec.update_entity(entity, raw_source=raw, source_updated_at=updated)
+            text = f"Order {ref}: {message}" + (f" — {what}" if what else "")
+            writes.entity(
+                entity,
+                status=EntityStatus.ERROR,
+                error_code=code,
+                error_message=text,
+                raw_source=raw,
+                source_updated_at=updated,
+            )
+            writes.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {text}")
+            writes.log(LogLevel.ERROR, text, code=code, reference=ref)
             return Outcome.FAILED
         return Outcome.SYNCED
     finally:
         ctx.in_flight.discard(entity.id)  # type: ignore[arg-type]
-        rec.release(entity)
+        rec.flush(writes.release(entity))
 
 
 async def _store(
-    ctx: FlowContext, entity: Any, order: dict, updated: datetime | None, raw: str, changed: bool
+    ctx: FlowContext, entity: Any, order: dict, updated: datetime | None, raw: str, changed: bool, w: Writes
 ) -> None:
+    """Store one order. Writes collect in `w`; it is flushed before every create so the store intent
+    is durable before the effect it announces."""
     rec, target = ctx.recorder, ctx.target
     ref, sid = reference_of(order), str(order["id"])
     cancelled = bool(order.get("cancelled_at"))
@@ -124,26 +136,26 @@ async def _store(
         found = await target.find_orders_by_reference(ref)
         if found:
             doc = str(found[0]["DocumentNumber"])
-            rec.set_reference(ENTITY, sid, doc, ref)
-            rec.transaction(
+            w.reference(ENTITY, sid, doc, ref)
+            w.transaction(
                 entity, "adopted", "synced", f"Found Fortnox order {doc} from an interrupted attempt"
             )
 
     if doc is None:
         customer_number = await _ensure_customer(ctx, order)
         payload = build_order(ctx, order, customer_number)
-        rec.update_entity(entity, store_intent="create_order", store_intent_at=utcnow())
+        rec.flush(w.entity(entity, store_intent="create_order", store_intent_at=utcnow()))
         fortnox_order = await _create_once(
             lambda: target.create_order(payload), lambda: _find_order(ctx, ref), "order", ref, ctx
         )
         doc = str(fortnox_order["DocumentNumber"])
-        rec.set_reference(ENTITY, sid, doc, ref)
-        rec.update_entity(entity, storer_reference=doc, store_intent=None)
-        rec.transaction(entity, "created", "synced", f"Created Fortnox order {doc}")
+        w.reference(ENTITY, sid, doc, ref)
+        w.entity(entity, storer_reference=doc, store_intent=None)
+        w.transaction(entity, "created", "synced", f"Created Fortnox order {doc}")
         notes.append(f"created order {doc}")
         if cancelled:
             fortnox_order = await target.cancel_order(doc)
-            rec.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
+            w.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
             notes.append("cancelled")
     else:
         fortnox_order = await target.get_order(doc)
@@ -153,30 +165,32 @@ async def _store(
         elif cancelled:
             if invoice_no:
                 msg = f"Order {ref} was cancelled in Shopify after Fortnox invoice {invoice_no} was created"
-                rec.warning(
+                w.log(
+                    LogLevel.WARNING,
                     msg + f" — {hint('ORDER_CANCELLED_AFTER_INVOICING')}",
                     code="ORDER_CANCELLED_AFTER_INVOICING",
                     reference=ref,
                 )
-                rec.transaction(entity, "warning", "synced", msg)
+                w.transaction(entity, "warning", "synced", msg)
             else:
                 fortnox_order = await target.cancel_order(doc)
-                rec.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
+                w.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
                 notes.append(f"cancelled order {doc}")
         elif changed and invoice_no:
             invoice = await target.get_invoice(invoice_no)
             state = "booked" if invoice.get("Booked") else "invoiced"
             msg = f"Order {ref} changed in Shopify after invoice {invoice_no} was {state}; not re-synced"
-            rec.warning(
+            w.log(
+                LogLevel.WARNING,
                 msg + f" — {hint('ORDER_UPDATED_AFTER_BOOKING')}",
                 code="ORDER_UPDATED_AFTER_BOOKING",
                 reference=ref,
             )
-            rec.transaction(entity, "warning", "synced", msg)
+            w.transaction(entity, "warning", "synced", msg)
         elif changed:
             payload = build_order(ctx, order, str(fortnox_order["CustomerNumber"]))
             fortnox_order = await target.update_order(doc, payload)
-            rec.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")
+            w.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")
             notes.append(f"updated order {doc}")
 
     invoice = None
@@ -186,8 +200,8 @@ async def _store(
         and not fortnox_order.get("Cancelled")
     )
     if wants_invoice:
-        invoice = await _ensure_invoice(ctx, entity, order, doc, fortnox_order, notes)
-    rec.update_entity(
+        invoice = await _ensure_invoice(ctx, entity, order, doc, fortnox_order, notes, w)
+    w.entity(
         entity,
         status=EntityStatus.SYNCED,
         storer_reference=doc,
@@ -200,7 +214,12 @@ async def _store(
         store_intent=None,
     )
     summary = ", ".join(notes) if notes else "unchanged in Fortnox"
-    rec.info(f"Order {ref} synced to Fortnox order {doc}: {summary}", code="ORDER_SYNCED", reference=ref)
+    w.log(
+        LogLevel.INFO,
+        f"Order {ref} synced to Fortnox order {doc}: {summary}",
+        code="ORDER_SYNCED",
+        reference=ref,
+    )
 
 
 def _invoice_number(fortnox_order: dict) -> str | None:
@@ -238,13 +257,13 @@ async def _create_once(
 
 
 async def _ensure_invoice(
-    ctx: FlowContext, entity: Any, order: dict, doc: str, fortnox_order: dict, notes: list[str]
+    ctx: FlowContext, entity: Any, order: dict, doc: str, fortnox_order: dict, notes: list[str], w: Writes
 ) -> dict:
     rec, target = ctx.recorder, ctx.target
     ref, sid = reference_of(order), str(order["id"])
     invoice_no = _invoice_number(fortnox_order)
     if invoice_no is None:
-        rec.update_entity(entity, store_intent="create_invoice", store_intent_at=utcnow())
+        rec.flush(w.entity(entity, store_intent="create_invoice", store_intent_at=utcnow()))
         try:
             invoice = await target.create_invoice_from_order(doc)
         except PlatformError as exc:
@@ -255,8 +274,8 @@ async def _ensure_invoice(
                 raise
             invoice = await target.get_invoice(invoice_no)
         invoice_no = str(invoice["DocumentNumber"])
-        rec.set_reference("invoice", sid, invoice_no, ref)
-        rec.transaction(entity, "invoiced", "synced", f"Created Fortnox invoice {invoice_no}")
+        w.reference("invoice", sid, invoice_no, ref)
+        w.transaction(entity, "invoiced", "synced", f"Created Fortnox invoice {invoice_no}")
         notes.append(f"invoice {invoice_no}")
     else:
         invoice = await target.get_invoice(invoice_no)
@@ -269,7 +288,7 @@ async def _ensure_invoice(
             invoice = await target.get_invoice(invoice_no)
             if not invoice.get("Booked"):
                 raise
-        rec.transaction(entity, "booked", "synced", f"Booked Fortnox invoice {invoice_no}")
+        w.transaction(entity, "booked", "synced", f"Booked Fortnox invoice {invoice_no}")
         notes.append("booked")
     return invoice
 
@@ -287,6 +306,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
         if conf.mode == "match_existing" and email:
             matches = await target.find_customers_by_email(email)
             fortnox_customer = matches[0] if matches else None
+        matched = fortnox_customer is not None
         if fortnox_customer is None:
             payload = build_customer(ctx, order)
 
@@ -299,23 +319,21 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
             )
         number = str(fortnox_customer["CustomerNumber"])
         if sid:
-            rec.set_reference("customer", sid, number, email or None)
-            entity = rec.claim_entity("customer", sid, email or sid)
-            if entity is not None:
-                rec.update_entity(
-                    entity,
-                    status=EntityStatus.SYNCED,
-                    storer_reference=number,
+            # Flushed inside the lock, so the customer's next order finds the reference.
+            rec.flush(
+                rec.writes()
+                .reference("customer", sid, number, email or None)
+                .synced_side_record(
+                    "customer",
+                    sid,
+                    email or sid,
+                    number,
+                    "matched" if matched else "created",
+                    f"Fortnox customer {number}",
                     raw_source=dumps(customer),
                     raw_target=dumps(fortnox_customer),
                 )
-                rec.transaction(
-                    entity,
-                    "matched" if conf.mode == "match_existing" else "created",
-                    "synced",
-                    f"Fortnox customer {number}",
-                )
-                rec.release(entity)
+            )
         return number
 
 

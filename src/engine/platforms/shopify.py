@@ -53,6 +53,7 @@ class ShopifyClient(PlatformHttpClient):
         leak_rate: float = 2.0,
         bucket_capacity: int = 40,
         bucket_threshold: float = 0.8,
+        pacing: bool = True,
     ) -> None:
         super().__init__(
             base_url,
@@ -65,6 +66,7 @@ class ShopifyClient(PlatformHttpClient):
             headers={"X-Shopify-Access-Token": access_token},
         )
         self.__token = access_token
+        self.pacing = pacing  # False only against a sandbox serving with --no-limits
         # leak_rate is per platform second; the sandbox compresses time, so real drain is faster.
         self.pacer = LeakyBucketPacer(
             capacity=bucket_capacity, leak_rate=leak_rate / time_scale, threshold_ratio=bucket_threshold
@@ -79,7 +81,7 @@ class ShopifyClient(PlatformHttpClient):
 
     @contextlib.asynccontextmanager
     async def _pace(self, paced: bool) -> AsyncIterator[None]:
-        if paced:
+        if paced and self.pacing:
             self.stats.waits_for_pacing += await self.pacer.acquire()
         yield
 

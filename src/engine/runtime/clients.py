@@ -56,8 +56,11 @@ def build_client(connector: Connector, secrets: SecretStore) -> Any:
     opts = connector.options or {}
     scale = float(opts.get("time_scale", 1.0))
     timeout = float(opts.get("timeout", 30.0))
+    pacing = bool(opts.get("pacing", True))
     if connector.platform == "shopify":
-        return ShopifyClient(connector.base_url, secret["access_token"], time_scale=scale, timeout=timeout)
+        return ShopifyClient(
+            connector.base_url, secret["access_token"], time_scale=scale, timeout=timeout, pacing=pacing
+        )
     if connector.platform == "fortnox":
         return FortnoxClient(
             connector.base_url,
@@ -67,31 +70,34 @@ def build_client(connector: Connector, secrets: SecretStore) -> Any:
             SecretTokenStore(secrets, connector.credential_ref),
             time_scale=scale,
             timeout=timeout,
+            pacing=pacing,
         )
     raise MissingCredentials(f"No client for platform {connector.platform!r} yet")
 
 
 class ClientPool:
+    """Clients by connector. New credentials carry a new `revision` in the secret entry, so every
+    pool (the console's, the engine thread's) rebuilds that connector's client on its next use."""
+
     def __init__(self, secrets: SecretStore) -> None:
         self.secrets = secrets
-        self._clients: dict[int, Any] = {}
+        self._clients: dict[int, tuple[str | None, Any]] = {}
         self._stale: list[Any] = []
 
     def get(self, connector: Connector) -> Any:
         assert connector.id is not None
-        client = self._clients.get(connector.id)
-        if client is None:
-            client = self._clients[connector.id] = build_client(connector, self.secrets)
+        revision = (self.secrets.get(connector.credential_ref) or {}).get("revision")
+        cached = self._clients.get(connector.id)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        if cached is not None:
+            self._stale.append(cached[1])
+        client = build_client(connector, self.secrets)
+        self._clients[connector.id] = (revision, client)
         return client
 
-    def forget(self, connector_id: int) -> None:
-        """Drop a cached client after its credentials changed (it is closed by `aclose`)."""
-        client = self._clients.pop(connector_id, None)
-        if client is not None:
-            self._stale.append(client)
-
     async def aclose(self) -> None:
-        for client in [*self._clients.values(), *self._stale]:
+        for client in [*(c for _, c in self._clients.values()), *self._stale]:
             await client.aclose()
         self._clients.clear()
         self._stale.clear()

@@ -1,19 +1,24 @@
 """What a flow writes while it runs: entities (with leases and store intents), their timeline,
-references and log lines. Every write is its own short transaction, so a crash loses at most the
-record in hand, and the store intent tells the next attempt to look before it creates."""
+references and log lines.
+
+Writes are collected in a `Writes` batch and committed together by `Recorder.flush`, with Core
+statements rather than ORM sessions: a record costs a handful of short transactions, and the ones
+that must land before a target write (the store intent) are flushed before it. A crash loses at
+most the record in hand, and the intent tells the next attempt to look before it creates.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
 
 from engine.secrets import redact
 from engine.store.models import (
@@ -26,9 +31,156 @@ from engine.store.models import (
     utcnow,
 )
 
+ENTITY = Entity.__table__  # type: ignore[attr-defined]
+REFERENCE = Reference.__table__  # type: ignore[attr-defined]
+TRANSACTION = EntityTransaction.__table__  # type: ignore[attr-defined]
+LOG = LogEntry.__table__  # type: ignore[attr-defined]
+
 
 def dumps(value: Any) -> str:
     return json.dumps(redact(value), default=str, ensure_ascii=False)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _upsert(db: Engine, table: Any) -> Any:
+    """INSERT … ON CONFLICT for the database in use (both SQLite and PostgreSQL have it)."""
+    return (postgresql if db.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+class Writes:
+    """Statements to commit together; attribute changes apply to the in-memory entity at once."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.rec = recorder
+        self.ops: list[Callable[[Connection], None]] = []
+
+    def entity(self, entity: Entity, **changes: Any) -> Writes:
+        changes.setdefault("last_updated", utcnow())
+        for k, v in changes.items():
+            setattr(entity, k, v)
+        self.ops.append(lambda c: c.execute(update(ENTITY).where(ENTITY.c.id == entity.id).values(**changes)))
+        return self
+
+    def transaction(self, entity: Entity, action: str, status: str, message: str = "") -> Writes:
+        row = {
+            "entity_id": entity.id,
+            "task_id": self.rec.task_id,
+            "at": utcnow(),
+            "action": action,
+            "status": status,
+            "message": message,
+        }
+        self.ops.append(lambda c: c.execute(insert(TRANSACTION).values(**row)))
+        return self
+
+    def reference(
+        self, entity_type: str, source_id: str, target_id: str, label: str | None = None, origin: str = "sync"
+    ) -> Writes:
+        now = utcnow()
+        stmt = _upsert(self.rec.db, REFERENCE).values(
+            integration_id=self.rec.integration_id,
+            entity_type=entity_type,
+            source_id=source_id,
+            source_label=label,
+            target_id=target_id,
+            origin=origin,
+            created_at=now,
+            updated_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["integration_id", "entity_type", "source_id"],
+            set_={
+                "target_id": target_id,
+                "updated_at": now,
+                "origin": origin,
+                "source_label": label if label is not None else REFERENCE.c.source_label,
+            },
+        )
+        self.ops.append(lambda c: c.execute(stmt))
+        return self
+
+    def synced_side_record(
+        self,
+        entity_type: str,
+        source_id: str,
+        retriever_reference: str,
+        storer_reference: str,
+        action: str,
+        message: str,
+        **raw: Any,
+    ) -> Writes:
+        """Upsert a record a flow stores on the side (an order's customer) as synced, with a timeline row."""
+        rec, now = self.rec, utcnow()
+        values = {
+            "status": EntityStatus.SYNCED,
+            "storer_reference": storer_reference,
+            "last_updated": now,
+            "error_code": None,
+            "error_message": None,
+            **raw,
+        }
+        stmt = (
+            _upsert(rec.db, ENTITY)
+            .values(
+                integration_id=rec.integration_id,
+                flow_id=rec.flow_id,
+                entity_type=entity_type,
+                source_id=source_id,
+                retriever_reference=retriever_reference,
+                children=0,
+                **values,
+            )
+            .on_conflict_do_update(index_elements=["flow_id", "entity_type", "source_id"], set_=values)
+            .returning(ENTITY.c.id)
+        )
+
+        def op(c: Connection) -> None:
+            entity_id = c.execute(stmt).scalar_one()
+            c.execute(
+                insert(TRANSACTION).values(
+                    entity_id=entity_id,
+                    task_id=rec.task_id,
+                    at=now,
+                    action=action,
+                    status="synced",
+                    message=message,
+                )
+            )
+
+        self.ops.append(op)
+        return self
+
+    def log(
+        self, level: str, message: str, *, code: str | None = None, reference: str | None = None
+    ) -> Writes:
+        row = {
+            "integration_id": self.rec.integration_id,
+            "at": utcnow(),
+            "level": level,
+            "code": code,
+            "message": message,
+            "flow_id": self.rec.flow_id,
+            "task_id": self.rec.task_id,
+            "reference": reference,
+        }
+        self.ops.append(lambda c: c.execute(insert(LOG).values(**row)))
+        return self
+
+    def release(self, entity: Entity) -> Writes:
+        owner = self.rec.worker_id
+        self.ops.append(
+            lambda c: c.execute(
+                update(ENTITY)
+                .where(ENTITY.c.id == entity.id, ENTITY.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+        )
+        return self
 
 
 class Recorder:
@@ -48,24 +200,20 @@ class Recorder:
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
 
-    def session(self) -> Session:
-        return Session(self.db, expire_on_commit=False)
+    def writes(self) -> Writes:
+        return Writes(self)
+
+    def flush(self, writes: Writes) -> None:
+        if not writes.ops:
+            return
+        with self.db.begin() as conn:
+            for op in writes.ops:
+                op(conn)
+        writes.ops.clear()
 
     # -- logs ---------------------------------------------------------------------------------
     def log(self, level: str, message: str, *, code: str | None = None, reference: str | None = None) -> None:
-        with self.session() as s:
-            s.add(
-                LogEntry(
-                    integration_id=self.integration_id,
-                    level=level,
-                    code=code,
-                    message=message,
-                    flow_id=self.flow_id,
-                    task_id=self.task_id,
-                    reference=reference,
-                )
-            )
-            s.commit()
+        self.flush(self.writes().log(level, message, code=code, reference=reference))
 
     def info(self, message: str, **kw: Any) -> None:
         self.log(LogLevel.INFO, message, **kw)
@@ -77,56 +225,47 @@ class Recorder:
         self.log(LogLevel.ERROR, message, **kw)
 
     # -- entities -----------------------------------------------------------------------------
-    def claim_entity(
-        self, entity_type: str, source_id: str, retriever_reference: str, flow_id: int | None = None
-    ) -> Entity | None:
-        """The entity row, leased to this worker; None when another worker holds it."""
-        flow_id = flow_id or self.flow_id
-        assert flow_id is not None
+    def claim_entity(self, entity_type: str, source_id: str, retriever_reference: str) -> Entity | None:
+        """The entity row, leased to this worker; None when another worker holds it. One transaction:
+        insert-if-missing, take the lease if free, read the row back."""
         now = utcnow()
         until = now + timedelta(seconds=self.lease_seconds)
-        with self.session() as s:
-            entity = s.exec(
-                select(Entity).where(
-                    Entity.flow_id == flow_id,
-                    Entity.entity_type == entity_type,
-                    Entity.source_id == source_id,
-                )
-            ).first()
-            if entity is None:
-                entity = Entity(
+        key = (
+            ENTITY.c.flow_id == self.flow_id,
+            ENTITY.c.entity_type == entity_type,
+            ENTITY.c.source_id == source_id,
+        )
+        with self.db.begin() as conn:
+            conn.execute(
+                _upsert(self.db, ENTITY)
+                .values(
                     integration_id=self.integration_id,
-                    flow_id=flow_id,
+                    flow_id=self.flow_id,
                     entity_type=entity_type,
                     source_id=source_id,
                     retriever_reference=retriever_reference,
-                    lease_owner=self.worker_id,
-                    lease_until=until,
+                    status=EntityStatus.PENDING,
+                    children=0,
+                    last_updated=now,
                 )
-                s.add(entity)
-                try:
-                    s.commit()
-                    return entity
-                except IntegrityError:  # another worker inserted it first
-                    s.rollback()
-                    return None
-            won = s.execute(
-                update(Entity)
+                .on_conflict_do_nothing(index_elements=["flow_id", "entity_type", "source_id"])
+            )
+            won = conn.execute(
+                update(ENTITY)
                 .where(
-                    Entity.id == entity.id,
+                    *key,
                     or_(
-                        Entity.lease_owner.is_(None),
-                        Entity.lease_owner == self.worker_id,
-                        Entity.lease_until < now,
+                        ENTITY.c.lease_owner.is_(None),
+                        ENTITY.c.lease_owner == self.worker_id,
+                        ENTITY.c.lease_until < now,
                     ),
                 )
                 .values(lease_owner=self.worker_id, lease_until=until)
             ).rowcount
-            s.commit()
             if not won:
                 return None
-            s.refresh(entity)
-            return entity
+            row = conn.execute(select(ENTITY).where(*key)).mappings().one()
+        return Entity.model_validate(dict(row))
 
     async def claim_entity_waiting(
         self, entity_type: str, source_id: str, retriever_reference: str
@@ -142,88 +281,39 @@ class Recorder:
         return entity
 
     def update_entity(self, entity: Entity, **changes: Any) -> Entity:
-        changes.setdefault("last_updated", utcnow())
-        with self.session() as s:
-            s.execute(update(Entity).where(Entity.id == entity.id).values(**changes))
-            s.commit()
-        for k, v in changes.items():
-            setattr(entity, k, v)
+        self.flush(self.writes().entity(entity, **changes))
         return entity
-
-    def release(self, entity: Entity) -> None:
-        with self.session() as s:
-            s.execute(
-                update(Entity)
-                .where(Entity.id == entity.id, Entity.lease_owner == self.worker_id)
-                .values(lease_owner=None, lease_until=None)
-            )
-            s.commit()
 
     def renew_leases(self, entity_ids: list[int]) -> None:
         if not entity_ids:
             return
-        with self.session() as s:
-            s.execute(
-                update(Entity)
-                .where(Entity.id.in_(entity_ids), Entity.lease_owner == self.worker_id)
+        with self.db.begin() as conn:
+            conn.execute(
+                update(ENTITY)
+                .where(ENTITY.c.id.in_(entity_ids), ENTITY.c.lease_owner == self.worker_id)
                 .values(lease_until=utcnow() + timedelta(seconds=self.lease_seconds))
             )
-            s.commit()
 
-    def transaction(self, entity: Entity, action: str, status: str, message: str = "") -> None:
-        with self.session() as s:
-            s.add(
-                EntityTransaction(
-                    entity_id=entity.id, task_id=self.task_id, action=action, status=status, message=message
-                )
-            )
-            s.commit()
-
-    def mark_error(self, entity: Entity, code: str, message: str, reference: str) -> None:
-        self.update_entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=message)
-        self.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {message}")
-        self.error(message, code=code, reference=reference)
+    def mark_error(self, entity: Entity, code: str, message: str, reference: str, **changes: Any) -> None:
+        self.flush(
+            self.writes()
+            .entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=message, **changes)
+            .transaction(entity, "error", EntityStatus.ERROR, f"{code}: {message}")
+            .log(LogLevel.ERROR, message, code=code, reference=reference)
+        )
 
     # -- references ---------------------------------------------------------------------------
     def reference(self, entity_type: str, source_id: str) -> Reference | None:
-        with self.session() as s:
-            return s.exec(
-                select(Reference).where(
-                    Reference.integration_id == self.integration_id,
-                    Reference.entity_type == entity_type,
-                    Reference.source_id == source_id,
+        with self.db.connect() as conn:
+            row = (
+                conn.execute(
+                    select(REFERENCE).where(
+                        REFERENCE.c.integration_id == self.integration_id,
+                        REFERENCE.c.entity_type == entity_type,
+                        REFERENCE.c.source_id == source_id,
+                    )
                 )
-            ).first()
-
-    def set_reference(
-        self, entity_type: str, source_id: str, target_id: str, label: str | None = None, origin: str = "sync"
-    ) -> None:
-        with self.session() as s:
-            ref = s.exec(
-                select(Reference).where(
-                    Reference.integration_id == self.integration_id,
-                    Reference.entity_type == entity_type,
-                    Reference.source_id == source_id,
-                )
-            ).first()
-            if ref is None:
-                ref = Reference(
-                    integration_id=self.integration_id,
-                    entity_type=entity_type,
-                    source_id=source_id,
-                    source_label=label,
-                    target_id=target_id,
-                    origin=origin,
-                )
-            else:
-                ref.target_id = target_id
-                ref.source_label = label or ref.source_label
-                ref.updated_at = utcnow()
-            s.add(ref)
-            s.commit()
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+                .mappings()
+                .first()
+            )
+        return Reference.model_validate(dict(row)) if row else None

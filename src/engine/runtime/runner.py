@@ -228,31 +228,46 @@ class Runner:
         ctx: FlowContext,
         module: ModuleType,
         task_id: int,
-        pages: AsyncIterator[list[dict]],
+        chunks: list[th.Window],
+        fetch: Callable[[th.Window], AsyncIterator[list[dict]]],
         counters: dict[str, int],
-    ) -> int:
-        """Process every record the pages yield; returns how many records were seen."""
-        records: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=self.concurrency * 4)
-        seen = 0
+        chunk_done: Callable[[th.Window, int], None],
+    ) -> None:
+        """Process every record of every chunk through one pipeline (no drain between chunks);
+        `chunk_done(chunk, records)` runs as soon as all of a chunk's records are processed."""
+        records: asyncio.Queue[tuple[int, dict] | None] = asyncio.Queue(maxsize=self.concurrency * 4)
+        produced = [0] * len(chunks)
+        finished = [0] * len(chunks)
+        listed = [False] * len(chunks)
+
+        def maybe_done(i: int) -> None:
+            if listed[i] and finished[i] == produced[i]:
+                listed[i] = False  # report once
+                chunk_done(chunks[i], produced[i])
 
         async def produce() -> None:
-            nonlocal seen
             try:
-                async for page in pages:
-                    for record in page:
-                        if self.stopping.is_set():
-                            return
-                        seen += 1
-                        await records.put(record)
+                for i, chunk in enumerate(chunks):
+                    async for page in fetch(chunk):
+                        for record in page:
+                            if self.stopping.is_set():
+                                return
+                            produced[i] += 1
+                            await records.put((i, record))
+                    listed[i] = True
+                    maybe_done(i)
             finally:
                 for _ in range(self.concurrency):
                     await records.put(None)
 
         async def consume() -> None:
-            while (record := await records.get()) is not None:
+            while (item := await records.get()) is not None:
+                i, record = item
                 if self.stopping.is_set():
                     continue
                 self._count(task_id, counters, await module.process(ctx, record))
+                finished[i] += 1
+                maybe_done(i)
 
         results = await asyncio.gather(
             produce(), *(consume() for _ in range(self.concurrency)), return_exceptions=True
@@ -262,7 +277,6 @@ class Runner:
                 raise result
         if self.stopping.is_set():
             raise StopRequested
-        return seen
 
     async def _export_one(
         self, ctx: FlowContext, module: ModuleType, task: Task, params: dict, counters: dict[str, int]
@@ -316,16 +330,22 @@ class Runner:
             counters["total"] = await ctx.source.count_orders(
                 created_at_min=start, created_at_max=end, status="any"
             )
-        for chunk in th.chunks(th.Window(start, end)):
-            key = chunk.start.isoformat()
-            if key in done:
-                continue
-            await self._stream(
-                ctx, module, task.id, module.fetch_created(ctx, chunk.start, chunk.end), counters
-            )  # type: ignore[arg-type]
-            done.add(key)
+        todo = [c for c in th.chunks(th.Window(start, end)) if c.start.isoformat() not in done]
+
+        def checkpoint(chunk: th.Window, _records: int) -> None:
+            done.add(chunk.start.isoformat())
             params["done"] = sorted(done)
             queue.save_params(self.db, task.id, params)  # type: ignore[arg-type]
+
+        await self._stream(
+            ctx,
+            module,
+            task.id,
+            todo,
+            lambda c: module.fetch_created(ctx, c.start, c.end),
+            counters,
+            checkpoint,
+        )  # type: ignore[arg-type]
         return f"{counters['synced']} synced, {counters['failed']} failed, {counters['skipped']} skipped"
 
     async def _sync(
@@ -339,11 +359,15 @@ class Runner:
             counters["total"] = await ctx.source.count_orders(
                 updated_at_min=todo[0].start, updated_at_max=window.end, status="any"
             )
-        for chunk in todo:
-            seen = await self._stream(
-                ctx, module, task.id, module.fetch_updated(ctx, chunk.start, chunk.end), counters
-            )  # type: ignore[arg-type]
-            th.record_window(self.db, flow.id, task.id, chunk, seen)  # type: ignore[arg-type]
+        await self._stream(
+            ctx,
+            module,
+            task.id,  # type: ignore[arg-type]
+            todo,
+            lambda c: module.fetch_updated(ctx, c.start, c.end),
+            counters,
+            lambda c, n: th.record_window(self.db, flow.id, task.id, c, n),  # type: ignore[arg-type]
+        )
         th.advance(self.db, flow.id, window.end)  # type: ignore[arg-type]
         with Session(self.db) as s:
             row = s.get(Flow, flow.id)
