@@ -20,8 +20,9 @@ class Section(Vertical):
     ACTIONS: ClassVar[list[Action]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
+        # Before super(): Textual merges BINDINGS into the class's binding map in __init_subclass__.
         cls.BINDINGS = [Binding(a.key, a.run, a.title) for a in cls.ACTIONS if a.key]
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
         super().__init__(id=f"section-{self.SECTION}", **kwargs)

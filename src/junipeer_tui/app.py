@@ -1,0 +1,390 @@
+"""The operator console: a header, a sidebar of sections (keys 1–8), the active section, a footer.
+
+`JunipeerApp(service, integration_name=..., run_engine=True)` runs the embedded engine on its own
+thread while the console watches the database it writes. Every section is a `Section` that takes a
+`ConsoleContext`; the one action registry (GLOBAL_ACTIONS + each section's ACTIONS) feeds the key
+bindings, the footer, the `?` help and the command palette.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, DataTable, Footer, OptionList, Static
+
+from engine.errors import EngineError
+from engine.service import Service
+from junipeer_tui.commands import ConsoleCommands
+from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.widgets.header import ConsoleHeader
+from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.sidebar import SECTIONS, Sidebar
+from junipeer_tui.widgets.util import error_text, report_error
+
+# Where each sidebar section lives; a module that is not there yet shows a placeholder.
+SECTION_CLASSES: dict[str, tuple[str, str]] = {
+    "dashboard": ("junipeer_tui.screens.dashboard", "DashboardSection"),
+    "flows": ("junipeer_tui.screens.flows", "FlowsSection"),
+    "entities": ("junipeer_tui.screens.entities", "EntitiesSection"),
+    "tasks": ("junipeer_tui.screens.tasks", "TasksSection"),
+    "logs": ("junipeer_tui.screens.logs", "LogsSection"),
+    "references": ("junipeer_tui.screens.references", "ReferencesSection"),
+    "time_history": ("junipeer_tui.screens.time_history", "TimeHistorySection"),
+    "configure": ("junipeer_tui.screens.configure", "ConfigureSection"),
+}
+
+GLOBAL_ACTIONS: list[Action] = [
+    *(
+        Action(f"goto_{sid}", f"Go to {title}", str(n), f"show_section('{sid}')", description=f"Show {title}")
+        for n, (sid, title) in enumerate(SECTIONS, 1)
+    ),
+    Action("help", "Help", "question_mark", "help", description="Keys of this section and global keys"),
+    Action(
+        "jump",
+        "Find a reference…",
+        "g",
+        "jump_prompt",
+        description="Troubleshoot an order by #1001, Shopify id or Fortnox number",
+    ),
+    Action("palette", "Commands", "ctrl+p", "command_palette", description="Search every action"),
+    Action("quit", "Quit", "q", "quit", description="Stop the engine and leave"),
+]
+
+
+class PlaceholderSection(Section):
+    """Stands in for a section whose module is not built yet (or failed to load)."""
+
+    REASON: ClassVar[str] = "not built yet"
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"[b]{self.TITLE}[/b]\n\n{self.TITLE} is {self.REASON}.", classes="placeholder")
+
+
+def placeholder(section_id: str, title: str, reason: str = "not built yet") -> type[Section]:
+    name = "Placeholder" + "".join(part.title() for part in section_id.split("_"))
+    return type(name, (PlaceholderSection,), {"SECTION": section_id, "TITLE": title, "REASON": reason})
+
+
+def load_section_class(section_id: str) -> type[Section]:
+    title = dict(SECTIONS)[section_id]
+    module_name, class_name = SECTION_CLASSES[section_id]
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, class_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return placeholder(section_id, title)
+        return placeholder(section_id, title, f"unavailable ({error_text(exc)})")
+    except Exception as exc:  # a broken section must not take the whole console down
+        return placeholder(section_id, title, f"unavailable ({error_text(exc)})")
+
+
+def key_display(key: str | None) -> str:
+    if not key:
+        return ""
+    return {"question_mark": "?", "escape": "esc", "enter": "⏎"}.get(key, key)
+
+
+class ConsoleScreen(Screen[None]):
+    """Header, sidebar, the sections in a ContentSwitcher, footer; ticks once a second.
+
+    Every section is built at once (so the palette and help know their actions), but a section is
+    mounted only when first shown, or in the background a moment after start: the console opens
+    as fast as its first section."""
+
+    TICK_SECONDS = 1.0
+    BACKGROUND_MOUNT_AFTER = 3.0
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(id="console")
+        self.ctx = ctx
+        self.active = "dashboard"
+        self._last_tick_error = ""
+        self.instances: dict[str, Section] = {}
+        self._mount_lock = asyncio.Lock()
+        for sid, title in SECTIONS:
+            cls = load_section_class(sid)
+            try:
+                self.instances[sid] = cls(ctx)
+            except Exception as exc:
+                self.instances[sid] = placeholder(sid, title, f"unavailable ({error_text(exc)})")(ctx)
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader(self.ctx)
+        with Horizontal(id="body"):
+            yield Sidebar()
+            with ContentSwitcher(initial=f"section-{self.active}", id="content"):
+                yield self.instances[self.active]
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Sidebar).mark(self.active)
+        self.set_interval(self.TICK_SECONDS, self.tick)
+        if getattr(self.app, "background_mount", True):
+            self.set_timer(self.BACKGROUND_MOUNT_AFTER, self.mount_the_rest)
+        self.call_after_refresh(self.focus_section)
+
+    def sections(self) -> list[Section]:
+        return list(self.instances.values())
+
+    def section(self, section_id: str | None = None) -> Section:
+        return self.instances[section_id or self.active]
+
+    async def ensure_mounted(self, section_id: str, *, hidden: bool = False) -> Section:
+        section = self.instances[section_id]
+        async with self._mount_lock:  # the background mount and a key press may race
+            if not section.is_attached:
+                if hidden:
+                    section.display = False
+                await self.query_one("#content", ContentSwitcher).mount(section)
+        return section
+
+    async def mount_the_rest(self) -> None:
+        for sid in self.instances:
+            try:
+                await self.ensure_mounted(sid, hidden=sid != self.active)
+            except Exception as exc:
+                report_error(self.app, exc, f"open {sid}")
+
+    def switch(self, section_id: str) -> Section:
+        section = self.section(section_id)
+        self.active = section_id
+        self.query_one("#content", ContentSwitcher).current = section.id
+        self.query_one(Sidebar).mark(section_id)
+        self.refresh_bindings()
+        return section
+
+    def focus_section(self) -> None:
+        section = self.section()
+        if not section.is_attached:
+            return
+        hook = getattr(section, "focus_default", None)
+        if callable(hook):
+            hook()
+            return
+        tables = [w for w in section.query(DataTable) if w.focusable]
+        target: Widget | None = tables[0] if tables else None
+        if target is None:
+            target = next((w for w in section.query("*") if w.focusable), None)
+        if target is not None:
+            target.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if isinstance(event.option_list, Sidebar) and event.option.id:
+            event.stop()
+            self.app.show_section(event.option.id)  # type: ignore[attr-defined]
+
+    def tick(self) -> None:
+        try:
+            self.query_one(ConsoleHeader).refresh_state()
+            if self.app.screen is self and self.section().is_attached:
+                self.section().reload()
+            self._last_tick_error = ""
+        except Exception as exc:  # shown once, not every second
+            text = error_text(exc)
+            if text != self._last_tick_error:
+                self._last_tick_error = text
+                report_error(self.app, exc, "refresh")
+
+
+# Part 2's sections keep their styles beside ours; loaded when present.
+_CSS = [name for name in ("app.tcss", "sections.tcss") if (Path(__file__).parent / name).exists()]
+
+
+class JunipeerApp(App[None]):
+    CSS_PATH = _CSS
+    TITLE = "junipeer"
+    # One provider (it yields Textual's system commands too): a set of several would list them in an
+    # order that changes from run to run.
+    COMMANDS = {ConsoleCommands}
+    # Mount the sections not yet shown a moment after start (off in snapshots: deterministic).
+    background_mount = True
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding(a.key, a.run, a.title, show=a.id in ("help", "jump", "quit"), id=a.id)
+        for a in GLOBAL_ACTIONS
+        if a.key and a.id != "palette"
+    ]
+
+    def __init__(
+        self,
+        service: Service,
+        integration_name: str | None = None,
+        run_engine: bool = True,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.integration_name = integration_name
+        self.run_engine = run_engine
+        self.clock = clock
+        self.engine: Any = None
+        self._ctx: ConsoleContext | None = None
+
+    # -- public helpers other sections call ---------------------------------------------------
+    @property
+    def ctx(self) -> ConsoleContext:
+        if self._ctx is None:
+            raise RuntimeError("no integration is open yet")
+        return self._ctx
+
+    @property
+    def console_screen(self) -> ConsoleScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, ConsoleScreen)), None)
+
+    def show_section(self, section_id: str, **criteria: Any) -> None:
+        """Switch to a section and narrow it down (`apply_filter(**criteria)`)."""
+        console = self.console_screen
+        if console is None or section_id not in console.instances:
+            return
+        while self.screen is not console and len(self.screen_stack) > 1:
+            self.pop_screen()
+        if console.section(section_id).is_attached:
+            self._switch(console, section_id, criteria)
+        else:
+            self.run_worker(self._mount_and_switch(console, section_id, criteria), group="show-section")
+
+    async def _mount_and_switch(
+        self, console: ConsoleScreen, section_id: str, criteria: dict[str, Any]
+    ) -> None:
+        try:
+            await console.ensure_mounted(section_id)
+        except Exception as exc:
+            report_error(self, exc, f"open {section_id}")
+            return
+        self._switch(console, section_id, criteria)
+
+    def _switch(self, console: ConsoleScreen, section_id: str, criteria: dict[str, Any]) -> None:
+        try:
+            section = console.switch(section_id)
+            if criteria:
+                section.apply_filter(**criteria)
+            else:
+                section.reload()
+        except Exception as exc:
+            report_error(self, exc, f"open {section_id}")
+        console.call_after_refresh(console.focus_section)
+
+    def jump(self, ref: str) -> None:
+        """Open the troubleshooting screen for a reference."""
+        from junipeer_tui.screens.troubleshoot import TroubleshootScreen
+
+        if self._ctx is not None:
+            self.push_screen(TroubleshootScreen(self.ctx, ref))
+
+    # -- startup / shutdown --------------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.run_engine:
+            from engine.runtime.embedded import EmbeddedEngine
+
+            try:
+                self.engine = EmbeddedEngine(self.service)
+                self.engine.start()
+            except Exception as exc:
+                self.engine = None
+                report_error(self, exc, "start the engine")
+        try:
+            integ = self.service.integration(self.integration_name)
+        except EngineError as exc:
+            if exc.code == "AMBIGUOUS_INTEGRATION":
+                from junipeer_tui.screens.picker import IntegrationPicker
+
+                self.push_screen(IntegrationPicker(self.service.integrations()), self.open_integration)
+                return
+            report_error(self, exc)
+            self.push_screen(MessageScreen(error_text(exc)))
+            return
+        self.open_integration(integ.id)
+
+    def open_integration(self, integration_id: int | None) -> None:
+        if integration_id is None:
+            self.exit()
+            return
+        kwargs: dict[str, Any] = {"clock": self.clock} if self.clock is not None else {}
+        self._ctx = ConsoleContext(
+            service=self.service, integration_id=integration_id, engine=self.engine, **kwargs
+        )
+        self.push_screen(ConsoleScreen(self._ctx))
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.stop(timeout=5)
+            self.engine = None
+
+    async def action_quit(self) -> None:
+        if self.engine is None:
+            self.exit()
+            return
+        self.notify("Stopping the engine: finishing the records in hand…", timeout=30)
+        self._stop_engine_and_exit()
+
+    @work(thread=True, exclusive=True, group="shutdown")
+    def _stop_engine_and_exit(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.stop()
+        self.call_from_thread(self.exit)
+
+    # -- global actions -----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in ("show_section", "help", "jump_prompt") and self.console_screen is None)
+
+    def action_show_section(self, section_id: str) -> None:
+        self.show_section(section_id)
+
+    def action_help(self) -> None:
+        from junipeer_tui.screens.help import HelpScreen
+
+        console = self.console_screen
+        if console is None:
+            return
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        section = console.section()
+        self.push_screen(HelpScreen(GLOBAL_ACTIONS, section.TITLE, list(section.ACTIONS)))
+
+    def action_jump_prompt(self) -> None:
+        from junipeer_tui.screens.troubleshoot import TroubleshootScreen
+
+        if isinstance(self.screen, TroubleshootScreen):
+            self.screen.focus_input()
+            return
+        if self._ctx is not None:
+            self.push_screen(TroubleshootScreen(self.ctx))
+
+    async def run_section_action(self, section_id: str, run: str) -> None:
+        """The palette's way to run a section's action: show the section, then act in it."""
+        console = self.console_screen
+        if console is None:
+            return
+        try:
+            await console.ensure_mounted(section_id)
+            self.show_section(section_id)
+            await self.run_action(run, console.section(section_id))
+        except Exception as exc:
+            report_error(self, exc)
+
+
+class MessageScreen(Screen[None]):
+    """Shown instead of the console when no integration can be opened."""
+
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [("q", "app.quit", "Quit")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.text, id="message", markup=False)
+        yield Footer()

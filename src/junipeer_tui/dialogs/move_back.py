@@ -1,0 +1,149 @@
+"""Pick the date Time History moves back to (then a confirmation says how many records the next run
+re-processes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
+
+from engine.store.models import Flow, TaskTrigger
+from junipeer_tui.dialogs.common import aware, call_async, error_text, parse_moment, stamp
+from junipeer_tui.dialogs.confirm import ConfirmDialog
+
+if TYPE_CHECKING:
+    from junipeer_tui.context import ConsoleContext
+
+
+class MoveBackDialog(ModalScreen["datetime | None"]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, ctx: ConsoleContext, flow: Flow, *, title: str = "Move Time History back") -> None:
+        super().__init__(classes="dialog-screen")
+        self.ctx = ctx
+        self.flow = flow
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        hist = self.ctx.service.time_history(self.flow.id)  # type: ignore[arg-type]
+        last = aware(hist.last_loaded)
+        default = ((last or self.ctx.clock()) - timedelta(days=7)).date()
+        with Vertical(classes="dialog move-back"):
+            yield Label(f"{self.title_text}: {self.flow.name}", classes="dialog-title")
+            yield Static(
+                f"Last loaded: {stamp(last)} UTC. The next run re-processes every record created or "
+                "updated after the date you pick (never before the order exclusion date). "
+                "Start small: about a week.",
+                classes="dialog-body",
+            )
+            with Horizontal(classes="form-row"):
+                yield Label("From", classes="form-label")
+                yield Input(str(default), placeholder="YYYY-MM-DD or YYYY-MM-DD HH:MM", id="move-back-date")
+            yield Static("", id="move-back-error", classes="field-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Continue", id="move-back-ok", variant="primary")
+                yield Button("Cancel", id="move-back-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#move-back-date", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "move-back-ok":
+            self.submit()
+        else:
+            self.action_cancel()
+
+    def submit(self) -> None:
+        error = self.query_one("#move-back-error", Static)
+        try:
+            when = parse_moment(self.query_one("#move-back-date", Input).value)
+        except ValueError as exc:
+            error.update(str(exc))
+            return
+        if when > self.ctx.clock():
+            error.update(f"{stamp(when)} is in the future: Time History can only move to a past date.")
+            return
+        self.dismiss(when)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def ask_move_back(
+    host: Widget,
+    ctx: ConsoleContext,
+    flow: Flow,
+    *,
+    then_run: bool = False,
+    done: Callable[[datetime], None] | None = None,
+) -> None:
+    """Pick a date → confirm (showing how many records the next run re-processes) → move Time History
+    back; with `then_run`, also queue a run of the flow (Perform task from a date)."""
+
+    def picked(when: datetime | None) -> None:
+        if when is None:
+            return
+        noun = f"{flow.entity_type}s"
+
+        def estimate() -> str:
+            n = call_async(ctx, lambda: ctx.service.reprocess_estimate(flow, when))
+            return f"The next run re-processes {n} {noun} created or updated since {stamp(when)} UTC."
+
+        body = (
+            f"Move Time History of {flow.name} back to {stamp(when)} UTC?\n"
+            "Completed windows after that date are forgotten and loaded again; records already in the "
+            "target are updated, not duplicated. The order exclusion date still applies."
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                _apply(host, ctx, flow, when, then_run)
+                if done is not None:
+                    done(when)
+
+        host.app.push_screen(
+            ConfirmDialog(
+                "Move Time History back?", body, confirm_label="Move back", destructive=True, detail=estimate
+            ),
+            confirmed,
+        )
+
+    host.app.push_screen(MoveBackDialog(ctx, flow), picked)
+
+
+def _apply(host: Widget, ctx: ConsoleContext, flow: Flow, when: datetime, then_run: bool) -> None:
+    try:
+        ctx.service.set_time_history(flow, when)
+    except Exception as exc:
+        host.notify(error_text(exc), title="Time History", severity="error", timeout=10)
+        return
+    message = f"Time History of {flow.name} moved back to {stamp(when)} UTC."
+    if then_run:
+        try:
+            task = ctx.service.sync(flow, trigger=TaskTrigger.MANUAL)
+        except Exception as exc:
+            host.notify(message + f" The run was not queued: {error_text(exc)}", severity="error", timeout=10)
+            return
+        if task is None:
+            message += " A run is already queued or running: it starts from there."
+        else:
+            message += f" Task {task.id} queued."
+            ctx.notify_engine()
+            if ctx.engine is None:
+                host.app.run_worker(
+                    lambda: asyncio.run(ctx.service.run_now(task)), thread=True, exit_on_error=False
+                )
+    host.notify(message, title="Time History")

@@ -1,0 +1,257 @@
+"""Dashboard: completed vs stopped tasks (ratio and the last 7 days), records synced and in error
+per entity type, the latest errors (⏎ troubleshoots one), what runs now and the next scheduled runs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import DataTable, Static
+
+from engine.store.models import TaskStatus
+from junipeer_tui.context import Action
+from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.table import PagedTable, cell
+from junipeer_tui.widgets.util import aware, entity_tab_title, guarded, stamp
+
+CHART_DAYS = 7
+CHART_TASK_LIMIT = 2000  # one bounded query buckets the last 7 days
+BAR_WIDTH = 14
+
+
+def day_buckets(tasks: list[Any], today: datetime, days: int = CHART_DAYS) -> list[tuple[str, int, int]]:
+    """[(label, completed, stopped)] for the last `days` days, oldest first."""
+    start = today.date() - timedelta(days=days - 1)
+    counts = {start + timedelta(days=i): [0, 0] for i in range(days)}
+    for task in tasks:
+        created = aware(task.created_at)
+        if created is None or created.date() not in counts:
+            continue
+        if task.status == TaskStatus.COMPLETED:
+            counts[created.date()][0] += 1
+        elif task.status == TaskStatus.STOPPED:
+            counts[created.date()][1] += 1
+    return [(f"{day:%a %d}", ok, bad) for day, (ok, bad) in counts.items()]
+
+
+def chart(buckets: list[tuple[str, int, int]], width: int = BAR_WIDTH) -> Content:
+    top = max((ok + bad for _, ok, bad in buckets), default=0) or 1
+    lines = []
+    for label, ok, bad in buckets:
+        n_ok = round(ok / top * width) if ok else 0
+        n_bad = max(1, round(bad / top * width)) if bad else 0
+        n_ok = max(1, n_ok) if ok else 0
+        rest = width - n_ok - n_bad
+        lines.append(
+            Content.from_markup(
+                "[$text-muted]$label[/] [$text-success]$ok_bar[/][$text-error]$bad_bar[/]$rest "
+                "[$text-success]$ok[/]/[$text-error]$bad[/]",
+                label=label,
+                ok_bar="█" * n_ok,
+                bad_bar="█" * n_bad,
+                rest="·" * max(0, rest),
+                ok=str(ok),
+                bad=str(bad),
+            )
+        )
+    return Content("\n").join(lines)
+
+
+def progress_bar(done: int, total: int, width: int = 12) -> str:
+    if total <= 0:
+        return "░" * width
+    filled = min(width, round(done / total * width))
+    return "▓" * filled + "░" * (width - filled)
+
+
+class DashboardSection(Section):
+    SECTION = "dashboard"
+    TITLE = "Dashboard"
+    ACTIONS: ClassVar[list[Action]] = [
+        Action(
+            "dashboard_errors",
+            "Errors in Logs",
+            "e",
+            "show_errors",
+            "dashboard",
+            "Open Logs filtered to errors",
+        ),
+        Action(
+            "dashboard_stopped",
+            "Stopped tasks",
+            "s",
+            "show_stopped",
+            "dashboard",
+            "Open Tasks filtered to stopped ones",
+        ),
+    ]
+    CHART_EVERY = 5.0  # seconds between re-bucketing the 7-day chart
+
+    def __init__(self, ctx: Any, **kwargs: Any) -> None:
+        super().__init__(ctx, **kwargs)
+        self._chart_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Static("Dashboard", classes="section-title")
+        with VerticalScroll(id="dash-scroll"):
+            with Horizontal(classes="dash-row"):
+                with Vertical(id="dash-tasks", classes="panel"):
+                    yield Static("", id="dash-ratio")
+                    yield Static("", id="dash-chart")
+                with Vertical(id="dash-entities", classes="panel"):
+                    yield Static("", id="dash-entity-counts")
+            with Horizontal(classes="dash-row dash-row-small"):
+                with Vertical(id="dash-running", classes="panel"):
+                    yield Static("", id="dash-running-text")
+                with Vertical(id="dash-next", classes="panel"):
+                    yield Static("", id="dash-next-text")
+            with Vertical(id="dash-errors", classes="panel"):
+                yield PagedTable(["Time", "Code", "Ref", "Message"], id="dash-errors-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#dash-tasks").border_title = "Tasks: completed vs stopped"
+        self.query_one("#dash-entities").border_title = "Records per entity type"
+        self.query_one("#dash-running").border_title = "Running now"
+        self.query_one("#dash-next").border_title = "Next scheduled runs"
+        self.query_one("#dash-errors").border_title = "Latest errors (⏎ troubleshoot)"
+        self.call_after_refresh(self.reload)
+
+    def focus_default(self) -> None:
+        self.query_one("#dash-errors-table", PagedTable).focus()
+
+    def reload(self) -> None:
+        svc, iid = self.ctx.service, self.ctx.integration_id
+        now = aware(self.ctx.clock())
+        assert now is not None
+        counts = svc.task_counts(iid)
+        done, stopped = counts.get(TaskStatus.COMPLETED, 0), counts.get(TaskStatus.STOPPED, 0)
+        finished = done + stopped
+        ratio = f"{done / finished:.0%} of finished tasks completed" if finished else "No finished task yet"
+        self.query_one("#dash-ratio", Static).update(
+            Content.from_markup(
+                "[b $text-success]$done[/] completed · [b $text-error]$stopped[/] stopped\n$ratio\n"
+                "[$text-muted]$waiting waiting, $running running[/]",
+                done=str(done),
+                stopped=str(stopped),
+                ratio=ratio,
+                waiting=str(counts.get(TaskStatus.PENDING, 0)),
+                running=str(counts.get(TaskStatus.RUNNING, 0)),
+            )
+        )
+        if time.monotonic() - self._chart_at >= self.CHART_EVERY:
+            self._chart_at = time.monotonic()
+            since = datetime.combine(now.date() - timedelta(days=CHART_DAYS - 1), datetime.min.time(), UTC)
+            tasks = svc.tasks(iid, since=since, limit=CHART_TASK_LIMIT)
+            self.query_one("#dash-chart", Static).update(chart(day_buckets(tasks, now)))
+        self._show_entities(svc.entity_counts(iid))
+        self._show_running(svc.tasks(iid, status=TaskStatus.RUNNING, limit=5))
+        self._show_next(now)
+        errors = svc.logs(iid, level="error", limit=12)
+        table = self.query_one("#dash-errors-table", PagedTable)
+        table.show_rows(
+            [
+                (
+                    log.id,
+                    (
+                        stamp(log.at, now),
+                        cell(self.app, log.code or "", "error"),
+                        log.reference or "",
+                        cell(self.app, log.message),
+                    ),
+                )
+                for log in errors
+            ]
+        )
+        self._error_refs = {log.id: log.reference for log in errors}
+
+    def _show_entities(self, counts: dict[str, dict[str, int]]) -> None:
+        if not counts:
+            text = Content.from_markup("[$text-muted]No records yet: the first sync creates them.[/]")
+        else:
+            order = ["order", "customer", "article", "stock"]
+            lines = [
+                Content.from_markup(
+                    "[$text-muted]$h[/]", h=f"{'':<11}{'synced':>8}{'error':>7}{'pending':>9}"
+                )
+            ]
+            for etype in sorted(counts, key=lambda t: (order.index(t) if t in order else 99, t)):
+                c = counts[etype]
+                lines.append(
+                    Content.from_markup(
+                        "$name[$text-success]$ok[/][$text-error]$err[/][$text-warning]$pend[/]",
+                        name=f"{entity_tab_title(etype):<11}",
+                        ok=f"{c.get('synced', 0):>8}",
+                        err=f"{c.get('error', 0):>7}",
+                        pend=f"{c.get('pending', 0):>9}",
+                    )
+                )
+            text = Content("\n").join(lines)
+        self.query_one("#dash-entity-counts", Static).update(text)
+
+    def _show_running(self, tasks: list[Any]) -> None:
+        if not tasks:
+            self.query_one("#dash-running-text", Static).update(
+                Content.from_markup("[$text-muted]Nothing is running.[/]")
+            )
+            return
+        flows = {f.id: f.name for f in self.ctx.service.flows(self.ctx.integration_id)}
+        lines = [
+            Content.from_markup(
+                "#$id $flow $kind [$text-accent]$bar[/] $done/$total",
+                id=str(t.id),
+                flow=flows.get(t.flow_id, "?"),
+                kind=t.kind,
+                bar=progress_bar(t.processed, t.total),
+                done=str(t.processed),
+                total=str(t.total or "?"),
+            )
+            for t in tasks
+        ]
+        self.query_one("#dash-running-text", Static).update(Content("\n").join(lines))
+
+    def _show_next(self, now: datetime) -> None:
+        engine = self.ctx.engine
+        widget = self.query_one("#dash-next-text", Static)
+        status = engine.status() if engine is not None else None
+        if status is None or not status.alive:
+            widget.update(Content.from_markup("[$text-muted]Engine not running: nothing is scheduled.[/]"))
+            return
+        if status.scheduler_paused:
+            widget.update(Content.from_markup("[$text-warning]Scheduler paused.[/]"))
+            return
+        if not status.next_runs:
+            widget.update(Content.from_markup("[$text-muted]No scheduling rule is active.[/]"))
+            return
+        lines = []
+        for name, when in status.next_runs[:4]:
+            when_utc = when.astimezone(UTC) if when else None
+            left = f"in {max(0, int((when_utc - now).total_seconds()) // 60)} min" if when_utc else "paused"
+            lines.append(
+                Content.from_markup(
+                    "$name  [$text-accent]$at[/] [$text-muted]$left[/]",
+                    name=name,
+                    at=f"{when_utc:%H:%M} UTC" if when_utc else "—",
+                    left=left,
+                )
+            )
+        widget.update(Content("\n").join(lines))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        ref = getattr(self, "_error_refs", {}).get(int(event.row_key.value or 0))
+        if ref:
+            self.app.jump(ref)  # type: ignore[attr-defined]
+        else:
+            self.app.notify("This error names no reference; see it in Logs (e).")
+
+    @guarded("open Logs")
+    def action_show_errors(self) -> None:
+        self.app.show_section("logs", level="error")  # type: ignore[attr-defined]
+
+    @guarded("open Tasks")
+    def action_show_stopped(self) -> None:
+        self.app.show_section("tasks", status="stopped")  # type: ignore[attr-defined]

@@ -1,0 +1,227 @@
+"""Entities: the records the engine knows, one tab per entity type present; search by either
+reference, filter by status, page by keyset; ⏎ opens one (timeline, raw JSON, Retry)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Select, Static, Tab, Tabs
+
+from engine.store.models import Entity, EntityStatus
+from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.table import PagedTable, Pager, cell
+from junipeer_tui.widgets.util import ago, entity_tab_title, guarded, report_error
+
+TAB_ORDER = ["order", "customer", "article", "stock"]
+
+
+def ordered_types(types: set[str] | list[str]) -> list[str]:
+    return sorted(types, key=lambda t: (TAB_ORDER.index(t) if t in TAB_ORDER else len(TAB_ORDER), t))
+
+
+@work(thread=True, group="retry")
+def retry_entity_worker(widget: Any, ctx: ConsoleContext, entity: Entity) -> None:
+    """Enqueue a retry of one entity off the UI thread and say which task will run it."""
+    try:
+        task = ctx.service.retry_entity(entity.id)  # type: ignore[arg-type]
+        ctx.notify_engine()
+    except Exception as exc:
+        widget.app.call_from_thread(report_error, widget.app, exc, f"retry {entity.retriever_reference}")
+        return
+    widget.app.call_from_thread(
+        widget.app.notify,
+        f"{entity.retriever_reference} will be re-synced by task #{task.id}",
+        title="Retry queued",
+    )
+
+
+class EntitiesSection(Section):
+    SECTION = "entities"
+    TITLE = "Entities"
+    ACTIONS: ClassVar[list[Action]] = [
+        Action("entities_open", "Open entity", "enter", "open_entity", "entities", "Timeline and raw JSON"),
+        Action("entities_retry", "Retry entity", "r", "retry", "entities", "Re-sync this record"),
+        Action(
+            "entities_search", "Search", "slash", "search", "entities", "By retriever or storer reference"
+        ),
+        Action("entities_next", "Next page", "n", "next_page", "entities", "Older records"),
+        Action("entities_prev", "Previous page", "p", "prev_page", "entities", "Newer records"),
+        Action(
+            "entities_clear", "Clear filters", "x", "clear_filters", "entities", "Every record of the tab"
+        ),
+    ]
+
+    def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
+        super().__init__(ctx, **kwargs)
+        self.pager = Pager()
+        self.entity_type: str | None = None
+        self.rows: dict[int, Entity] = {}
+
+    def compose(self) -> ComposeResult:
+        types = ordered_types(set(self.ctx.service.entity_counts(self.ctx.integration_id)))
+        self.entity_type = types[0] if types else None
+        yield Static("Entities", classes="section-title")
+        yield Tabs(*(Tab(entity_tab_title(t), id=f"etab-{t}") for t in types), id="entities-tabs")
+        with Horizontal(classes="filter-bar"):
+            yield Input(
+                placeholder="search: #1001, Shopify id or Fortnox no.", id="entities-search", compact=True
+            )
+            yield Select(
+                [
+                    (s.title(), str(s))
+                    for s in (EntityStatus.SYNCED, EntityStatus.ERROR, EntityStatus.PENDING)
+                ],
+                prompt="Any status",
+                id="entities-status",
+                compact=True,
+            )
+        yield PagedTable(
+            ["Status", "Retriever Reference", "Storer Reference", "Children", "Last Updated"],
+            id="entities-table",
+        )
+        yield Static("", id="entities-status-line", classes="status-line")
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.reload)
+
+    def focus_default(self) -> None:
+        self.query_one("#entities-table").focus()
+
+    # -- data ---------------------------------------------------------------------------------
+    def _sync_tabs(self) -> None:
+        """A new entity type (Articles, Stock) gets its tab as soon as such records exist."""
+        tabs = self.query_one("#entities-tabs", Tabs)
+        have = {tab.id.removeprefix("etab-") for tab in tabs.query(Tab) if tab.id}
+        types = ordered_types(set(self.ctx.service.entity_counts(self.ctx.integration_id)))
+        for etype in types:
+            if etype not in have:
+                tabs.add_tab(Tab(entity_tab_title(etype), id=f"etab-{etype}"))
+        if self.entity_type is None and types:
+            self.entity_type = types[0]
+
+    def reload(self) -> None:
+        self._sync_tabs()
+        table = self.query_one("#entities-table", PagedTable)
+        status = self.query_one("#entities-status", Select).value
+        search = self.query_one("#entities-search", Input).value.strip()
+        if self.entity_type is None:
+            table.show_rows([])
+            self.query_one("#entities-status-line", Static).update(
+                "No records yet: the first sync creates them."
+            )
+            return
+        entities = self.ctx.service.entities(
+            self.ctx.integration_id,
+            entity_type=self.entity_type,
+            status=status if isinstance(status, str) else None,
+            ref=search or None,
+            before_id=self.pager.before_id,
+            limit=table.page_size(),
+        )
+        now = self.ctx.clock()
+        self.rows = {e.id: e for e in entities}  # type: ignore[misc]
+        table.show_rows(
+            [
+                (
+                    e.id,
+                    (
+                        cell(self.app, e.status),
+                        e.retriever_reference,
+                        e.storer_reference or "—",
+                        str(e.children),
+                        ago(e.last_updated, now),
+                    ),
+                )
+                for e in entities
+            ]
+        )
+        counts = self.ctx.service.entity_counts(self.ctx.integration_id).get(self.entity_type, {})
+        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        parts = [f"{entity_tab_title(self.entity_type)}: {summary}", f"page {self.pager.page}"]
+        if search:
+            parts.append(f"{len(entities)} match {search!r}")
+        if len(entities) >= table.page_size():
+            parts.append("n older")
+        if self.pager.page > 1:
+            parts.append("p newer")
+        self.query_one("#entities-status-line", Static).update(" · ".join(parts))
+
+    def apply_filter(self, **criteria: Any) -> None:
+        if criteria.get("entity_type"):
+            self.entity_type = criteria["entity_type"]
+            self._sync_tabs()
+            self.query_one("#entities-tabs", Tabs).active = f"etab-{self.entity_type}"
+        if "status" in criteria:
+            self.query_one("#entities-status", Select).value = criteria["status"] or Select.NULL
+        if "ref" in criteria:
+            self.query_one("#entities-search", Input).value = criteria["ref"] or ""
+        self.pager.reset()
+        self.reload()
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        if event.tab.id:
+            new = event.tab.id.removeprefix("etab-")
+            if new != self.entity_type:
+                self.entity_type = new
+                self.pager.reset()
+                self.reload()
+
+    @on(Select.Changed)
+    @on(Input.Changed)
+    def _filters_changed(self) -> None:
+        self.pager.reset()
+        self.reload()
+
+    @on(Input.Submitted, "#entities-search")
+    def _search_submitted(self) -> None:
+        self.query_one("#entities-table").focus()
+
+    # -- actions ------------------------------------------------------------------------------
+    def selected(self) -> Entity | None:
+        key = self.query_one("#entities-table", PagedTable).current_key
+        return self.rows.get(key) if key is not None else None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_entity()
+
+    @guarded("open the entity")
+    def action_open_entity(self) -> None:
+        from junipeer_tui.screens.entity_detail import EntityDetailScreen
+
+        entity = self.selected()
+        if entity is not None:
+            self.app.push_screen(EntityDetailScreen(self.ctx, entity.id))  # type: ignore[arg-type]
+
+    @guarded("retry the entity")
+    def action_retry(self) -> None:
+        entity = self.selected()
+        if entity is None:
+            self.app.notify("Pick a record first.", severity="warning")
+            return
+        retry_entity_worker(self, self.ctx, entity)
+
+    def action_search(self) -> None:
+        self.query_one("#entities-search", Input).focus()
+
+    def action_next_page(self) -> None:
+        table = self.query_one("#entities-table", PagedTable)
+        if table.keys and len(table.keys) >= table.page_size() and self.pager.next(table.keys[-1]):
+            self.reload()
+        else:
+            self.app.notify("This is the oldest page.")
+
+    def action_prev_page(self) -> None:
+        if self.pager.previous():
+            self.reload()
+
+    def action_clear_filters(self) -> None:
+        self.query_one("#entities-search", Input).value = ""
+        self.query_one("#entities-status", Select).value = Select.NULL
+        self.pager.reset()
+        self.reload()

@@ -1,0 +1,134 @@
+"""Time History: per flow and direction, where the next sync starts (last loaded), the lookback and
+the windows already covered; move it back to re-process from a date (asks first, saying how many
+records the next run re-processes)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Label, Static
+
+from engine.store.models import Flow
+from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.dialogs.common import flow_direction, relative, stamp
+from junipeer_tui.dialogs.move_back import ask_move_back
+from junipeer_tui.widgets.section import Section
+
+
+class TimeHistorySection(Section):
+    SECTION = "time_history"
+    TITLE = "Time History"
+    ACTIONS: ClassVar[list[Action]] = [
+        Action(
+            "time_history.move_back",
+            "Move back",
+            "b",
+            "move_back",
+            "time_history",
+            "Re-process the selected flow from a date",
+            destructive=True,
+        ),
+        Action("time_history.refresh", "Refresh", "ctrl+r", "refresh_view", "time_history", "Read again"),
+    ]
+
+    def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
+        super().__init__(ctx, **kwargs)
+        self.flows: list[Flow] = []
+        self._rows: list[tuple[str, ...]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("Time History", classes="section-title")
+        yield Static(
+            "The next sync of a flow loads what was created or updated after its last loaded date "
+            "(minus the lookback). Move it back to re-process from a date (b); the order exclusion "
+            "date still applies.",
+            classes="section-note",
+        )
+        table: DataTable[str] = DataTable(id="th-table", cursor_type="row")
+        table.add_columns("Flow", "Last loaded (UTC)", "", "Lookback", "Windows")
+        yield table
+        yield Label("Covered windows", classes="subsection-title", id="th-windows-title")
+        windows: DataTable[str] = DataTable(id="th-windows", cursor_type="none", zebra_stripes=True)
+        windows.add_columns("From (UTC)", "To (UTC)", "Records", "Completed")
+        yield windows
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        if not self.is_attached:
+            return
+        svc = self.ctx.service
+        self.flows = svc.flows(self.ctx.integration_id)
+        now = self.ctx.clock()
+        rows = []
+        for flow in self.flows:
+            hist = svc.time_history(flow.id)  # type: ignore[arg-type]
+            source, target = flow_direction(self.ctx, flow)
+            count = len(svc.time_windows(flow.id, limit=1000))  # type: ignore[arg-type]
+            rows.append(
+                (
+                    f"{flow.name}: {source} → {target}",
+                    stamp(hist.last_loaded),
+                    relative(hist.last_loaded, now),
+                    f"{hist.lookback_seconds // 60} min",
+                    str(count),
+                )
+            )
+        if rows == self._rows:
+            return  # the refresh tick: nothing changed
+        self._rows = rows
+        table = self.query_one("#th-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for flow, row in zip(self.flows, rows, strict=True):
+            table.add_row(*row, key=str(flow.id))
+        if self.flows:
+            table.move_cursor(row=max(0, min(cursor, len(self.flows) - 1)))
+        self._show_windows()
+
+    def _selected(self) -> Flow | None:
+        table = self.query_one("#th-table", DataTable)
+        if not self.flows or not 0 <= table.cursor_row < len(self.flows):
+            return None
+        return self.flows[table.cursor_row]
+
+    def _show_windows(self) -> None:
+        flow = self._selected()
+        windows = self.query_one("#th-windows", DataTable)
+        windows.clear()
+        if flow is None:
+            return
+        self.query_one("#th-windows-title", Label).update(f"Covered windows: {flow.name} (latest first)")
+        for w in self.ctx.service.time_windows(flow.id, limit=50):  # type: ignore[arg-type]
+            windows.add_row(stamp(w.start), stamp(w.end), str(w.records), stamp(w.completed_at))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "th-table":
+            event.stop()
+            self._show_windows()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "th-table":
+            event.stop()
+            self.action_move_back()
+
+    def apply_filter(self, **criteria: Any) -> None:
+        self.reload()
+        flow_id = criteria.get("flow_id")
+        self._rows = []
+        self.reload()
+        if flow_id is not None:
+            ids = [f.id for f in self.flows]
+            if int(flow_id) in ids:
+                self.query_one("#th-table", DataTable).move_cursor(row=ids.index(int(flow_id)))
+
+    def action_move_back(self) -> None:
+        flow = self._selected()
+        if flow is not None:
+            ask_move_back(self, self.ctx, flow, done=lambda _: self.action_refresh_view())
+
+    def action_refresh_view(self) -> None:
+        self._rows = []
+        self.reload()

@@ -1,0 +1,94 @@
+"""A DataTable filled one keyset page at a time, rebuilt only when its rows change (so the refresh
+tick never moves the cursor under the operator), plus the page stack that pages it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.app import App
+from textual.widgets import DataTable
+
+from junipeer_tui.widgets.util import STATUS_STYLE
+
+Row = tuple[Any, Sequence[Any]]  # (key, cells)
+
+
+def cell(app: App[Any], value: object, key: str | None = None) -> Text:
+    """A plain-text cell (no markup parsing, so messages with brackets stay intact), coloured by the
+    current theme's variable for `key` (a status or level) when there is one."""
+    text = "" if value is None else str(value)
+    var = STATUS_STYLE.get(key or text, "").lstrip("$")
+    colour = app.theme_variables.get(var, "") if var else ""
+    if colour.startswith("auto"):
+        return Text(text, style="dim")
+    return Text(text, style=colour or "")
+
+
+class Pager:
+    """Keyset paging, newest first: page N starts below the last id of page N-1."""
+
+    def __init__(self) -> None:
+        self.stack: list[int | None] = [None]
+
+    @property
+    def before_id(self) -> int | None:
+        return self.stack[-1]
+
+    @property
+    def page(self) -> int:
+        return len(self.stack)
+
+    def next(self, last_id: int | None) -> bool:
+        if last_id is None:
+            return False
+        self.stack.append(last_id)
+        return True
+
+    def previous(self) -> bool:
+        if len(self.stack) == 1:
+            return False
+        self.stack.pop()
+        return True
+
+    def reset(self) -> None:
+        self.stack = [None]
+
+
+class PagedTable(DataTable[Any]):
+    """Rows are (key, cells); `show_rows` keeps the cursor on the same key across rebuilds."""
+
+    def __init__(self, columns: Iterable[str], **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._columns = list(columns)
+        self._signature: tuple[Any, ...] | None = None
+        self.keys: list[Any] = []
+
+    def on_mount(self) -> None:
+        self.add_columns(*self._columns)
+
+    def page_size(self, extra: int = 20) -> int:
+        """What one query should fetch: the visible rows and a little more."""
+        return max(30, min(200, self.size.height + extra))
+
+    @property
+    def current_key(self) -> Any:
+        if not self.keys or self.cursor_row < 0 or self.cursor_row >= len(self.keys):
+            return None
+        return self.keys[self.cursor_row]
+
+    def show_rows(self, rows: Sequence[Row], *, force: bool = False) -> bool:
+        signature = (self.app.theme, *((key, tuple(str(c) for c in cells)) for key, cells in rows))
+        if signature == self._signature and not force:
+            return False
+        self._signature = signature
+        keep, row_index = self.current_key, self.cursor_row
+        self.clear()
+        self.keys = [key for key, _ in rows]
+        for key, cells in rows:
+            self.add_row(*cells, key=str(key))
+        if rows:
+            target = self.keys.index(keep) if keep in self.keys else min(max(row_index, 0), len(rows) - 1)
+            self.move_cursor(row=target, animate=False, scroll=True)
+        return True

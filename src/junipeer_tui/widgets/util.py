@@ -1,0 +1,162 @@
+"""Small helpers shared by the console's screens: times read from the console clock, errors as a
+code and what to do (never a traceback), and async facade calls run from a thread worker."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from engine.errors import EngineError, hint
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from junipeer_tui.context import ConsoleContext
+
+T = TypeVar("T")
+_PRIVATE_LOOP_LOCK = threading.Lock()
+
+ENTITY_TABS = {"order": "Orders", "customer": "Customers", "article": "Articles", "stock": "Stock"}
+STATUS_STYLE = {
+    "synced": "$text-success",
+    "completed": "$text-success",
+    "error": "$text-error",
+    "stopped": "$text-error",
+    "running": "$text-accent",
+    "pending": "$text-warning",
+    "warning": "$text-warning",
+    "info": "$text-muted",
+}
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they are UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def ago(dt: datetime | None, now: datetime) -> str:
+    """'just now', '12 min ago', '3 h ago', '2 days ago', or '—'."""
+    dt = aware(dt)
+    if dt is None:
+        return "—"
+    seconds = int((aware(now) - dt).total_seconds())  # type: ignore[operator]
+    if seconds < 0:
+        return f"in {fmt_duration(-seconds)}"
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    days = seconds // 86400
+    return f"{days} day{'s' if days > 1 else ''} ago"
+
+
+def stamp(dt: datetime | None, now: datetime | None = None) -> str:
+    """'10:03:44' today, '11-21 10:03' this year, else the full date."""
+    dt = aware(dt)
+    if dt is None:
+        return "—"
+    if now is not None and dt.date() == aware(now).date():  # type: ignore[union-attr]
+        return f"{dt:%H:%M:%S}"
+    if now is not None and dt.year == now.year:
+        return f"{dt:%m-%d %H:%M}"
+    return f"{dt:%Y-%m-%d %H:%M}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def task_duration(task: Any, now: datetime) -> str:
+    started, finished = aware(task.started_at), aware(task.finished_at)
+    if started is None:
+        return "—"
+    return fmt_duration(((finished or aware(now)) - started).total_seconds())  # type: ignore[operator]
+
+
+def styled(value: str, key: str | None = None) -> str:
+    """Content markup for a status/level word, coloured by theme variables."""
+    style = STATUS_STYLE.get(key or value)
+    return f"[{style}]{value}[/]" if style else value
+
+
+def entity_tab_title(entity_type: str) -> str:
+    return ENTITY_TABS.get(entity_type, entity_type.replace("_", " ").title() + "s")
+
+
+def error_text(exc: BaseException) -> str:
+    """'CODE: message — what to do' for an engine error; a one-liner for anything else."""
+    if isinstance(exc, EngineError):
+        todo = hint(exc.code)
+        return f"{exc.code}: {exc.message}" + (f" — {todo}" if todo else "")
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def report_error(app: App[Any], exc: BaseException, doing: str = "") -> None:
+    """Show an error to the operator as a notification: code, message and what to do."""
+    title = f"Could not {doing}" if doing else "Error"
+    app.notify(error_text(exc), title=title, severity="error", timeout=10, markup=False)
+
+
+def call_async(ctx: ConsoleContext, fn: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
+    """Run an async facade call from a thread worker: on the embedded engine's loop when it runs,
+    else in a private loop that closes the platform clients it opened."""
+    engine = ctx.engine
+    if engine is not None and engine.loop is not None and engine.status().alive:
+        return engine.submit(fn).result(timeout)
+
+    async def run() -> T:
+        try:
+            return await fn()
+        finally:
+            await ctx.service.aclose_pool()
+
+    with _PRIVATE_LOOP_LOCK:
+        return asyncio.run(run())
+
+
+def guarded(doing: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap an action or handler: an error becomes a notification with its code, never a crash."""
+    import functools
+    import inspect
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await fn(self, *args, **kwargs)
+                except Exception as exc:
+                    report_error(self.app, exc, doing)
+                    return None
+
+            return async_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(self, *args, **kwargs)
+            except Exception as exc:
+                report_error(self.app, exc, doing)
+                return None
+
+        return wrapper
+
+    return decorate

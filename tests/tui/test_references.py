@@ -1,0 +1,110 @@
+"""References: tabs per type, search, add / edit / delete (the delete asks, warning of a new target
+record), keyset pages."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Static
+
+from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.dialogs.reference_form import ReferenceForm
+from junipeer_tui.screens import references as refs_mod
+from junipeer_tui.screens.references import ReferencesSection
+from tests.tui.harness import SectionHarness, settle
+
+SIZE = (100, 32)
+
+
+def test_references_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(SectionHarness(console_ctx, ReferencesSection), terminal_size=SIZE, run_before=settle)
+
+
+def test_delete_reference_confirm_snapshot(console_ctx, snap_compare) -> None:
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+
+    assert snap_compare(
+        SectionHarness(console_ctx, ReferencesSection), terminal_size=SIZE, run_before=run_before
+    )
+
+
+async def test_search_add_edit_delete(console_ctx) -> None:
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    app = SectionHarness(console_ctx, ReferencesSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        section = app.section
+        first = svc.references(iid, entity_type="order")[0]
+        await pilot.press("slash", *(first.source_label or first.source_id), "enter")
+        await settle(pilot)
+        assert [r.id for r in section.rows] == [first.id]
+        # Edit the target id.
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ReferenceForm)
+        form.query_one("#ref-target", Input).value = "99001"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert svc.references(iid, search=first.source_id)[0].target_id == "99001"
+        # Delete: Enter alone lands on Cancel; y deletes.
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "NEW" in str(app.screen.query_one("#confirm-body", Static).render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert svc.references(iid, search=first.source_id)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert not svc.references(iid, entity_type="order", search=first.source_id)
+        # Add one by hand; a clash shows its code inline.
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ReferenceForm)
+        form.query_one("#ref-source", Input).value = first.source_id
+        form.query_one("#ref-target", Input).value = "12"
+        form.query_one("#ref-label", Input).value = first.source_label or ""
+        form.save()
+        await settle(pilot)
+        added = svc.references(iid, entity_type="order", search=first.source_id)
+        assert added and added[0].origin == "manual"
+        again = svc.references(iid, entity_type="order")[1]
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#ref-source", Input).value = again.source_id
+        form.query_one("#ref-target", Input).value = "13"
+        form.save()
+        await pilot.pause()
+        assert "REFERENCE_EXISTS" in str(form.query_one("#ref-error", Static).render())
+
+
+async def test_tabs_and_keyset_pages(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(refs_mod, "PAGE", 5)
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    app = SectionHarness(console_ctx, ReferencesSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        section = app.section
+        assert {"order", "customer"} <= set(section.types)
+        page1 = [r.id for r in section.rows]
+        await pilot.press("n")
+        await settle(pilot)
+        page2 = [r.id for r in section.rows]
+        assert len(page1) == 5 and page2 and max(page2) < min(page1)
+        assert "page 2" in str(app.query_one("#references-status", Static).render())
+        await pilot.press("p")
+        await settle(pilot)
+        assert [r.id for r in section.rows] == page1
+        section.apply_filter(entity_type="customer")
+        await settle(pilot)
+        assert all(r.entity_type == "customer" for r in section.rows)
+        assert app.query_one("#references-table", DataTable).row_count == len(section.rows)
+        assert [r.id for r in svc.references(iid, entity_type="customer", limit=5)] == [
+            r.id for r in section.rows
+        ]

@@ -1,0 +1,92 @@
+"""The shell: sections by key and by mouse, help built from the registry, the command palette's
+provider, and placeholders for sections that are not built yet."""
+
+from __future__ import annotations
+
+from junipeer_tui import app as app_mod
+from junipeer_tui.commands import ConsoleCommands
+from junipeer_tui.screens.help import HelpScreen
+from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
+from junipeer_tui.widgets.sidebar import SECTIONS
+
+
+def test_shell_dashboard_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["dashboard"])
+
+
+def test_help_modal_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["help"])
+
+
+def test_command_palette_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["command_palette"])
+
+
+async def test_keys_and_clicks_switch_sections(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.console_screen.active == "dashboard"
+        await pilot.press("3")
+        await settle(pilot)
+        assert app.console_screen.active == "entities"
+        assert app.console_screen.query_one("#content").current == "section-entities"
+        assert app.focused is not None and app.focused.id == "entities-table"
+        for n, (sid, _title) in enumerate(SECTIONS, 1):
+            await pilot.press(str(n))
+            await settle(pilot)
+            assert app.console_screen.active == sid
+        # The sidebar is clickable: the fifth line is Logs.
+        await pilot.click("#sidebar", offset=(3, 5))
+        await settle(pilot)
+        assert app.console_screen.active == "logs"
+
+
+async def test_help_lists_the_active_sections_actions(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4", "question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-section-actions").render())
+        assert "Retry task" in text and "Clear filters" in text
+        assert "Find a reference" in str(app.screen.query_one("#help-global-actions").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_lists_sections_and_every_sections_actions(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        provider = ConsoleCommands(app.screen)
+        titles = [title for title, _help, _cb in provider.commands()]
+        assert "Go to Logs" in titles and "Find a reference…" in titles
+        for section in app.console_screen.sections():
+            for action in section.ACTIONS:
+                assert f"{action.title} ({section.TITLE})" in titles
+        assert "Retry entity (Entities)" in titles
+        # Running a section's action from the palette switches to that section first.
+        await app.run_section_action("logs", "toggle_follow")
+        await settle(pilot)
+        assert app.console_screen.active == "logs"
+        assert app.console_screen.section("logs").follow is False
+
+
+def test_missing_section_module_falls_back_to_a_placeholder(monkeypatch) -> None:
+    monkeypatch.setitem(app_mod.SECTION_CLASSES, "flows", ("junipeer_tui.screens.not_there", "Nope"))
+    cls = app_mod.load_section_class("flows")
+    assert issubclass(cls, app_mod.PlaceholderSection)
+    assert cls.SECTION == "flows" and cls.REASON == "not built yet"
+
+
+async def test_engine_errors_become_notifications(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        console_ctx.service.db.dispose()
+        app.console_screen.ctx.integration_id = 999  # the header cannot find it: an EngineError
+        app.console_screen.tick()
+        await pilot.pause()
+        assert any("NO_INTEGRATION" in n.message for n in app._notifications)

@@ -1,0 +1,83 @@
+"""Time History: per flow and direction, covered windows, and moving it back through a confirmation
+that says how many records the next run re-processes."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from textual.widgets import Input, Static
+
+from engine.service import run_headless
+from junipeer_tui.dialogs.common import aware
+from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.dialogs.move_back import MoveBackDialog
+from junipeer_tui.screens.time_history import TimeHistorySection
+from tests.tui import harness
+from tests.tui.conftest import FROZEN_NOW
+from tests.tui.harness import SectionHarness, settle, wait_until
+
+live = harness.live
+SIZE = (100, 32)
+
+
+def test_time_history_move_back_confirm_snapshot(console_ctx, snap_compare, monkeypatch) -> None:
+    async def estimate(flow, to):
+        return 42
+
+    monkeypatch.setattr(console_ctx.service, "reprocess_estimate", estimate)
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        pilot.app.screen.query_one(Input).value = "2026-11-20"
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(
+        SectionHarness(console_ctx, TimeHistorySection), terminal_size=SIZE, run_before=run_before
+    )
+
+
+async def test_move_back_rejects_bad_and_future_dates(console_ctx) -> None:
+    app = SectionHarness(console_ctx, TimeHistorySection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, MoveBackDialog)
+        for text, expected in (("20-11-2026", "not a date"), ("2026-12-30", "in the future")):
+            dialog.query_one(Input).value = text
+            await pilot.press("enter")
+            await pilot.pause()
+            assert expected in str(dialog.query_one("#move-back-error", Static).render())
+        await pilot.press("escape")
+        flow = console_ctx.service.flows(console_ctx.integration_id)[0]
+        assert aware(console_ctx.service.time_history(flow.id).last_loaded) == FROZEN_NOW
+
+
+async def test_moving_time_history_back_through_the_ui(live) -> None:
+    ctx, _ = live
+    await asyncio.to_thread(lambda: asyncio.run(run_headless(ctx.service, until_idle=True, concurrency=4)))
+    flow = ctx.service.flows(ctx.integration_id)[0]
+    before = aware(ctx.service.time_history(flow.id).last_loaded)
+    assert before is not None and ctx.service.time_windows(flow.id)
+    target = (before - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
+    app = SectionHarness(ctx, TimeHistorySection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await pilot.pause()
+        app.screen.query_one(Input).value = target.date().isoformat()
+        await pilot.press("enter")
+        await pilot.pause()
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmDialog)
+        detail = confirm.query_one("#confirm-detail", Static)
+        await wait_until(pilot, lambda: "counting" not in str(detail.render()))
+        assert "re-processes" in str(detail.render()), str(detail.render())
+        await pilot.press("y")
+        await settle(pilot)
+    assert aware(ctx.service.time_history(flow.id).last_loaded) == target
