@@ -120,11 +120,16 @@ class LookupCache(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow)
 
 
+# Screens page newest first by keyset on the primary key (ids grow with time), so the indexes they
+# use end in `id`: a page is an index range, never a sort of the table (bench/console.py).
+
+
 class Task(SQLModel, table=True):
     __table_args__ = (
         Index("ix_task_status_created", "status", "created_at"),
-        Index("ix_task_integration_created", "integration_id", "created_at"),
-        Index("ix_task_flow_created", "flow_id", "created_at"),
+        Index("ix_task_integration_id", "integration_id", "id"),
+        Index("ix_task_integration_status_id", "integration_id", "status", "id"),
+        Index("ix_task_flow_id", "flow_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")
@@ -153,8 +158,10 @@ class Entity(SQLModel, table=True):
         UniqueConstraint("flow_id", "entity_type", "source_id"),
         Index("ix_entity_retriever", "integration_id", "retriever_reference"),
         Index("ix_entity_storer", "integration_id", "storer_reference"),
-        Index("ix_entity_type_status_updated", "integration_id", "entity_type", "status", "last_updated"),
-        Index("ix_entity_type_updated", "integration_id", "entity_type", "last_updated"),
+        Index("ix_entity_source", "integration_id", "source_id"),
+        Index("ix_entity_type_status_id", "integration_id", "entity_type", "status", "id"),
+        Index("ix_entity_type_id", "integration_id", "entity_type", "id"),
+        Index("ix_entity_integration_id", "integration_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")
@@ -196,6 +203,10 @@ class Reference(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("integration_id", "entity_type", "source_id"),
         Index("ix_reference_target", "integration_id", "entity_type", "target_id"),
+        Index("ix_reference_type_id", "integration_id", "entity_type", "id"),
+        Index("ix_reference_any_source", "integration_id", "source_id"),
+        Index("ix_reference_any_target", "integration_id", "target_id"),
+        Index("ix_reference_label", "integration_id", "source_label"),
     )
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")
@@ -211,11 +222,11 @@ class Reference(SQLModel, table=True):
 class LogEntry(SQLModel, table=True):
     __tablename__ = "log_entry"
     __table_args__ = (
-        Index("ix_log_integration_at", "integration_id", "at"),
-        Index("ix_log_reference_at", "integration_id", "reference", "at"),
-        Index("ix_log_level_at", "integration_id", "level", "at"),
+        Index("ix_log_integration_id", "integration_id", "id"),
+        Index("ix_log_reference_id", "integration_id", "reference", "id"),
+        Index("ix_log_level_id", "integration_id", "level", "id"),
         Index("ix_log_task", "task_id"),
-        Index("ix_log_flow_at", "flow_id", "at"),
+        Index("ix_log_flow_id", "flow_id", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")

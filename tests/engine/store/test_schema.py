@@ -33,11 +33,14 @@ def test_indexes_for_screens_exist(db_url: str) -> None:
     entity_idx = {tuple(i["column_names"]) for i in insp.get_indexes("entity")}
     assert ("integration_id", "retriever_reference") in entity_idx
     assert ("integration_id", "storer_reference") in entity_idx
+    assert ("integration_id", "entity_type", "status", "id") in entity_idx
     log_idx = {tuple(i["column_names"]) for i in insp.get_indexes("log_entry")}
-    assert ("integration_id", "reference", "at") in log_idx
-    assert ("integration_id", "level", "at") in log_idx
+    # Screens page newest first by id (ids grow with time), so these are the time-ordered indexes.
+    assert ("integration_id", "reference", "id") in log_idx
+    assert ("integration_id", "level", "id") in log_idx
     task_idx = {tuple(i["column_names"]) for i in insp.get_indexes("task")}
     assert ("status", "created_at") in task_idx
+    assert ("integration_id", "status", "id") in task_idx
 
 
 def test_sqlite_pragmas(sqlite_url: str) -> None:

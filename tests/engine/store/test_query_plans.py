@@ -1,0 +1,79 @@
+"""Screens page from indexes: no listing the console calls may sort a whole table, or a screen that
+opens in 5 ms on a thousand rows takes seconds on a million (bench/console.py measures the figures).
+
+Every statement the service runs for a screen is captured and EXPLAINed on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import event
+
+from engine.service import Service
+from engine.store.models import Flow, Integration
+
+
+@pytest.fixture
+def service(sqlite_url: str, secrets, tmp_path) -> Service:
+    svc = Service(sqlite_url, secrets=secrets, data_dir=tmp_path)
+    with svc.session() as s:
+        s.add(Integration(name="Shop"))
+        s.commit()
+        s.add(
+            Flow(
+                integration_id=1,
+                key="orders_to_fortnox",
+                name="Orders",
+                action="a",
+                entity_type="order",
+                source_side="A",
+                target_side="B",
+            )
+        )
+        s.commit()
+    return svc
+
+
+LISTINGS: dict[str, Callable[[Service], object]] = {
+    "entities page": lambda s: s.entities(1, limit=50),
+    "entities of a type": lambda s: s.entities(1, entity_type="order", limit=50),
+    "entities by status": lambda s: s.entities(1, entity_type="order", status="error", limit=50),
+    "entities next page": lambda s: s.entities(1, entity_type="order", before_id=500, limit=50),
+    "entities by reference": lambda s: s.entities(1, ref="#1001"),
+    "logs page": lambda s: s.logs(1, limit=50),
+    "logs by level": lambda s: s.logs(1, level="error", limit=50),
+    "logs by reference": lambda s: s.logs(1, ref="#1001"),
+    "logs of a flow": lambda s: s.logs(1, flow_id=1, limit=50),
+    "logs of a task": lambda s: s.logs(1, task_id=3, limit=50),
+    "logs follow": lambda s: s.logs(1, after_id=1000, limit=50),
+    "tasks page": lambda s: s.tasks(1, limit=50),
+    "tasks by status": lambda s: s.tasks(1, status="stopped", limit=50),
+    "tasks of a flow": lambda s: s.tasks(1, flow_id=1, limit=50),
+    "references of a type": lambda s: s.references(1, entity_type="order", limit=50),
+    "references search": lambda s: s.references(1, search="#1001"),
+}
+
+
+@pytest.mark.parametrize("name", list(LISTINGS))
+def test_screen_listings_never_sort_a_table(service: Service, name: str) -> None:
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(service.db, "before_cursor_execute", capture)
+    try:
+        LISTINGS[name](service)
+    finally:
+        event.remove(service.db, "before_cursor_execute", capture)
+    assert captured, "the listing ran no query"
+    with service.db.connect() as conn:
+        for statement, parameters in captured:
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            details = [row[-1] for row in plan]
+            keyed = any("rowid=?" in d or " id=?" in d for d in details)  # a few rows found by id
+            sorts = any("TEMP B-TREE FOR ORDER BY" in d for d in details)
+            assert keyed or not sorts, (name, details)
+            assert not any(d.startswith("SCAN ") and "USING" not in d for d in details), (name, details)
