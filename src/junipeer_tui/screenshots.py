@@ -78,6 +78,13 @@ async def entity_detail(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def configure_scheduling(pilot: Pilot[Any]) -> None:
+    """The Scheduling tab, without the toasts of dropdown lookups no platform answers here."""
+    await _keys("8", "right", "right")(pilot)
+    pilot.app.clear_notifications()
+    await settle(pilot)
+
+
 SCENES: dict[str, Scene] = {
     "dashboard": _keys(),
     "flows": _keys("2"),
@@ -90,6 +97,7 @@ SCENES: dict[str, Scene] = {
     "references": _keys("6"),
     "time_history": _keys("7"),
     "configure": _keys("8"),
+    "configure_scheduling": configure_scheduling,
     "troubleshoot_synced": _jump("#1001"),
     "troubleshoot_error": _jump("#1006"),
     "help": _keys("3", "question_mark"),

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -19,6 +18,7 @@ from engine.secrets import FileSecretStore
 from engine.service import Service
 from junipeer_tui.context import ConsoleContext
 from junipeer_tui.widgets.section import Section
+from tests.e2e.conftest import Sandbox
 
 SECTIONS_CSS = Path(__file__).parents[2] / "src" / "junipeer_tui" / "sections.tcss"
 
@@ -83,25 +83,11 @@ async def wait_until(pilot: Pilot[Any], check: Any, timeout: float = 20.0) -> No
         await pilot.pause(0.1)
 
 
-class LiveSandbox:
-    """A sandbox over loopback with its control API."""
-
-    def __init__(self, running: Any) -> None:
-        self.running = running
-        self.info = running.info
-        self.http = httpx.Client(base_url=running.info["control_url"], timeout=10)
-
-    def get(self, path: str) -> Any:
-        resp = self.http.get(path)
-        resp.raise_for_status()
-        return resp.json()
-
-
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[ConsoleContext, LiveSandbox]]:
+def live(tmp_path: Path) -> Iterator[tuple[ConsoleContext, Sandbox]]:
     """A fresh integration connected to a running sandbox (nothing synced yet), no engine."""
     with start_in_thread(SandboxConfig(orders=25, seed=7, time_scale=0.01)) as running:
-        sb = LiveSandbox(running)
+        sb = Sandbox(running)
         service = Service(
             f"sqlite:///{tmp_path / 'live.sqlite'}",
             secrets=FileSecretStore(tmp_path / "secrets.json"),

@@ -1,13 +1,16 @@
 """Configure: settings by widget type with the required banner and inline errors, Clear Cache,
-connectors (status, credentials never shown), flows on/off in General."""
+connectors (status, credentials never shown), scheduling rules (add with inline errors, edit, on/off,
+delete with confirm), webhook subscriptions, and General (rename, modes, flows on/off)."""
 
 from __future__ import annotations
 
 from sqlmodel import select
-from textual.widgets import Input, Select, Static, Switch
+from textual.widgets import DataTable, Input, Select, SelectionList, Static, Switch
 
-from engine.store.models import Setting
+from engine.store.models import Setting, WebhookSubscription
+from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.credentials import CredentialsForm
+from junipeer_tui.dialogs.schedule_rule import ScheduleRuleForm
 from junipeer_tui.screens.configure import REQUIRED_BANNER, ConfigureSection, SettingField
 from tests.tui.harness import SectionHarness, settle
 
@@ -127,3 +130,252 @@ async def test_clear_cache_credentials_and_flow_toggle(console_ctx, monkeypatch)
         section.query_one(f"#flow-enabled-{flow.id}", Switch).value = False
         await settle(pilot)
         assert svc.flows(iid)[0].enabled is False
+
+
+# -- Scheduling, Webhooks, General --------------------------------------------------------------------
+
+
+async def _open_tab(pilot, tab: str) -> None:
+    await settle(pilot)
+    pilot.app.section.action_show_tab(tab)
+    await settle(pilot)
+
+
+def test_scheduling_snapshot(console_ctx, snap_compare, monkeypatch) -> None:
+    """The seeded rule, its buttons and what the next runs say without an engine."""
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+
+    async def run_before(pilot) -> None:
+        await _open_tab(pilot, "scheduling")
+        pilot.app.section.query_one("#schedule-table").focus()
+        await settle(pilot)
+
+    assert snap_compare(
+        SectionHarness(console_ctx, ConfigureSection), terminal_size=SIZE, run_before=run_before
+    )
+
+
+def test_schedule_rule_dialog_snapshot(console_ctx, snap_compare, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+
+    async def run_before(pilot) -> None:
+        await _open_tab(pilot, "scheduling")
+        pilot.app.section.query_one("#schedule-table").focus()
+        await pilot.press("e")
+        await settle(pilot)
+
+    assert snap_compare(
+        SectionHarness(console_ctx, ConfigureSection), terminal_size=SIZE, run_before=run_before
+    )
+
+
+async def test_add_toggle_delete_rule(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    before = [r.name for r in svc.schedule_rules(iid)]
+    orders = next(f for f in svc.flows(iid) if f.entity_type == "order")
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_tab(pilot, "scheduling")
+        section = app.section
+        section.query_one("#schedule-table").focus()
+        # The rule keys work on the Scheduling tab only.
+        await pilot.press("a")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ScheduleRuleForm)
+        await pilot.press(*"Orders often")
+        flows = form.query_one("#rule-flows", SelectionList)
+        flows.select(orders.key)
+        form.query_one("#rule-interval", Input).value = "0"
+        form.query_one("#rule-from", Input).value = "06:00"
+        form.query_one("#rule-to", Input).value = "22:00"
+        await pilot.click("#rule-save")
+        await settle(pilot)
+        assert app.screen is form  # stays open with the engine's message inline
+        assert "at least 1 minute" in str(form.query_one("#rule-error", Static).render())
+        form.query_one("#rule-to", Input).value = ""
+        form.query_one("#rule-interval", Input).value = "5"
+        form.query_one("#rule-interval", Input).focus()
+        await pilot.press("enter")  # Enter in a field saves too
+        await settle(pilot)
+        assert "both ends" in str(form.query_one("#rule-error", Static).render())
+        form.query_one("#rule-to", Input).value = "22:00"
+        await pilot.pause(0.3)  # a button ignores clicks while it shows the last one
+        await pilot.click("#rule-save")
+        await settle(pilot)
+        assert app.screen is not form
+        rule = svc.schedule_rules(iid)[-1]
+        assert [r.name for r in svc.schedule_rules(iid)] == [*before, "Orders often"]
+        assert (rule.flow_keys, rule.interval_minutes, rule.active_from, rule.active_to, rule.enabled) == (
+            [orders.key],
+            5,
+            "06:00",
+            "22:00",
+            True,
+        )
+        table = section.query_one("#schedule-table", DataTable)
+        assert table.row_count == len(before) + 1 and table.cursor_row == len(before)
+        assert [str(c) for c in table.get_row_at(len(before))] == [
+            "Orders often",
+            orders.name,
+            "5 min",
+            "06:00–22:00",
+            "on",
+        ]
+        # Toggle it off with the key, then on again with the button.
+        await pilot.press("space")
+        await settle(pilot)
+        assert svc.schedule_rules(iid)[-1].enabled is False
+        assert str(table.get_row_at(len(before))[-1]) == "off"
+        await pilot.click("#rule-toggle")
+        await settle(pilot)
+        assert svc.schedule_rules(iid)[-1].enabled is True
+        # Delete asks first; Cancel keeps it, Delete removes it.
+        section.query_one("#schedule-table").focus()
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle(pilot)
+        assert len(svc.schedule_rules(iid)) == len(before) + 1
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.click("#confirm-yes")
+        await settle(pilot)
+        assert [r.name for r in svc.schedule_rules(iid)] == before
+        assert table.row_count == len(before)
+
+
+async def test_rule_keys_only_on_scheduling_tab(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_tab(pilot, "connectors")
+        await pilot.press("a", "d")
+        await settle(pilot)
+        assert app.screen is app.screen_stack[0]
+        assert app.section.check_action("add_rule", ()) is False
+
+
+async def test_edit_rule_through_dialog(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    rule = svc.schedule_rules(iid)[0]
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_tab(pilot, "scheduling")
+        app.section.query_one("#schedule-table").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, ScheduleRuleForm)
+        assert set(form.query_one("#rule-flows", SelectionList).selected) == set(rule.flow_keys)
+        form.query_one("#rule-interval", Input).value = "30"
+        form.save()
+        await settle(pilot)
+        assert svc.schedule_rules(iid)[0].interval_minutes == 30
+        assert str(app.section.query_one("#schedule-table", DataTable).get_row_at(0)[2]) == "30 min"
+
+
+async def test_webhooks_empty_then_listed(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_tab(pilot, "webhooks")
+        section = app.section
+        assert svc.webhook_subscriptions(iid) == []
+        assert section.query_one("#webhooks-empty").display
+        assert not section.query_one("#webhooks-table").display
+        assert "comes with the webhook work" in str(section.query_one("#webhooks-empty", Static).render())
+        shopify = next(c for c in svc.connectors(iid) if c.platform == "shopify")
+        with svc.session() as s:
+            s.add(
+                WebhookSubscription(
+                    integration_id=iid,
+                    connector_id=shopify.id,
+                    topic="orders/create",
+                    receiving_url="https://hooks.example/shopify/orders-create",
+                )
+            )
+            s.commit()
+        section.reload()
+        await settle(pilot)
+        table = section.query_one("#webhooks-table", DataTable)
+        assert table.display and not section.query_one("#webhooks-empty").display
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[:3] == ["orders/create", "Shopify", "https://hooks.example/shopify/orders-create"]
+
+
+async def test_rename_and_modes(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_tab(pilot, "general")
+        section = app.section
+        name = section.query_one("#general-name", Input)
+        name.value = "   "
+        await pilot.click("#general-save-name")
+        await settle(pilot)
+        assert "needs a name" in str(section.query_one("#general-name-error", Static).render())
+        assert svc.integration(iid).name == "Demo shop"
+        name.value = "Nordic shop"
+        name.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert svc.integration(iid).name == "Nordic shop"
+        assert str(section.query_one("#general-name-error", Static).render()) == ""
+        integ = svc.integration(iid)
+        assert (integ.onboarding_mode, integ.live_mode) == (True, False)
+        section.query_one("#general-live", Switch).value = True
+        section.query_one("#general-onboarding", Switch).value = False
+        await settle(pilot)
+        integ = svc.integration(iid)
+        assert (integ.onboarding_mode, integ.live_mode) == (False, True)
+
+
+async def test_header_shows_new_name_and_mode(console_ctx) -> None:
+    """In the whole console: the header re-reads the integration after a rename and a mode switch."""
+    from junipeer_tui.screenshots import snapshot_app
+
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("8")
+        await settle(pilot)
+        section = app.console_screen.section("configure")
+        section.action_show_tab("general")
+        await settle(pilot)
+        section.query_one("#general-name", Input).value = "Nordic shop"
+        section.save_name()
+        section.query_one("#general-live", Switch).value = True
+        section.query_one("#general-onboarding", Switch).value = False
+        await settle(pilot)
+        header = app.screen.query_one("#console-header")
+        assert str(header.query_one("#integration-name", Static).render()) == "Nordic shop"
+        assert str(header.query_one("#mode", Static).render()) == "live"
+
+
+async def test_next_runs_from_the_engine(console_ctx, monkeypatch) -> None:
+    """With an engine: its scheduler's next runs in UTC with how far off they are."""
+    from datetime import timedelta, timezone
+    from types import SimpleNamespace
+
+    from tests.tui.conftest import FROZEN_NOW
+
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    local = FROZEN_NOW.astimezone(timezone(timedelta(hours=2)))  # APScheduler hands back local times
+    status = SimpleNamespace(
+        alive=True, scheduler_paused=False, next_runs=[("Every 15 minutes", local + timedelta(minutes=7))]
+    )
+    console_ctx.engine = SimpleNamespace(loop=None, status=lambda: status)
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_tab(pilot, "scheduling")
+        text = str(app.section.query_one("#next-runs", Static).render())
+        assert text == "Every 15 minutes  12:07:00 (in 7m00s)"
+        status.alive = False
+        app.section.reload()
+        await settle(pilot)
+        assert "stopped" in str(app.section.query_one("#next-runs", Static).render())

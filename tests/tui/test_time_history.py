@@ -9,10 +9,10 @@ from datetime import timedelta
 from textual.widgets import Input, Static
 
 from engine.service import run_headless
-from junipeer_tui.dialogs.common import aware
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.move_back import MoveBackDialog
 from junipeer_tui.screens.time_history import TimeHistorySection
+from junipeer_tui.widgets.util import aware
 from tests.tui import harness
 from tests.tui.conftest import FROZEN_NOW
 from tests.tui.harness import SectionHarness, settle, wait_until

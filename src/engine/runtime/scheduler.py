@@ -6,7 +6,7 @@ console takes effect without a restart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from datetime import time as dtime
 from typing import TYPE_CHECKING
 
@@ -91,7 +91,8 @@ class Scheduler:
         """Enqueue a run for each enabled flow of the rule; returns how many were enqueued."""
         with Session(self.service.db) as s:
             rule = s.get(ScheduleRule, rule_id)
-            if rule is None or not rule.enabled or not within_active_hours(rule, datetime.now()):
+            # Active hours are UTC, like every time the console shows.
+            if rule is None or not rule.enabled or not within_active_hours(rule, datetime.now(UTC)):
                 return 0
             flows = list(
                 s.exec(

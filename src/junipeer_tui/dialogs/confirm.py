@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from junipeer_tui.dialogs.common import error_text
+from junipeer_tui.widgets.util import error_text
 
 
 class ConfirmDialog(ModalScreen[bool]):

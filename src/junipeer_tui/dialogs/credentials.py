@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.store.models import Connector
-from junipeer_tui.dialogs.common import error_text, platform_name
+from junipeer_tui.widgets.util import error_text, platform_name
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext

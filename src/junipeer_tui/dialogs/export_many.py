@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from engine.store.models import Flow, Task, TaskStatus
-from junipeer_tui.dialogs.common import aware, duration, error_text, flow_direction, parse_day
 from junipeer_tui.dialogs.tasks import TaskDialog
+from junipeer_tui.widgets.util import aware, duration, error_text, flow_direction, parse_day
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext

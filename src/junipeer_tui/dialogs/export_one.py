@@ -13,8 +13,8 @@ from textual.widgets.option_list import Option
 
 from engine.errors import hint
 from engine.store.models import Entity, EntityStatus, Flow, Task, TaskStatus
-from junipeer_tui.dialogs.common import error_text, flow_direction, relative
 from junipeer_tui.dialogs.tasks import TaskDialog
+from junipeer_tui.widgets.util import error_text, flow_direction, relative
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext

@@ -17,8 +17,8 @@ from textual.widgets.option_list import Option
 
 from engine.mapping import filters as filters_mod
 from engine.store.models import Flow, FlowFilter
-from junipeer_tui.dialogs.common import error_text, flow_direction
 from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.widgets.util import error_text, flow_direction
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext

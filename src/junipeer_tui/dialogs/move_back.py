@@ -16,8 +16,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from engine.store.models import Flow, TaskTrigger
-from junipeer_tui.dialogs.common import aware, call_async, error_text, parse_moment, stamp
 from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.widgets.util import aware, call_async, error_text, parse_moment, stamp
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext
@@ -99,7 +99,7 @@ def ask_move_back(
         noun = f"{flow.entity_type}s"
 
         def estimate() -> str:
-            n = call_async(ctx, lambda: ctx.service.reprocess_estimate(flow, when))
+            n = call_async(ctx, lambda: ctx.service.reprocess_estimate(flow, when), 120)
             return f"The next run re-processes {n} {noun} created or updated since {stamp(when)} UTC."
 
         body = (

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.store.models import Reference
-from junipeer_tui.dialogs.common import error_text
+from junipeer_tui.widgets.util import error_text
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext

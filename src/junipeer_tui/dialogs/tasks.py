@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.worker import get_current_worker
 
 from engine.store.models import Task, TaskStatus
-from junipeer_tui.dialogs.common import error_text
+from junipeer_tui.widgets.util import error_text
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext

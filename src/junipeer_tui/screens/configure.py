@@ -1,10 +1,11 @@
 """Configure: Settings (categories with their fields by widget type, the required banner, collapsed
 Additional settings, Save per category, Clear Cache), Connectors (status, Test connection, Manage
-credentials), Scheduling, Webhooks and General (enable or disable flows)."""
+credentials), Scheduling (rules: add, edit, on/off, delete; the engine's next runs), Webhooks (the
+subscriptions per topic) and General (rename, onboarding and live mode, enable or disable flows)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from typing import Any, ClassVar
 
 from textual import work
@@ -27,14 +28,19 @@ from textual.widgets import (
 
 from engine.mapping import settings as settings_mod
 from engine.mapping.settings import SettingsError
-from engine.store.models import Connector
+from engine.store.models import Connector, Flow, ScheduleRule, WebhookSubscription
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.dialogs.common import call_async, error_text, parse_day, platform_name, stamp
+from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.credentials import CredentialsForm
+from junipeer_tui.dialogs.schedule_rule import ScheduleRuleForm
 from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.table import cell
+from junipeer_tui.widgets.util import ago, call_async, error_text, parse_day, platform_name, stamp
 
 REQUIRED_BANNER = "This setting is required and must be saved."
 TABS = ("settings", "connectors", "scheduling", "webhooks", "general")
+RULE_ACTIONS = {"add_rule", "edit_rule", "toggle_rule", "delete_rule"}
+SCHEDULER_PICKS_UP = "The running scheduler picks up changes within a minute."
 
 
 def option_of(value: dict[str, Any]) -> tuple[str, str] | None:
@@ -50,6 +56,34 @@ def option_of(value: dict[str, Any]) -> tuple[str, str] | None:
 
 def humanize(choice: str) -> str:
     return choice.replace("_", " ").capitalize() if choice.islower() else choice.title()
+
+
+def set_options_keeping(select: Select[Any], options: list[tuple[str, str]]) -> None:
+    """New options for a Select, keeping its current choice (added as its own option when missing)."""
+    current = select.value
+    opts = list(options)
+    if current is not Select.NULL and str(current) not in {v for _, v in opts}:
+        opts.append((str(current), str(current)))
+    select.set_options(opts)
+    if current is not Select.NULL:
+        select.value = current
+
+
+def every(minutes: int) -> str:
+    """15 → '15 min', 120 → '2 h', 90 → '90 min'."""
+    return f"{minutes // 60} h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes} min"
+
+
+def rule_flows(rule: ScheduleRule, flows: list[Flow]) -> str:
+    """The flows a rule runs, by name; 'all 4 flows' when it runs every one."""
+    names = {f.key: f.name for f in flows}
+    if len(names) > 1 and set(rule.flow_keys) >= set(names):
+        return f"all {len(names)} flows"
+    return ", ".join(names.get(k, k) for k in rule.flow_keys) or "—"
+
+
+def active_hours(rule: ScheduleRule) -> str:
+    return f"{rule.active_from}–{rule.active_to}" if rule.active_from and rule.active_to else "all day"
 
 
 class MappingRow(Horizontal):
@@ -127,25 +161,12 @@ class SettingField(Vertical):
         """Dropdown values arrived from the platform: keep what is chosen."""
         if self.spec["widget"] == "dropdown":
             select = self.query_one(Select)
-            current = select.value
-            opts = list(options)
-            if current is not Select.NULL and str(current) not in {v for _, v in opts}:
-                opts.append((str(current), str(current)))
-            select.set_options(opts)
+            set_options_keeping(select, options)
             select.prompt = "Choose…"
-            if current is not Select.NULL:
-                select.value = current
         elif self.spec["widget"] == "mapping":
             for row in self.query(MappingRow):
                 row.options = options
-                select = row.query_one(Select)
-                current = select.value
-                opts = list(options)
-                if current is not Select.NULL and str(current) not in {v for _, v in opts}:
-                    opts.append((str(current), str(current)))
-                select.set_options(opts)
-                if current is not Select.NULL:
-                    select.value = current
+                set_options_keeping(row.query_one(Select), options)
         self.options = options
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -294,6 +315,27 @@ class ConfigureSection(Section):
             "configure",
             "Test both connectors",
         ),
+        Action("configure.rule_add", "Add rule", "a", "add_rule", "configure", "Scheduling: a new rule"),
+        Action(
+            "configure.rule_edit", "Edit rule", "e", "edit_rule", "configure", "Scheduling: the rule in view"
+        ),
+        Action(
+            "configure.rule_toggle",
+            "Rule on/off",
+            "space",
+            "toggle_rule",
+            "configure",
+            "Scheduling: switch the rule in view on or off",
+        ),
+        Action(
+            "configure.rule_delete",
+            "Delete rule",
+            "d",
+            "delete_rule",
+            "configure",
+            "Scheduling: remove the rule in view",
+            destructive=True,
+        ),
         Action("configure.settings", "Settings", None, "show_tab('settings')", "configure"),
         Action("configure.connectors", "Connectors", None, "show_tab('connectors')", "configure"),
         Action("configure.scheduling", "Scheduling", None, "show_tab('scheduling')", "configure"),
@@ -304,7 +346,10 @@ class ConfigureSection(Section):
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
         super().__init__(ctx, **kwargs)
         self._lookups: dict[str, list[tuple[str, str]]] = {}
-        self._schedule_rows: list[tuple[str, str]] = []
+        self._next_runs = ""
+        self._rules: list[ScheduleRule] = []
+        self._rules_shown: list[tuple[Any, ...]] | None = None
+        self._hooks_shown: list[tuple[Any, ...]] | None = None
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -315,29 +360,44 @@ class ConfigureSection(Section):
                 with Horizontal(classes="toolbar"):
                     yield Button("Clear Cache", id="clear-cache", compact=True)
                     yield Static(
-                        "Dropdown values come from the connected platforms; Clear Cache re-fetches them.",
+                        "Dropdown values come from the platforms; Clear Cache re-fetches them.",
                         classes="toolbar-note",
                     )
                 yield from self._categories()
             with TabPane("Connectors", id="connectors"), Horizontal(id="connector-cards"):
                 for conn in svc.connectors(iid):
                     yield ConnectorCard(self.ctx, conn)
-            with TabPane("Scheduling", id="scheduling"), VerticalScroll():
+            with TabPane("Scheduling", id="scheduling"), VerticalScroll(id="scheduling-scroll"):
                 yield Static(
-                    "Scheduling rules run flows at an interval. Editing rules from the console needs "
-                    "schedule methods the engine facade does not offer yet: shown read-only.",
+                    "Each rule runs its flows every so many minutes, only within its active hours when it "
+                    f"has some. {SCHEDULER_PICKS_UP}",
                     classes="section-note",
                 )
-                table: DataTable[str] = DataTable(id="schedule-table", cursor_type="row")
-                table.add_columns("Rule", "Next run (UTC)")
+                table: DataTable[str] = DataTable(id="schedule-table", cursor_type="row", zebra_stripes=True)
+                table.add_columns("Rule", "Flows", "Every", "Active hours", "On")
                 yield table
-            with TabPane("Webhooks", id="webhooks"), VerticalScroll():
+                yield Static("No scheduling rules: flows run only by hand.", id="schedule-empty")
+                with Horizontal(classes="toolbar rule-buttons"):
+                    yield Button("a Add rule", id="rule-add", compact=True)
+                    yield Button("e Edit", id="rule-edit", compact=True)
+                    yield Button("space On/off", id="rule-toggle", compact=True)
+                    yield Button("d Delete", id="rule-delete", compact=True)
+                yield Label("Next runs (UTC)", classes="subsection-title")
+                yield Static("", id="next-runs", classes="section-note", markup=False)
+            with TabPane("Webhooks", id="webhooks"), VerticalScroll(id="webhooks-scroll"):
                 yield Static(
-                    "Webhooks start a task the moment something happens (e.g. Shopify orders/create), with "
-                    "scheduling as the safety net. Subscriptions per topic with their receiving URL are "
-                    "listed here once the webhook work wires them live; the engine facade offers no "
-                    "subscription list yet.",
+                    "Webhooks start a task the moment something happens (e.g. Shopify orders/create); "
+                    "scheduling stays the safety net for anything a webhook misses.",
                     classes="section-note",
+                )
+                hooks: DataTable[str] = DataTable(id="webhooks-table", cursor_type="row", zebra_stripes=True)
+                hooks.add_columns("Topic", "Platform", "Receiving URL", "Since", "On")
+                yield hooks
+                yield Static(
+                    "No webhook subscriptions yet: every flow runs on its scheduling rules. Wiring "
+                    "webhooks live (subscribing each topic at the platform) comes with the webhook work.",
+                    id="webhooks-empty",
+                    classes="empty-note",
                 )
             with TabPane("General", id="general"), VerticalScroll():
                 yield from self._general()
@@ -359,16 +419,20 @@ class ConfigureSection(Section):
         integ = svc.integration(iid)
         with Vertical(classes="card") as card:
             card.border_title = "Integration"
-            yield Static(f"Name            {integ.name}")
+            with Horizontal(classes="name-row"):
+                yield Label("Name", classes="name-label")
+                yield Input(integ.name, placeholder="integration name", id="general-name", compact=True)
+                yield Button("Save name", id="general-save-name", compact=True)
+            yield Static("", id="general-name-error", classes="field-error")
             with Horizontal(classes="switch-row"):
-                yield Switch(integ.onboarding_mode, disabled=True, id="general-onboarding")
-                yield Label("Onboarding mode")
+                yield Switch(integ.onboarding_mode, id="general-onboarding")
+                yield Label("Onboarding mode (still being set up)")
             with Horizontal(classes="switch-row"):
-                yield Switch(integ.live_mode, disabled=True, id="general-live")
-                yield Label("Live mode")
+                yield Switch(integ.live_mode, id="general-live")
+                yield Label("Live mode (syncing real orders)")
             yield Static(
-                "Renaming the integration and switching onboarding or live mode need engine facade "
-                "methods that do not exist yet: read-only here.",
+                "The header shows live when live mode is on and onboarding mode off. The modes are "
+                "labels: the engine syncs the same way in either.",
                 classes="section-note",
             )
         with Vertical(classes="card") as card:
@@ -385,6 +449,7 @@ class ConfigureSection(Section):
     def on_mount(self) -> None:
         self._load_lookups()
         self._load_schedule()
+        self._load_webhooks()
 
     # -- data ---------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -395,6 +460,7 @@ class ConfigureSection(Section):
             for card in self.query(f"#connector-{conn.id}").results(ConnectorCard):
                 card.refresh_card(conn)
         self._load_schedule()
+        self._load_webhooks()
 
     def apply_filter(self, **criteria: Any) -> None:
         tab = criteria.get("tab")
@@ -403,20 +469,87 @@ class ConfigureSection(Section):
         self.reload()
 
     def _load_schedule(self) -> None:
+        """The rules (rebuilt only when they change, so the cursor stays) and the engine's next runs."""
+        svc, iid = self.ctx.service, self.ctx.integration_id
+        self._rules = svc.schedule_rules(iid)
+        flows = svc.flows(iid)
+        rows = [
+            (
+                rule.id,
+                rule.name,
+                rule_flows(rule, flows),
+                every(rule.interval_minutes),
+                active_hours(rule),
+                "on" if rule.enabled else "off",
+            )
+            for rule in self._rules
+        ]
+        if rows != self._rules_shown:
+            self._rules_shown = rows
+            table = self.query_one("#schedule-table", DataTable)
+            cursor = table.cursor_row
+            table.clear()
+            for rid, *cells in rows:
+                table.add_row(*self._cells(cells), key=str(rid))
+            if rows:
+                table.move_cursor(row=min(max(cursor, 0), len(rows) - 1), animate=False)
+            table.display = bool(rows)
+            self.query_one("#schedule-empty").display = not rows
+        self._show_next_runs()
+
+    def _cells(self, cells: list[Any]) -> list[Any]:
+        """Plain text (a name with brackets stays intact); the last column's on/off coloured."""
+        *rest, on = cells
+        return [*(cell(self.app, c) for c in rest), cell(self.app, on, "completed" if on == "on" else "info")]
+
+    def _show_next_runs(self) -> None:
         engine = self.ctx.engine
         if engine is None:
-            rows = [("(the scheduler runs with the engine: start the console with the engine on)", "")]
+            text = "The scheduler runs inside the engine, which is not running in this console."
         else:
-            rows = [(name, stamp(when)) for name, when in engine.status().next_runs] or [
-                ("(no active rules)", "")
-            ]
-        if rows == self._schedule_rows:
+            status = engine.status()
+            now = self.ctx.clock()
+            if not status.alive:
+                text = "The engine is stopped: nothing is scheduled."
+            elif status.scheduler_paused:
+                text = "The scheduler is paused."
+            elif not status.next_runs:
+                text = "No rule is on."
+            else:
+                width = max(len(name) for name, _ in status.next_runs)
+                text = "\n".join(
+                    f"{name:<{width}}  "
+                    + (f"{stamp(when.astimezone(UTC), now)} ({ago(when, now)})" if when else "paused")
+                    for name, when in status.next_runs
+                )
+        if text != self._next_runs:
+            self._next_runs = text
+            self.query_one("#next-runs", Static).update(text)
+
+    def _load_webhooks(self) -> None:
+        svc, iid = self.ctx.service, self.ctx.integration_id
+        subs: list[WebhookSubscription] = svc.webhook_subscriptions(iid)
+        platforms = {c.id: platform_name(c.platform) for c in svc.connectors(iid)}
+        rows = [
+            (
+                sub.id,
+                sub.topic,
+                platforms.get(sub.connector_id, "?"),
+                sub.receiving_url,
+                stamp(sub.created_at),
+                "on" if sub.enabled else "off",
+            )
+            for sub in subs
+        ]
+        if rows == self._hooks_shown:
             return
-        self._schedule_rows = rows
-        table = self.query_one("#schedule-table", DataTable)
+        self._hooks_shown = rows
+        table = self.query_one("#webhooks-table", DataTable)
         table.clear()
-        for row in rows:
-            table.add_row(*row)
+        for sid, *cells in rows:
+            table.add_row(*self._cells(cells), key=str(sid))
+        table.display = bool(rows)
+        self.query_one("#webhooks-empty").display = not rows
 
     def _sources(self) -> set[str]:
         return {f["source"] for c in settings_mod.describe() for f in c["fields"] if f.get("source")}
@@ -464,9 +597,42 @@ class ConfigureSection(Section):
         elif bid.startswith("credentials-"):
             event.stop()
             self._credentials(int(bid.removeprefix("credentials-")))
+        elif bid in ("rule-add", "rule-edit", "rule-toggle", "rule-delete"):
+            event.stop()
+            getattr(self, f"action_{bid.removeprefix('rule-')}_rule")()
+        elif bid == "general-save-name":
+            event.stop()
+            self.save_name()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "general-name":
+            event.stop()
+            self.save_name()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "schedule-table":
+            event.stop()
+            self.action_edit_rule()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()  # the rule keys work on Scheduling only, Save category on Settings
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in RULE_ACTIONS:
+            return self.is_mounted and self._active_tab() == "scheduling"
+        if action == "save_category":
+            return self.is_mounted and self._active_tab() == "settings"
+        return True
+
+    def _active_tab(self) -> str:
+        return str(self.query_one("#configure-tabs", TabbedContent).active)
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
         sid = event.switch.id or ""
+        if sid in ("general-onboarding", "general-live"):
+            event.stop()
+            self._set_mode(event.switch, event.value)
+            return
         if not sid.startswith("flow-enabled-"):
             return
         event.stop()
@@ -480,7 +646,7 @@ class ConfigureSection(Section):
             (f.name for f in self.ctx.service.flows(self.ctx.integration_id) if f.id == flow_id), "Flow"
         )
         self.notify(f"{name} {'enabled' if event.value else 'disabled'}.", title="General")
-        for section in self.app.query("#section-flows").results(Section):
+        for section in self.screen.query("#section-flows").results(Section):
             section.reload()
 
     def save_category(self, key: str) -> None:
@@ -535,6 +701,124 @@ class ConfigureSection(Section):
                 return str(widget.cat["key"])
             widget = widget.parent  # type: ignore[assignment]
         return None
+
+    # -- general ------------------------------------------------------------------------------
+    def save_name(self) -> None:
+        name_input = self.query_one("#general-name", Input)
+        error = self.query_one("#general-name-error", Static)
+        try:
+            integ = self.ctx.service.update_integration(self.ctx.integration_id, name=name_input.value)
+        except Exception as exc:
+            error.update(error_text(exc))
+            return
+        error.update("")
+        name_input.value = integ.name
+        self.notify(f"The integration is now named {integ.name}.", title="General", markup=False)
+        self._refresh_header()
+
+    def _set_mode(self, switch: Switch, value: bool) -> None:
+        field = "onboarding_mode" if switch.id == "general-onboarding" else "live_mode"
+        label = "Onboarding mode" if field == "onboarding_mode" else "Live mode"
+        try:
+            self.ctx.service.update_integration(self.ctx.integration_id, **{field: value})
+        except Exception as exc:
+            self.notify(error_text(exc), title="General", severity="error")
+            with self.prevent(Switch.Changed):
+                switch.value = not value
+            return
+        self.notify(f"{label} {'on' if value else 'off'}.", title="General")
+        self._refresh_header()
+
+    def _refresh_header(self) -> None:
+        """The header re-reads the integration on the app's tick; do it now, not a second later."""
+        from junipeer_tui.widgets.header import ConsoleHeader
+
+        for header in self.screen.query(ConsoleHeader):
+            header.refresh_state()
+
+    # -- scheduling -----------------------------------------------------------------------------
+    def selected_rule(self) -> ScheduleRule | None:
+        table = self.query_one("#schedule-table", DataTable)
+        if not self._rules or not table.display:
+            return None
+        row = min(max(table.cursor_row, 0), len(self._rules) - 1)
+        return self._rules[row]
+
+    def _rule_changed(self, message: str) -> None:
+        self._load_schedule()
+        self.notify(f"{message} {SCHEDULER_PICKS_UP}", title="Scheduling", markup=False)
+
+    def action_add_rule(self) -> None:
+        self.action_show_tab("scheduling")
+
+        def saved(rule: ScheduleRule | None) -> None:
+            if rule is not None:
+                self._rule_changed(f"Rule {rule.name} added.")
+                table = self.query_one("#schedule-table", DataTable)
+                table.move_cursor(row=len(self._rules) - 1, animate=False)
+                table.focus()
+
+        self.app.push_screen(ScheduleRuleForm(self.ctx), saved)
+
+    def action_edit_rule(self) -> None:
+        self.action_show_tab("scheduling")
+        rule = self.selected_rule()
+        if rule is None:
+            self.notify("No rule to edit: add one with a.", title="Scheduling")
+            return
+
+        def saved(changed: ScheduleRule | None) -> None:
+            if changed is not None:
+                self._rule_changed(f"Rule {changed.name} saved.")
+
+        self.app.push_screen(ScheduleRuleForm(self.ctx, rule), saved)
+
+    def action_toggle_rule(self) -> None:
+        self.action_show_tab("scheduling")
+        rule = self.selected_rule()
+        if rule is None:
+            return
+        try:
+            self.ctx.service.save_schedule_rule(
+                self.ctx.integration_id,
+                name=rule.name,
+                flow_keys=list(rule.flow_keys),
+                interval_minutes=rule.interval_minutes,
+                active_from=rule.active_from,
+                active_to=rule.active_to,
+                enabled=not rule.enabled,
+                rule_id=rule.id,
+            )
+        except Exception as exc:
+            self.notify(error_text(exc), title="Scheduling", severity="error", markup=False)
+            return
+        self._rule_changed(f"Rule {rule.name} {'off' if rule.enabled else 'on'}.")
+
+    def action_delete_rule(self) -> None:
+        self.action_show_tab("scheduling")
+        rule = self.selected_rule()
+        if rule is None:
+            return
+        flows = rule_flows(rule, self.ctx.service.flows(self.ctx.integration_id))
+        body = (
+            f"{rule.name} runs {flows} every {every(rule.interval_minutes)} ({active_hours(rule)}). "
+            "Deleting it stops those runs; webhooks, other rules and manual exports keep working."
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.ctx.service.delete_schedule_rule(rule.id)  # type: ignore[arg-type]
+            except Exception as exc:
+                self.notify(error_text(exc), title="Scheduling", severity="error", markup=False)
+                return
+            self._rule_changed(f"Rule {rule.name} deleted.")
+
+        self.app.push_screen(
+            ConfirmDialog("Delete scheduling rule?", body, confirm_label="Delete", destructive=True),
+            confirmed,
+        )
 
     # -- actions ------------------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:

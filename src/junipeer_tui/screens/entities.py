@@ -12,8 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static, Tab, Tabs
 
 from engine.store.models import Entity, EntityStatus
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.widgets.section import Section
-from junipeer_tui.widgets.table import PagedTable, Pager, cell
+from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import ago, entity_tab_title, guarded, report_error
 
 TAB_ORDER = ["order", "customer", "article", "stock"]
@@ -39,7 +38,8 @@ def retry_entity_worker(widget: Any, ctx: ConsoleContext, entity: Entity) -> Non
     )
 
 
-class EntitiesSection(Section):
+class EntitiesSection(PagedSection):
+    TABLE_ID = "entities-table"
     SECTION = "entities"
     TITLE = "Entities"
     ACTIONS: ClassVar[list[Action]] = [
@@ -57,7 +57,6 @@ class EntitiesSection(Section):
 
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
         super().__init__(ctx, **kwargs)
-        self.pager = Pager()
         self.entity_type: str | None = None
         self.rows: dict[int, Entity] = {}
 
@@ -171,21 +170,11 @@ class EntitiesSection(Section):
                 self.pager.reset()
                 self.reload()
 
-    @on(Select.Changed)
-    @on(Input.Changed)
-    def _filters_changed(self) -> None:
-        self.pager.reset()
-        self.reload()
-
     @on(Input.Submitted, "#entities-search")
     def _search_submitted(self) -> None:
         self.query_one("#entities-table").focus()
 
     # -- actions ------------------------------------------------------------------------------
-    def selected(self) -> Entity | None:
-        key = self.query_one("#entities-table", PagedTable).current_key
-        return self.rows.get(key) if key is not None else None
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open_entity()
@@ -208,17 +197,6 @@ class EntitiesSection(Section):
 
     def action_search(self) -> None:
         self.query_one("#entities-search", Input).focus()
-
-    def action_next_page(self) -> None:
-        table = self.query_one("#entities-table", PagedTable)
-        if table.keys and len(table.keys) >= table.page_size() and self.pager.next(table.keys[-1]):
-            self.reload()
-        else:
-            self.app.notify("This is the oldest page.")
-
-    def action_prev_page(self) -> None:
-        if self.pager.previous():
-            self.reload()
 
     def action_clear_filters(self) -> None:
         self.query_one("#entities-search", Input).value = ""

@@ -14,10 +14,10 @@ from textual.widgets import Button, Footer, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import ConsoleContext
-from junipeer_tui.dialogs.common import flow_direction, relative, stamp
 from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
 from junipeer_tui.dialogs.move_back import ask_move_back
 from junipeer_tui.screens.flows import MANUAL_NOT_ALLOWED, show_section
+from junipeer_tui.widgets.util import flow_direction, relative, stamp
 
 
 def time_history_lines(ctx: ConsoleContext, flow: Flow, windows: int = 5) -> list[str]:

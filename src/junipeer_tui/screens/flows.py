@@ -14,12 +14,12 @@ from textual.widgets import Button, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.dialogs.common import flow_direction, platform_name, relative
 from junipeer_tui.dialogs.export_many import ExportManyDialog
 from junipeer_tui.dialogs.export_one import ExportOneDialog
 from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
 from junipeer_tui.dialogs.quick_links import QuickLinks
 from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.util import flow_direction, platform_name, relative
 
 MANUAL_NOT_ALLOWED = "You can't run this job manually."
 
@@ -243,22 +243,19 @@ class FlowsSection(Section):
 
     # -- actions ------------------------------------------------------------------------------
     def action_export_one(self, flow_id: int | None = None) -> None:
-        flow = self._flow(flow_id)
-        if flow is None:
-            return
-        if not flow.manual_allowed:
-            self.notify(MANUAL_NOT_ALLOWED, title=flow.name, severity="warning")
-            return
-        self.app.push_screen(ExportOneDialog(self.ctx, flow), lambda _: self.reload())
+        self._export(flow_id, ExportOneDialog)
 
     def action_export_many(self, flow_id: int | None = None) -> None:
+        self._export(flow_id, ExportManyDialog)
+
+    def _export(self, flow_id: int | None, dialog: type[ExportOneDialog] | type[ExportManyDialog]) -> None:
         flow = self._flow(flow_id)
         if flow is None:
             return
         if not flow.manual_allowed:
             self.notify(MANUAL_NOT_ALLOWED, title=flow.name, severity="warning")
             return
-        self.app.push_screen(ExportManyDialog(self.ctx, flow), lambda _: self.reload())
+        self.app.push_screen(dialog(self.ctx, flow), lambda _: self.reload())
 
     def action_settings(self, flow_id: int | None = None) -> None:
         flow = self._flow(flow_id)

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
 from engine.store.models import LogEntry, LogLevel
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.widgets.section import Section
-from junipeer_tui.widgets.table import PagedTable, Pager, cell
+from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import guarded, stamp
 
 
-class LogsSection(Section):
+class LogsSection(PagedSection):
+    TABLE_ID = "logs-table"
     SECTION = "logs"
     TITLE = "Logs"
     ACTIONS: ClassVar[list[Action]] = [
@@ -32,7 +31,6 @@ class LogsSection(Section):
 
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
         super().__init__(ctx, **kwargs)
-        self.pager = Pager()
         self.follow = True
         self.task_id: int | None = None
         self.rows: list[LogEntry] = []
@@ -156,12 +154,6 @@ class LogsSection(Section):
         self.pager.reset()
         self.requery()
 
-    @on(Select.Changed)
-    @on(Input.Changed)
-    def _filters_changed(self) -> None:
-        self.pager.reset()
-        self.requery()
-
     # -- actions ------------------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -184,17 +176,6 @@ class LogsSection(Section):
             self.pager.reset()
             self.requery()
         self.render_status()
-
-    def action_next_page(self) -> None:
-        table = self.query_one("#logs-table", PagedTable)
-        if self.rows and len(self.rows) >= table.page_size() and self.pager.next(self.rows[-1].id):
-            self.requery()
-        else:
-            self.app.notify("This is the oldest page.")
-
-    def action_prev_page(self) -> None:
-        if self.pager.previous():
-            self.requery()
 
     def action_clear_filters(self) -> None:
         with self.prevent(Input.Changed, Select.Changed):

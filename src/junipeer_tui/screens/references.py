@@ -12,10 +12,10 @@ from textual.widgets import DataTable, Input, Label, Static, Tab, Tabs
 
 from engine.store.models import Reference
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.dialogs.common import error_text, flow_direction, stamp
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.reference_form import ReferenceForm
 from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.util import error_text, flow_direction, stamp
 
 PAGE = 50
 KNOWN_TYPES = ("order", "customer", "invoice", "article", "stock", "refund", "payout")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,8 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from engine.store.models import Task, TaskStatus
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.widgets.section import Section
-from junipeer_tui.widgets.table import PagedTable, Pager, cell
+from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import (
     entity_tab_title,
     error_text,
@@ -53,7 +52,8 @@ def retry_task_worker(widget: Any, ctx: ConsoleContext, task_id: int) -> None:
     )
 
 
-class TasksSection(Section):
+class TasksSection(PagedSection):
+    TABLE_ID = "tasks-table"
     SECTION = "tasks"
     TITLE = "Tasks"
     ACTIONS: ClassVar[list[Action]] = [
@@ -68,7 +68,6 @@ class TasksSection(Section):
 
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
         super().__init__(ctx, **kwargs)
-        self.pager = Pager()
         self.flow_id: int | None = None
         self.rows: dict[int, Task] = {}
 
@@ -171,17 +170,7 @@ class TasksSection(Section):
         self.pager.reset()
         self.reload()
 
-    @on(Select.Changed)
-    @on(Input.Changed)
-    def _filters_changed(self) -> None:
-        self.pager.reset()
-        self.reload()
-
     # -- actions ------------------------------------------------------------------------------
-    def selected(self) -> Task | None:
-        key = self.query_one("#tasks-table", PagedTable).current_key
-        return self.rows.get(key) if key is not None else None
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open_task()
@@ -204,17 +193,6 @@ class TasksSection(Section):
             )
             return
         retry_task_worker(self, self.ctx, task.id)  # type: ignore[arg-type]
-
-    def action_next_page(self) -> None:
-        table = self.query_one("#tasks-table", PagedTable)
-        if table.keys and len(table.keys) >= table.page_size() and self.pager.next(table.keys[-1]):
-            self.reload()
-        else:
-            self.app.notify("This is the oldest page.")
-
-    def action_prev_page(self) -> None:
-        if self.pager.previous():
-            self.reload()
 
     def action_clear_filters(self) -> None:
         self.flow_id = None

@@ -11,9 +11,9 @@ from textual.widgets import DataTable, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.dialogs.common import flow_direction, relative, stamp
 from junipeer_tui.dialogs.move_back import ask_move_back
 from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.util import flow_direction, relative, stamp
 
 
 class TimeHistorySection(Section):

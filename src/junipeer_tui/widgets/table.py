@@ -1,15 +1,19 @@
 """A DataTable filled one keyset page at a time, rebuilt only when its rows change (so the refresh
-tick never moves the cursor under the operator), plus the page stack that pages it."""
+tick never moves the cursor under the operator), the page stack that pages it, and the base of the
+sections built around one such table (Entities, Tasks, Logs)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import App
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input, Select
 
+from junipeer_tui.context import ConsoleContext
+from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.util import STATUS_STYLE
 
 Row = tuple[Any, Sequence[Any]]  # (key, cells)
@@ -92,3 +96,43 @@ class PagedTable(DataTable[Any]):
             target = self.keys.index(keep) if keep in self.keys else min(max(row_index, 0), len(rows) - 1)
             self.move_cursor(row=target, animate=False, scroll=True)
         return True
+
+
+class PagedSection(Section):
+    """A section around one PagedTable (`TABLE_ID`): n/p page it, and any change of its filter
+    inputs and selects goes back to the newest page. `requery` re-reads the page (`reload` unless a
+    section reads differently); `rows` maps a table key to its record for `selected`."""
+
+    TABLE_ID: ClassVar[str] = ""
+
+    def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
+        super().__init__(ctx, **kwargs)
+        self.pager = Pager()
+
+    @property
+    def table(self) -> PagedTable:
+        return self.query_one(f"#{self.TABLE_ID}", PagedTable)
+
+    def requery(self) -> None:
+        self.reload()
+
+    def selected(self) -> Any:
+        key = self.table.current_key
+        return self.rows.get(key) if key is not None else None  # type: ignore[attr-defined]
+
+    @on(Select.Changed)
+    @on(Input.Changed)
+    def _filters_changed(self) -> None:
+        self.pager.reset()
+        self.requery()
+
+    def action_next_page(self) -> None:
+        table = self.table
+        if table.keys and len(table.keys) >= table.page_size() and self.pager.next(table.keys[-1]):
+            self.requery()
+        else:
+            self.app.notify("This is the oldest page.")
+
+    def action_prev_page(self) -> None:
+        if self.pager.previous():
+            self.requery()

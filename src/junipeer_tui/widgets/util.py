@@ -1,24 +1,28 @@
-"""Small helpers shared by the console's screens: times read from the console clock, errors as a
-code and what to do (never a traceback), and async facade calls run from a thread worker."""
+"""The one home of the small helpers the sections and dialogs share: times as the operator reads them
+(from the console clock), dates typed by the operator, errors as a code and what to do (never a
+traceback), platform names, and the facade's async calls run from a thread worker."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import EngineError, hint
+from engine.mapping.settings import SettingsError
 
 if TYPE_CHECKING:
     from textual.app import App
 
+    from engine.store.models import Flow
     from junipeer_tui.context import ConsoleContext
 
 T = TypeVar("T")
 _PRIVATE_LOOP_LOCK = threading.Lock()
 
+PLATFORM_NAMES = {"shopify": "Shopify", "fortnox": "Fortnox", "stripe": "Stripe"}
 ENTITY_TABS = {"order": "Orders", "customer": "Customers", "article": "Articles", "stock": "Stock"}
 STATUS_STYLE = {
     "synced": "$text-success",
@@ -39,22 +43,29 @@ def aware(dt: datetime | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def ago(dt: datetime | None, now: datetime) -> str:
-    """'just now', '12 min ago', '3 h ago', '2 days ago', or '—'."""
+def ago(dt: datetime | None, now: datetime, *, never: str = "—", words: bool = False) -> str:
+    """'just now', '12 min ago', '3 h ago', '2 days ago', or `never`; with `words`, '3 hours ago'
+    and 'in the future' instead of 'in 5m00s'."""
     dt = aware(dt)
     if dt is None:
-        return "—"
+        return never
     seconds = int((aware(now) - dt).total_seconds())  # type: ignore[operator]
     if seconds < 0:
-        return f"in {fmt_duration(-seconds)}"
+        return "in the future" if words else f"in {fmt_duration(-seconds)}"
     if seconds < 45:
         return "just now"
     if seconds < 3600:
         return f"{max(1, round(seconds / 60))} min ago"
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours > 1 else ''} ago" if words else f"{hours} h ago"
     days = seconds // 86400
     return f"{days} day{'s' if days > 1 else ''} ago"
+
+
+def relative(dt: datetime | None, now: datetime) -> str:
+    """'3 min ago', '2 hours ago', 'just now', 'never' (the flows' wording)."""
+    return ago(dt, now, never="never", words=True)
 
 
 def stamp(dt: datetime | None, now: datetime | None = None) -> str:
@@ -82,6 +93,36 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def duration(seconds: float) -> str:
+    """A running clock: '2:05', '1:02:03'."""
+    seconds = max(0, int(seconds))
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
+
+
+def parse_day(text: str) -> date:
+    """YYYY-MM-DD, with a message an operator understands."""
+    text = text.strip()
+    if not text:
+        raise ValueError("Enter a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-01") from None
+
+
+def parse_moment(text: str) -> datetime:
+    """'YYYY-MM-DD' (midnight UTC) or 'YYYY-MM-DD HH:MM' (UTC)."""
+    text = text.strip()
+    if len(text) <= 10:
+        return datetime.combine(parse_day(text), time.min, tzinfo=UTC)
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DD HH:MM (UTC)") from None
+
+
 def task_duration(task: Any, now: datetime) -> str:
     started, finished = aware(task.started_at), aware(task.finished_at)
     if started is None:
@@ -99,11 +140,23 @@ def entity_tab_title(entity_type: str) -> str:
     return ENTITY_TABS.get(entity_type, entity_type.replace("_", " ").title() + "s")
 
 
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform.title())
+
+
+def flow_direction(ctx: ConsoleContext, flow: Flow) -> tuple[str, str]:
+    """(source platform, target platform) display names of a flow."""
+    sides = {c.side: c.platform for c in ctx.service.connectors(ctx.integration_id)}
+    return platform_name(sides.get(flow.source_side, "?")), platform_name(sides.get(flow.target_side, "?"))
+
+
 def error_text(exc: BaseException) -> str:
     """'CODE: message — what to do' for an engine error; a one-liner for anything else."""
     if isinstance(exc, EngineError):
         todo = hint(exc.code)
         return f"{exc.code}: {exc.message}" + (f" — {todo}" if todo else "")
+    if isinstance(exc, SettingsError):
+        return "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
@@ -116,7 +169,7 @@ def report_error(app: App[Any], exc: BaseException, doing: str = "") -> None:
 
 def call_async(ctx: ConsoleContext, fn: Callable[[], Awaitable[T]], timeout: float = 60) -> T:
     """Run an async facade call from a thread worker: on the embedded engine's loop when it runs,
-    else in a private loop that closes the platform clients it opened."""
+    else in a private loop (one at a time) that closes the platform clients it opened."""
     engine = ctx.engine
     if engine is not None and engine.loop is not None and engine.status().alive:
         return engine.submit(fn).result(timeout)
