@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
@@ -123,6 +124,12 @@ class DashboardSection(Section):
     def focus_default(self) -> None:
         self.query_one("#dash-errors-table", PagedTable).focus()
 
+    @work(thread=True, exclusive=True, group="dashboard-counts")
+    def _count_in_background(self) -> None:
+        """Grouping every entity takes ~0.1 s on a million: never on the UI thread's tick."""
+        counts = self.ctx.service.entity_counts(self.ctx.integration_id)
+        self.app.call_from_thread(self._show_entities, counts)
+
     def reload(self) -> None:
         svc, iid = self.ctx.service, self.ctx.integration_id
         now = aware(self.ctx.clock())
@@ -147,7 +154,7 @@ class DashboardSection(Section):
             since = datetime.combine(now.date() - timedelta(days=CHART_DAYS - 1), datetime.min.time(), UTC)
             tasks = svc.tasks(iid, since=since, limit=CHART_TASK_LIMIT)
             self.query_one("#dash-chart", Static).update(chart(day_buckets(tasks, now)))
-        self._show_entities(svc.entity_counts(iid))
+        self._count_in_background()
         self._show_running(svc.tasks(iid, status=TaskStatus.RUNNING, limit=5))
         self._show_next(now)
         errors = svc.logs(iid, level="error", limit=12)
