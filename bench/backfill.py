@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -50,10 +51,6 @@ NOTES_MARKER = "<!-- notes: everything below this line is kept by --write -->"
 
 FORTNOX_LIMIT, FORTNOX_WINDOW = 25, 5.0  # Fortnox: 25 requests in any 5 s
 B_TIME_SCALE = 0.02
-# (a) must not be paced by the client: the sandbox has no limits, and connect_sandbox does not carry
-# `limits: false` into the connectors, so the connectors get a time scale that makes the client's
-# windows negligible (25 per 5 µs). The limiter still caps Fortnox requests in flight at 25.
-UNPACED_TIME_SCALE = 1e-6
 SAMPLE_SECONDS = 0.1
 GOAL_RATIO, GOAL_SHARE, GOAL_429 = 0.8, 0.95, 0.01
 PAID = frozenset({"paid", "partially_refunded", "refunded"})
@@ -99,6 +96,7 @@ async def _engine_run(info: dict[str, Any], concurrency: int, workdir: Path) -> 
     # cached by the runner's pool) can be read afterwards for their own count of waits and retries.
     runner = svc.runner(concurrency=concurrency)
     clients = {c.platform: runner.pool.get(c) for c in svc.connectors(integ.id)}
+    holds = _record_slot_holds(clients.get("fortnox"))
     _control(info, "POST", "stats/reset")
     rss_before = _rss_kib()
     cpu0, t0, wall0 = time.process_time(), time.perf_counter(), _now()
@@ -118,9 +116,38 @@ async def _engine_run(info: dict[str, Any], concurrency: int, workdir: Path) -> 
         "tasks": [{"status": str(t.status), "message": t.message} for t in tasks],
         "clients": {name: c.stats.as_dict() for name, c in clients.items()},
         "rss_before_kib": rss_before,
+        "slot_holds": holds,
     }
     await svc.aclose()
     return result
+
+
+def _record_slot_holds(client: Any) -> list[float]:
+    """Seconds each Fortnox limiter slot was held from its claim until the response was observed
+    (L_eff: the limiter then keeps it one more window, so a full window caps the rate at
+    max_requests / (window + L_eff))."""
+    holds: list[float] = []
+    limiter = getattr(client, "limiter", None)
+    if limiter is None or not getattr(client, "pacing", False):
+        return holds
+    slot = limiter.slot
+
+    @contextlib.asynccontextmanager
+    async def timed() -> Any:
+        async with slot() as waited:
+            start = time.perf_counter()
+            try:
+                yield waited
+            finally:
+                holds.append(time.perf_counter() - start)
+
+    limiter.slot = timed
+    return holds
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 # -- child: the bare loop -----------------------------------------------------------------------
@@ -310,7 +337,8 @@ def _fortnox_order_posts(stats: dict[str, Any]) -> int:
 
 def bench_a(orders: int, concurrency: int) -> dict[str, Any]:
     with _sandbox(orders, 1.0, False) as sb:
-        engine = run_child("engine", sb, {**sb.info, "time_scale": UNPACED_TIME_SCALE}, concurrency)
+        # The sandbox has no limits, so connect_sandbox turns the clients' pacing off.
+        engine = run_child("engine", sb, sb.info, concurrency)
     with _sandbox(orders, 1.0, False) as sb:
         bare = run_child("bare", sb, sb.info, concurrency)
     e, b = engine.result, bare.result
@@ -394,7 +422,7 @@ def bench_b(orders: int, concurrency: int) -> dict[str, Any]:
     allowed = FORTNOX_LIMIT / (FORTNOX_WINDOW * B_TIME_SCALE)
     # Samples taken before the child reset the stats (while it connected) are not part of the run.
     window = fortnox_window([(t, s) for t, s in run.samples if t >= e["wall_start"]])
-    return {
+    out = {
         "orders": orders,
         "concurrency": concurrency,
         "elapsed": e["elapsed"],
@@ -410,9 +438,18 @@ def bench_b(orders: int, concurrency: int) -> dict[str, Any]:
         "sandbox_cores": run.sandbox_cpu / e["elapsed"],
         "peak_rss_mib": e["peak_rss_kib"] / 1024,
         "clients": e["clients"],
+        "l_eff_ms": {
+            "mean": 1000 * sum(e["slot_holds"]) / max(1, len(e["slot_holds"])),
+            "p50": 1000 * _percentile(e["slot_holds"], 0.5),
+            "p90": 1000 * _percentile(e["slot_holds"], 0.9),
+            "p99": 1000 * _percentile(e["slot_holds"], 0.99),
+        },
         "entities": e["entities"].get("order", {}),
         "tasks": e["tasks"],
     }
+    window_s = FORTNOX_WINDOW * B_TIME_SCALE
+    out["l_eff_ceiling"] = FORTNOX_LIMIT / (window_s + out["l_eff_ms"]["mean"] / 1000)
+    return out
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -526,6 +563,11 @@ def report_lines(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[str
                         f"{fx.get('waits_for_pacing', 0):.1f}",
                     ),
                     ("client: Fortnox retries", f"{fx.get('retries', 0):.0f}"),
+                    (
+                        "client: slot held claim → response observed, L_eff (ms) mean / p50 / p90 / p99",
+                        " / ".join(f"{b['l_eff_ms'][k]:.1f}" for k in ("mean", "p50", "p90", "p99")),
+                    ),
+                    ("ceiling 25 / (window + mean L_eff) (req/s)", f"{b['l_eff_ceiling']:.0f}"),
                     ("engine CPU (cores)", f"{b['cpu_cores']:.2f}"),
                     ("sandbox CPU (cores)", f"{b['sandbox_cores']:.2f}"),
                     ("engine peak RSS (MiB)", f"{b['peak_rss_mib']:.0f}"),

@@ -107,15 +107,33 @@ def default_store(data_dir: Path) -> SecretStore:
 
 
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "api_key", "apikey")
+# Verdicts per key: payloads repeat the same few hundred keys, and this runs on every stored record.
+_KEY_VERDICTS: dict[str, bool] = {}
+_KEY_VERDICTS_MAX = 4096
+
+
+def _secret_key(key: Any) -> bool:
+    verdict = _KEY_VERDICTS.get(key) if type(key) is str else None
+    if verdict is None:
+        lowered = str(key).lower()
+        verdict = any(s in lowered for s in _SECRET_KEYS)
+        if type(key) is str and len(_KEY_VERDICTS) < _KEY_VERDICTS_MAX:
+            _KEY_VERDICTS[key] = verdict
+    return verdict
 
 
 def redact(value: Any) -> Any:
     """A copy of a JSON-like value with anything that looks like a credential replaced."""
     if isinstance(value, dict):
-        return {
-            k: ("***" if any(s in str(k).lower() for s in _SECRET_KEYS) else redact(v))
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            if _secret_key(k):
+                out[k] = "***"
+            elif isinstance(v, dict | list):
+                out[k] = redact(v)
+            else:
+                out[k] = v
+        return out
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        return [redact(v) if isinstance(v, dict | list) else v for v in value]
     return value

@@ -65,7 +65,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
     created = parse_time(order.get("created_at"))
     exclusion = ctx.settings.order.exclusion_date
     if exclusion and created and created.date() < exclusion:
-        rec.info(
+        await rec.ainfo(
             f"Order {ref} skipped: created {created.date()}, before the exclusion date {exclusion}",
             code="ORDER_BEFORE_EXCLUSION_DATE",
             reference=ref,
@@ -74,13 +74,13 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
     verdict = evaluate(ctx.filters, order)
     # Filters decide what gets created; an order already in Fortnox keeps receiving its changes, or a
     # cancellation (status "voided") would never reach the ERP.
-    if not verdict.kept and rec.reference(ENTITY, str(order["id"])) is None:
-        rec.info(f"Order {ref} skipped: {verdict.reason}", code="FILTERED_OUT", reference=ref)
+    if not verdict.kept and await rec.areference(ENTITY, str(order["id"])) is None:
+        await rec.ainfo(f"Order {ref} skipped: {verdict.reason}", code="FILTERED_OUT", reference=ref)
         return Outcome.SKIPPED
 
     entity = await rec.claim_entity_waiting(ENTITY, str(order["id"]), ref)
     if entity is None:
-        rec.info(f"Order {ref} is being synced by another worker", code="IN_FLIGHT", reference=ref)
+        await rec.ainfo(f"Order {ref} is being synced by another worker", code="IN_FLIGHT", reference=ref)
         return Outcome.SKIPPED
     ctx.in_flight.add(entity.id)  # type: ignore[arg-type]
     writes = rec.writes()
@@ -115,7 +115,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         return Outcome.SYNCED
     finally:
         ctx.in_flight.discard(entity.id)  # type: ignore[arg-type]
-        rec.flush(writes.release(entity))
+        await rec.aflush(writes.release(entity))
 
 
 async def _store(
@@ -129,7 +129,7 @@ async def _store(
     notes: list[str] = []
 
     doc: str | None = None
-    existing = rec.reference(ENTITY, sid)
+    existing = await rec.areference(ENTITY, sid)
     if existing is not None:
         doc = existing.target_id
     elif entity.store_intent == "create_order":
@@ -144,7 +144,7 @@ async def _store(
     if doc is None:
         customer_number = await _ensure_customer(ctx, order)
         payload = build_order(ctx, order, customer_number)
-        rec.flush(w.entity(entity, store_intent="create_order", store_intent_at=utcnow()))
+        await rec.aflush(w.entity(entity, store_intent="create_order", store_intent_at=utcnow()))
         fortnox_order = await _create_once(
             lambda: target.create_order(payload), lambda: _find_order(ctx, ref), "order", ref, ctx
         )
@@ -247,7 +247,7 @@ async def _create_once(
             raise
         found = await find()
         if found is not None:
-            ctx.recorder.info(
+            await ctx.recorder.ainfo(
                 f"Adopted the Fortnox {what} for {ref} whose creation answer was lost ({exc.code})",
                 code="ADOPTED",
                 reference=ref,
@@ -263,7 +263,7 @@ async def _ensure_invoice(
     ref, sid = reference_of(order), str(order["id"])
     invoice_no = _invoice_number(fortnox_order)
     if invoice_no is None:
-        rec.flush(w.entity(entity, store_intent="create_invoice", store_intent_at=utcnow()))
+        await rec.aflush(w.entity(entity, store_intent="create_invoice", store_intent_at=utcnow()))
         try:
             invoice = await target.create_invoice_from_order(doc)
         except PlatformError as exc:
@@ -300,7 +300,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
     email = (order.get("email") or customer.get("email") or "").strip().lower()
     sid = str(customer["id"]) if customer.get("id") else (f"email:{email}" if email else None)
     async with ctx.locks[sid or f"order:{order['id']}"]:
-        if sid and (known := rec.reference("customer", sid)) is not None:
+        if sid and (known := await rec.areference("customer", sid)) is not None:
             return known.target_id
         fortnox_customer = None
         if conf.mode == "match_existing" and email:
@@ -320,7 +320,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
         number = str(fortnox_customer["CustomerNumber"])
         if sid:
             # Flushed inside the lock, so the customer's next order finds the reference.
-            rec.flush(
+            await rec.aflush(
                 rec.writes()
                 .reference("customer", sid, number, email or None)
                 .synced_side_record(

@@ -304,17 +304,21 @@ class PlatformHttpClient:
         # `from None` everywhere below: httpx exceptions carry the request, Authorization header
         # included, and a chained cause would keep it reachable from the error we hand out.
         try:
+            # Built before the pacing slot is taken: the slot then only covers the exchange itself.
+            request = self._client.build_request(
+                method, url, params=params, json=json_body, data=data, headers=extra
+            )
             async with self._pace(paced):
                 self.stats.requests += 1
-                response = await self._client.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    data=data,
-                    headers=extra,
-                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                # Streamed, so the pace ends as soon as the answer's head is in (which proves the
+                # server had the request) and a rate-limit slot does not also wait for the body.
+                response = await self._client.send(
+                    request, auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT, stream=True
                 )
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             code = PLATFORM_UNAVAILABLE if isinstance(exc, httpx.ConnectError) else TIMEOUT
             raise self._error(

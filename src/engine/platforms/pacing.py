@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import heapq
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-
-
-class _Slot:
-    __slots__ = ("release_at", "start")
-
-    def __init__(self, start: float, release_at: float) -> None:
-        self.start = start
-        self.release_at = release_at
 
 
 class SlidingWindowLimiter:
@@ -28,6 +22,11 @@ class SlidingWindowLimiter:
       certainly saw the request before it answered, so that bound holds whatever the delays were.
 
     Plain `acquire()` relies on the margin alone.
+
+    Bookkeeping: `_open` counts slots whose request is not over (they count until it is), a min-heap
+    holds the release times of the others. Waiters queue FIFO; a slot is handed to the first waiter
+    the moment it frees up (when a request ends, or by one timer at the earliest release time), so a
+    freed slot is not left idle while a woken waiter re-checks the window.
     """
 
     def __init__(
@@ -46,51 +45,91 @@ class SlidingWindowLimiter:
         self.window_seconds = window_seconds
         self.span = window_seconds * (1.0 + safety_margin)
         self._clock = clock
-        self._slots: list[_Slot] = []
-        # asyncio.Lock wakes waiters in FIFO order, which is what keeps the limiter fair; it is only
-        # held for long while the window is full, when nobody could go anyway.
-        self._lock = asyncio.Lock()
-        self._released = asyncio.Event()
+        self._open = 0
+        self._releases: list[float] = []
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
 
     async def acquire(self) -> float:
         """Wait for a free slot and claim it; returns the seconds spent waiting."""
-        _, waited = await self._claim(pending=False)
+        waited = await self._claim()
+        # Counted from now, when the caller goes ahead, for one widened window.
+        self._finish(self._clock() + self.span)
         return waited
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[float]:
         """Claim a slot for one request and keep it until the request is over; yields seconds waited."""
-        slot, waited = await self._claim(pending=True)
+        waited = await self._claim()
+        start = self._clock()
         try:
             yield waited
         finally:
-            slot.release_at = max(slot.start + self.span, self._clock() + self.window_seconds)
-            self._released.set()
+            self._finish(max(start + self.span, self._clock() + self.window_seconds))
 
-    async def _claim(self, pending: bool) -> tuple[_Slot, float]:
+    async def _claim(self) -> float:
+        """Take a slot (counted in `_open`), waiting in line when none is free."""
         started = self._clock()
-        async with self._lock:
-            while True:
-                now = self._clock()
-                self._slots = [s for s in self._slots if s.release_at > now]
-                if len(self._slots) < self.max_requests:
-                    release_at = math.inf if pending else now + self.span
-                    slot = _Slot(now, release_at)
-                    self._slots.append(slot)
-                    return slot, now - started
-                self._released.clear()
-                delay = min(s.release_at for s in self._slots) - now
-                if math.isinf(delay):
-                    await self._released.wait()
-                else:
-                    # Also woken early when an in-flight request finishes and fixes its release time.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._released.wait(), delay)
+        if not self._waiters and self._free(started) > 0:
+            self._open += 1
+            return 0.0
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._wake()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a slot, but gone before using it
+                self._open -= 1
+                self._wake()
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+        return self._clock() - started
+
+    def _free(self, now: float) -> int:
+        releases = self._releases
+        while releases and releases[0] <= now:
+            heapq.heappop(releases)
+        return self.max_requests - self._open - len(releases)
+
+    def _finish(self, release_at: float) -> None:
+        """One claimed slot's request is over; it keeps counting until `release_at`."""
+        self._open -= 1
+        heapq.heappush(self._releases, release_at)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Hand free slots to waiters in order; if some still wait, be back at the next release."""
+        waiters = self._waiters
+        if not waiters:
+            return
+        free = self._free(self._clock())
+        while free > 0 and waiters:
+            waiter = waiters.popleft()
+            if waiter.done():  # cancelled while waiting
+                continue
+            self._open += 1
+            free -= 1
+            waiter.set_result(None)
+        if waiters and self._releases:
+            # Otherwise every slot is open, and the next `_finish` wakes us.
+            when = self._releases[0]
+            if self._timer is None or when < self._timer_at:
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer_at = when
+                self._timer = waiters[0].get_loop().call_later(max(0.0, when - self._clock()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        self._wake()
 
     def in_window(self) -> int:
         """Slots still counted (for tests and diagnostics)."""
-        now = self._clock()
-        return sum(1 for s in self._slots if s.release_at > now)
+        return self._open + sum(1 for r in self._releases if r > self._clock())
 
 
 class LeakyBucketPacer:
