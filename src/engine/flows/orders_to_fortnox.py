@@ -164,14 +164,13 @@ async def _store(
             pass
         elif cancelled:
             if invoice_no:
-                msg = f"Order {ref} was cancelled in Shopify after Fortnox invoice {invoice_no} was created"
-                w.log(
-                    LogLevel.WARNING,
-                    msg + f" — {hint('ORDER_CANCELLED_AFTER_INVOICING')}",
-                    code="ORDER_CANCELLED_AFTER_INVOICING",
-                    reference=ref,
+                _warn(
+                    w,
+                    entity,
+                    ref,
+                    "ORDER_CANCELLED_AFTER_INVOICING",
+                    f"Order {ref} was cancelled in Shopify after Fortnox invoice {invoice_no} was created",
                 )
-                w.transaction(entity, "warning", "synced", msg)
             else:
                 fortnox_order = await target.cancel_order(doc)
                 w.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
@@ -179,14 +178,13 @@ async def _store(
         elif changed and invoice_no:
             invoice = await target.get_invoice(invoice_no)
             state = "booked" if invoice.get("Booked") else "invoiced"
-            msg = f"Order {ref} changed in Shopify after invoice {invoice_no} was {state}; not re-synced"
-            w.log(
-                LogLevel.WARNING,
-                msg + f" — {hint('ORDER_UPDATED_AFTER_BOOKING')}",
-                code="ORDER_UPDATED_AFTER_BOOKING",
-                reference=ref,
+            _warn(
+                w,
+                entity,
+                ref,
+                "ORDER_UPDATED_AFTER_BOOKING",
+                f"Order {ref} changed in Shopify after invoice {invoice_no} was {state}; not re-synced",
             )
-            w.transaction(entity, "warning", "synced", msg)
         elif changed:
             payload = build_order(ctx, order, str(fortnox_order["CustomerNumber"]))
             fortnox_order = await target.update_order(doc, payload)
@@ -220,6 +218,12 @@ async def _store(
         code="ORDER_SYNCED",
         reference=ref,
     )
+
+
+def _warn(w: Writes, entity: Any, ref: str, code: str, message: str) -> None:
+    """A change Fortnox can no longer take: never dropped silently, logged with what to do."""
+    w.log(LogLevel.WARNING, f"{message} — {hint(code)}", code=code, reference=ref)
+    w.transaction(entity, "warning", "synced", message)
 
 
 def _invoice_number(fortnox_order: dict) -> str | None:
