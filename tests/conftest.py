@@ -55,3 +55,28 @@ def secrets(tmp_path: Path):
     from engine.secrets import FileSecretStore
 
     return FileSecretStore(tmp_path / "secrets.json")
+
+
+def add_shop(engine, *names: str) -> None:  # type: ignore[no-untyped-def]
+    """Integrations named `names` (default "Shop"), the first with an orders flow: the smallest
+    workspace a store, queue or service test needs."""
+    from sqlmodel import Session
+
+    from engine.store.models import Flow, Integration
+
+    with Session(engine) as s:
+        integrations = [Integration(name=n) for n in (names or ("Shop",))]
+        s.add_all(integrations)
+        s.commit()
+        s.add(
+            Flow(
+                integration_id=integrations[0].id,
+                key="orders_to_fortnox",
+                name="Orders",
+                action="a",
+                entity_type="order",
+                source_side="A",
+                target_side="B",
+            )
+        )
+        s.commit()

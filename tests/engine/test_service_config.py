@@ -6,28 +6,13 @@ import pytest
 
 from engine.errors import EngineError
 from engine.service import Service
-from engine.store.models import Flow, Integration
+from tests.conftest import add_shop
 
 
 @pytest.fixture
 def service(db_url: str, secrets, tmp_path) -> Service:
     svc = Service(db_url, secrets=secrets, data_dir=tmp_path)
-    with svc.session() as s:
-        s.add(Integration(name="Shop"))
-        s.add(Integration(name="Other"))
-        s.commit()
-        s.add(
-            Flow(
-                integration_id=1,
-                key="orders_to_fortnox",
-                name="Orders",
-                action="a",
-                entity_type="order",
-                source_side="A",
-                target_side="B",
-            )
-        )
-        s.commit()
+    add_shop(svc.db, "Shop", "Other")
     return svc
 
 

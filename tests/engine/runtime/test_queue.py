@@ -6,33 +6,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlmodel import Session
 
 from engine.runtime import queue
 from engine.store.db import make_engine, migrate
-from engine.store.models import Flow, Integration, TaskStatus
+from engine.store.models import TaskStatus
+from tests.conftest import add_shop
 
 
 @pytest.fixture
 def db(db_url: str):
     engine = make_engine(db_url)
     migrate(engine)
-    with Session(engine) as s:
-        integ = Integration(name="i")
-        s.add(integ)
-        s.commit()
-        s.add(
-            Flow(
-                integration_id=integ.id,
-                key="orders_to_fortnox",
-                name="Orders",
-                action="a",
-                entity_type="order",
-                source_side="A",
-                target_side="B",
-            )
-        )
-        s.commit()
+    add_shop(engine)
     yield engine
     engine.dispose()
 

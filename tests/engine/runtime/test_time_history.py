@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
 
 from engine.runtime import time_history as th
 from engine.store.db import make_engine, migrate
-from engine.store.models import Flow, Integration
+from tests.conftest import add_shop
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -16,21 +15,7 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 def db(db_url: str):
     engine = make_engine(db_url)
     migrate(engine)
-    with Session(engine) as s:
-        s.add(Integration(name="i"))
-        s.commit()
-        s.add(
-            Flow(
-                integration_id=1,
-                key="k",
-                name="n",
-                action="a",
-                entity_type="order",
-                source_side="A",
-                target_side="B",
-            )
-        )
-        s.commit()
+    add_shop(engine)
     yield engine
     engine.dispose()
 
