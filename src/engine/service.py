@@ -527,14 +527,8 @@ class Service:
         """Run one enqueued task in this process (the CLI's Export One / Export Many)."""
         runner = self.runner(progress=progress)
         try:
-            claimed = None
-            for _ in range(200):
-                claimed = queue.claim_next(self.db, runner.worker_id, runner.lease_seconds)
-                if claimed is None or claimed.id == task.id:
-                    break
-                queue.release(self.db, claimed.id, runner.worker_id)  # type: ignore[arg-type]
-                claimed = None
-            if claimed is None:
+            claimed = queue.claim(self.db, task.id, runner.worker_id, runner.lease_seconds)  # type: ignore[arg-type]
+            if claimed is None:  # a running worker took it first: report where it stands
                 return self.task(task.id)  # type: ignore[arg-type]
             return await runner.execute(claimed)
         finally:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from engine.store.models import Task, TaskStatus, TaskTrigger, utcnow
-
-MAX_ATTEMPTS = 25
 
 
 def enqueue(
@@ -50,37 +48,41 @@ def _claimable(now: Any) -> Any:
     )
 
 
+def claim(db: Engine, task_id: int, worker_id: str, lease_seconds: float) -> Task | None:
+    """Take this task if it is claimable (pending, or running on an expired lease); None if not."""
+    now = utcnow()
+    with Session(db, expire_on_commit=False) as s:
+        won = s.execute(
+            update(Task)
+            .where(Task.id == task_id, _claimable(now))
+            .values(
+                status=TaskStatus.RUNNING,
+                lease_owner=worker_id,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Task.attempts + 1,
+                started_at=func.coalesce(Task.started_at, now),
+            )
+        ).rowcount
+        s.commit()
+        return s.get(Task, task_id) if won else None
+
+
 def claim_next(
     db: Engine, worker_id: str, lease_seconds: float, exclude: set[int] | None = None
 ) -> Task | None:
     now = utcnow()
-    with Session(db, expire_on_commit=False) as s:
+    with Session(db) as s:
         query = select(Task.id).where(_claimable(now)).order_by(Task.id).limit(8)
         if exclude:
             query = query.where(Task.id.not_in(exclude))
         if db.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        for task_id in s.exec(query).all():
-            won = s.execute(
-                update(Task)
-                .where(Task.id == task_id, _claimable(now))
-                .values(
-                    status=TaskStatus.RUNNING,
-                    lease_owner=worker_id,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=Task.attempts + 1,
-                )
-            ).rowcount
-            s.commit()
-            if won:
-                task = s.get(Task, task_id)
-                assert task is not None
-                if task.started_at is None:
-                    task.started_at = now
-                    s.add(task)
-                    s.commit()
-                return task
+        candidates = list(s.exec(query).all())
         s.commit()
+    for task_id in candidates:
+        task = claim(db, task_id, worker_id, lease_seconds)  # another worker may win it first
+        if task is not None:
+            return task
     return None
 
 

@@ -57,3 +57,13 @@ def test_release_hands_the_task_back_with_its_progress(db) -> None:
     assert again is not None and again.processed == 7 and again.status == TaskStatus.RUNNING
     done = queue.finish(db, task.id, TaskStatus.COMPLETED, "ok", synced=7)
     assert done.finished_at is not None and done.synced == 7 and not queue.has_work(db)
+
+
+def test_claiming_one_task_by_id_leaves_the_others_untouched(db) -> None:
+    older = queue.enqueue(db, integration_id=1, flow_id=1, kind="sync")
+    mine = queue.enqueue(db, integration_id=1, flow_id=1, kind="export_one", params={"ref": "#1"})
+    claimed = queue.claim(db, mine.id, "cli", 60)
+    assert claimed is not None and claimed.id == mine.id and claimed.started_at is not None
+    assert queue.claim(db, mine.id, "other", 60) is None  # held
+    again = queue.claim_next(db, "w", 60)
+    assert again is not None and again.id == older.id and again.attempts == 1  # never bounced around
