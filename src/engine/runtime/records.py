@@ -472,20 +472,10 @@ class Recorder:
     def info(self, message: str, **kw: Any) -> None:
         self.log(LogLevel.INFO, message, **kw)
 
-    def warning(self, message: str, **kw: Any) -> None:
-        self.log(LogLevel.WARNING, message, **kw)
-
     def error(self, message: str, **kw: Any) -> None:
         self.log(LogLevel.ERROR, message, **kw)
 
     # -- entities -----------------------------------------------------------------------------
-    def claim_entity(self, entity_type: str, source_id: str, retriever_reference: str) -> EntityRow | None:
-        """The entity row, leased to this worker; None when another worker holds it. One statement:
-        insert the row leased to us, or take the lease of the existing one if it is free, ours or
-        expired, and read the row back."""
-        with self.db.begin() as conn:
-            return self._claim(conn, entity_type, source_id, retriever_reference)
-
     def _claim(
         self, conn: Connection, entity_type: str, source_id: str, retriever_reference: str
     ) -> EntityRow | None:
@@ -522,16 +512,6 @@ class Recorder:
             await asyncio.sleep(min(0.25, self.lease_seconds / 4))
         return entity  # type: ignore[no-any-return]
 
-    def update_entity(self, entity: Any, **changes: Any) -> Any:
-        self.flush(self.writes().entity(entity, **changes))
-        return entity
-
-    def renew_leases(self, entity_ids: list[int]) -> None:
-        if not entity_ids:
-            return
-        with self.db.begin() as conn:
-            self._renew(conn, entity_ids)
-
     def _renew(self, conn: Connection, entity_ids: list[int]) -> None:
         until = utcnow() + timedelta(seconds=self.lease_seconds)
         conn.execute(self.sql.renew, {"ids_": entity_ids, "owner_": self.worker_id, "until_": until})
@@ -545,11 +525,6 @@ class Recorder:
         )
 
     # -- references ---------------------------------------------------------------------------
-    def reference(self, entity_type: str, source_id: str) -> Any:
-        """The reference row (attributes as in `Reference`), or None."""
-        with self.db.connect() as conn:
-            return self._reference(conn, entity_type, source_id)
-
     def _reference(self, conn: Connection, entity_type: str, source_id: str) -> Any:
         params = {
             "integration_id_": self.integration_id,
