@@ -151,10 +151,10 @@ class Runner:
         recorder = Recorder(
             self.db, task.integration_id, task.flow_id, task.id, self.worker_id, self.lease_seconds
         )
-        ctx_holder: dict[str, FlowContext] = {}
-        beat = asyncio.create_task(self._heartbeat(task.id, counters, recorder, ctx_holder))
+        in_flight: set[int] = set()  # entity ids the flow holds; the heartbeat renews their leases
+        beat = asyncio.create_task(self._heartbeat(task.id, counters, recorder, in_flight))
         try:
-            message = await self._run(task, counters, recorder, ctx_holder)
+            message = await self._run(task, counters, recorder, in_flight)
         except StopRequested:
             queue.release(self.db, task.id, self.worker_id, **counters)
             recorder.info(
@@ -180,16 +180,18 @@ class Runner:
         return queue.finish(self.db, task.id, TaskStatus.COMPLETED, message, **counters)
 
     async def _heartbeat(
-        self, task_id: int, counters: dict[str, int], recorder: Recorder, ctx_holder: dict[str, FlowContext]
+        self, task_id: int, counters: dict[str, int], recorder: Recorder, in_flight: set[int]
     ) -> None:
         interval = min(self.lease_seconds / 3, 1.0)
         while True:
             await asyncio.sleep(interval)
             queue.heartbeat(self.db, task_id, self.worker_id, self.lease_seconds, **counters)
-            if "ctx" in ctx_holder:
-                await recorder.arenew_leases(list(ctx_holder["ctx"].in_flight))
+            if in_flight:
+                await recorder.arenew_leases(list(in_flight))
 
-    def _context(self, task: Task, recorder: Recorder) -> tuple[FlowContext, ModuleType, Flow]:
+    def _context(
+        self, task: Task, recorder: Recorder, in_flight: set[int]
+    ) -> tuple[FlowContext, ModuleType, Flow]:
         with Session(self.db, expire_on_commit=False) as s:
             flow = s.get(Flow, task.flow_id)
             assert flow is not None
@@ -215,14 +217,14 @@ class Runner:
             settings=conf,
             filters=filters,
             force=task.kind in ("export_one", "retry"),
+            in_flight=in_flight,
         )
         return ctx, module, flow
 
     async def _run(
-        self, task: Task, counters: dict[str, int], recorder: Recorder, ctx_holder: dict[str, FlowContext]
+        self, task: Task, counters: dict[str, int], recorder: Recorder, in_flight: set[int]
     ) -> str:
-        ctx, module, flow = self._context(task, recorder)
-        ctx_holder["ctx"] = ctx
+        ctx, module, flow = self._context(task, recorder, in_flight)
         params = dict(task.params or {})
         if task.kind == "export_one":
             return await self._export_one(ctx, module, task, params, counters)
