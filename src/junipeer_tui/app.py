@@ -15,19 +15,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, DataTable, Footer, OptionList, Static
+from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
 
 from engine.errors import EngineError
 from engine.service import Service
 from junipeer_tui.commands import ConsoleCommands
 from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.idle_gc import IdleCollector
 from junipeer_tui.widgets.header import ConsoleHeader
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.sidebar import SECTIONS, Sidebar
 from junipeer_tui.widgets.util import error_text, report_error
@@ -90,6 +92,9 @@ def load_section_class(section_id: str) -> type[Section]:
         return placeholder(section_id, title, f"unavailable ({error_text(exc)})")
 
 
+INPUT_EVENTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+
+
 def key_display(key: str | None) -> str:
     if not key:
         return ""
@@ -126,7 +131,7 @@ class ConsoleScreen(Screen[None]):
             yield Sidebar()
             with ContentSwitcher(initial=f"section-{self.active}", id="content"):
                 yield self.instances[self.active]
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(Sidebar).mark(self.active)
@@ -230,6 +235,7 @@ class JunipeerApp(App[None]):
         self.clock = clock
         self.engine: Any = None
         self._ctx: ConsoleContext | None = None
+        self.idle_gc = IdleCollector()
 
     # -- public helpers other sections call ---------------------------------------------------
     @property
@@ -284,6 +290,8 @@ class JunipeerApp(App[None]):
 
     # -- startup / shutdown --------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.idle_gc.install()
+        self.set_interval(1.0, self.idle_gc.tick)
         if self.run_engine:
             from engine.runtime.embedded import EmbeddedEngine
 
@@ -317,9 +325,20 @@ class JunipeerApp(App[None]):
         self.push_screen(ConsoleScreen(self._ctx))
 
     def on_unmount(self) -> None:
+        self.idle_gc.uninstall()
         if self.engine is not None:
             self.engine.stop(timeout=5)
             self.engine = None
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, INPUT_EVENTS):
+            self.idle_gc.note_input()
+            engine = self.engine
+            if engine is not None:
+                # The operator comes first: the engine waits until the answer is on screen.
+                engine.hold()
+                self.call_after_refresh(engine.release)
+        await super().on_event(event)
 
     async def action_quit(self) -> None:
         if self.engine is None:
@@ -387,4 +406,4 @@ class MessageScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self.text, id="message", markup=False)
-        yield Footer()
+        yield KeyFooter()

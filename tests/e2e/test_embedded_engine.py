@@ -27,3 +27,30 @@ def test_embedded_engine_runs_enqueued_tasks_and_stops_cleanly(connected) -> Non
     finally:
         engine.stop()
     assert not engine.status().alive
+
+
+def test_a_held_engine_waits_for_the_host_and_for_at_most_its_limit(connected) -> None:
+    """The console holds the engine while it answers a key: nothing runs on the engine's loop until
+    it is released, and a forgotten release costs at most the hold's limit."""
+    service, _sb, _iid = connected
+    engine = EmbeddedEngine(service, scheduler=False, concurrency=1)
+    engine.start()
+
+    async def now() -> float:
+        return time.monotonic()
+
+    try:
+        engine.hold(at_most=5.0)
+        held_at = time.monotonic()
+        pending = engine.submit(now)
+        time.sleep(0.3)
+        assert not pending.done(), "the engine's loop ran while held"
+        engine.release()
+        assert pending.result(5) - held_at >= 0.3
+
+        engine.hold(at_most=0.2)  # never released
+        started = time.monotonic()
+        assert 0.15 <= engine.submit(now).result(5) - started < 1.0
+    finally:
+        engine.stop()
+    assert not engine.status().alive

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from engine.sandbox.server import SandboxConfig, start_in_thread
 from engine.secrets import FileSecretStore
 from engine.service import Service
 from junipeer_tui.context import ConsoleContext
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.section import Section
 from tests.e2e.conftest import Sandbox
 
@@ -35,7 +36,7 @@ class SectionHarness(App[None]):
 
     def compose(self) -> ComposeResult:
         yield self.section_cls(self.ctx)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.focus_section)

@@ -7,6 +7,7 @@ from junipeer_tui import app as app_mod
 from junipeer_tui.commands import ConsoleCommands
 from junipeer_tui.screens.help import HelpScreen
 from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.sidebar import SECTIONS
 
 
@@ -40,6 +41,20 @@ async def test_keys_and_clicks_switch_sections(console_ctx) -> None:
         await pilot.click("#sidebar", offset=(3, 5))
         await settle(pilot)
         assert app.console_screen.active == "logs"
+
+
+async def test_footer_shows_the_sections_keys_and_clicks_press_them(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        footer = app.console_screen.query_one(KeyFooter)
+        shown = str(footer.render())
+        assert "Follow" in shown and "Help" in shown and shown.rstrip().endswith("palette")
+        help_at = next(start for start, _end, key in footer._spans if key == "question_mark")
+        await pilot.click(KeyFooter, offset=(help_at + 1, 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_help_lists_the_active_sections_actions(console_ctx) -> None:

@@ -50,6 +50,8 @@ class EmbeddedEngine:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._released = threading.Event()
+        self._released.set()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._main, name="junipeer-engine", daemon=True)
@@ -106,6 +108,22 @@ class EmbeddedEngine:
         if self.runner is not None:
             self.call_soon(self.runner.notify)
 
+    def hold(self, at_most: float = 0.25) -> None:
+        """The host needs the interpreter now (the console answers a key press): the engine's loop
+        stops at its next turn, without holding the GIL, until `release()` or for `at_most`
+        seconds. Both threads are Python, so without this a busy engine takes about half of every
+        turn the console needs; a held loop only delays its requests by as much."""
+        if self.loop is None or not self._released.is_set():
+            return
+        self._released.clear()
+        try:
+            self.loop.call_soon_threadsafe(self._released.wait, at_most)
+        except RuntimeError:  # the loop closed meanwhile
+            self._released.set()
+
+    def release(self) -> None:
+        self._released.set()
+
     def pause_scheduler(self) -> None:
         if self.scheduler is not None:
             self.call_soon(self.scheduler.pause)
@@ -126,6 +144,7 @@ class EmbeddedEngine:
 
     def stop(self, timeout: float = 15.0) -> None:
         """Finish the records in hand, hand unfinished tasks back, and end the thread."""
+        self.release()
         if self.runner is not None and self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.runner.stop)
         if self._thread is not None:

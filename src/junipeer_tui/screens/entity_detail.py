@@ -12,12 +12,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.highlight import highlight
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from engine.errors import hint
 from engine.store.models import Entity, EntityStatus
 from junipeer_tui.context import ConsoleContext
 from junipeer_tui.screens.entities import retry_entity_worker
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedTable, cell
 from junipeer_tui.widgets.util import ago, entity_tab_title, error_text, guarded, stamp
 
@@ -59,7 +60,7 @@ class EntityDetailScreen(ModalScreen[None]):
                     yield Static("", id="json-source", classes="json")
                 with TabPane("Target JSON (Fortnox)", id="raw-target"), VerticalScroll():
                     yield Static("", id="json-target", classes="json")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

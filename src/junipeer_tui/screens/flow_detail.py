@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import ConsoleContext
 from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
 from junipeer_tui.dialogs.move_back import ask_move_back
 from junipeer_tui.screens.flows import MANUAL_NOT_ALLOWED, show_section
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import flow_direction, relative, stamp
 
 
@@ -74,7 +75,7 @@ class FlowDetailScreen(ModalScreen[None]):
                         "Run the flow again from a date: Time History moves back to it and a run is queued.",
                     )
                     yield Button("Perform task from a date", id="detail-perform-btn", compact=True)
-            yield Footer()
+            yield KeyFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.store.models import Integration
+from junipeer_tui.widgets.key_footer import KeyFooter
 
 
 class IntegrationPicker(Screen[int | None]):
@@ -35,7 +36,7 @@ class IntegrationPicker(Screen[int | None]):
                 ),
                 id="picker-list",
             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(event.option.id or 0))

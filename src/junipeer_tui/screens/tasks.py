@@ -12,10 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from engine.store.models import Task, TaskStatus
 from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import (
     entity_tab_title,
@@ -224,7 +225,7 @@ class TaskDetailScreen(ModalScreen[None]):
         with Vertical(id="task-box", classes="dialog"):
             yield Static("", id="task-summary")
             yield PagedTable(["Level", "Time", "Code", "Ref", "Message"], id="task-logs")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#task-box").border_title = f"Task #{self.task_id}"

@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, LoadingIndicator, Static
+from textual.widgets import Input, LoadingIndicator, Static
 
 from engine.errors import hint
 from engine.service import Explanation
 from junipeer_tui.context import ConsoleContext
 from junipeer_tui.screens.entities import retry_entity_worker
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedTable, cell
 from junipeer_tui.widgets.util import ago, call_async, error_text, guarded, stamp, task_duration
 
@@ -76,7 +77,7 @@ class TroubleshootScreen(ModalScreen[None]):
                 yield Static("Log lines", classes="trouble-heading")
                 yield PagedTable(["Level", "Time", "Code", "Message"], id="trouble-logs")
                 yield Static("No log line names it.", id="trouble-logs-none", classes="trouble-none")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#trouble-box").border_title = "Troubleshoot a reference"

@@ -1,0 +1,111 @@
+"""The footer: the focused widget's key bindings on one line, drawn as a single Text.
+
+Textual's own Footer recomposes a widget per binding whenever the bindings change, which they do on
+every section switch and focus move; restyling those widgets cost about 150 ms of a 200 ms section
+switch (bench/console.py). This one re-renders one line, and only when what it shows changed.
+Clicking a key presses it, as in Textual's footer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.screen import Screen
+from textual.widget import Widget
+
+Entry = tuple[str, str, str, bool]  # (key, key display, description, enabled)
+
+
+class KeyFooter(Widget, can_focus=False):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"key-footer--key", "key-footer--description"}
+    DEFAULT_CSS = """
+    KeyFooter {
+        dock: bottom;
+        height: 1;
+        color: $footer-foreground;
+        background: $footer-background;
+        .key-footer--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+        }
+        .key-footer--description {
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._entries: list[Entry] = []
+        self._palette: Entry | None = None
+        self._spans: list[tuple[int, int, str]] = []  # (start, end, key) for clicks
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self.call_after_refresh(self._bindings_changed, self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen[Any]) -> None:
+        if not self.is_attached or screen is not self.screen:
+            return
+        active = screen.active_bindings
+        entries: list[Entry] = []
+        seen: set[str] = set()
+        for _node, binding, enabled, _tooltip in active.values():
+            if not binding.show or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            entries.append((binding.key, self.app.get_key_display(binding), binding.description, enabled))
+        palette: Entry | None = None
+        if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
+            _node, binding, enabled, _tooltip = active[self.app.COMMAND_PALETTE_BINDING]
+            palette = (binding.key, self.app.get_key_display(binding), binding.description, enabled)
+            entries = [e for e in entries if e[0] != binding.key]
+        if entries != self._entries or palette != self._palette:
+            self._entries, self._palette = entries, palette
+            self.refresh()
+
+    def _entry_text(self, entry: Entry) -> Text:
+        _key, display, description, enabled = entry
+        text = Text.assemble(
+            (f" {display} ", self.get_component_rich_style("key-footer--key")),
+            (
+                f"{description} " if description else "",
+                self.get_component_rich_style("key-footer--description"),
+            ),
+        )
+        if not enabled:
+            text.stylize("dim")
+        return text
+
+    def render(self) -> Text:
+        line = Text(no_wrap=True, overflow="crop", end="")
+        spans: list[tuple[int, int, str]] = []
+        for entry in self._entries:
+            start = line.cell_len
+            line.append_text(self._entry_text(entry))
+            spans.append((start, line.cell_len, entry[0]))
+        if self._palette is not None:
+            # Docked right like Textual's footer: the keys before it are cut, never the palette key.
+            tail = Text.assemble(("▏", "dim"), self._entry_text(self._palette))
+            room = max(self.size.width - tail.cell_len, 0)
+            line.truncate(room)
+            spans = [(start, min(end, room), key) for start, end, key in spans if start < room]
+            line.pad_right(room - line.cell_len)
+            spans.append((room + 1, room + tail.cell_len, self._palette[0]))
+            line.append_text(tail)
+        self._spans = spans
+        return line
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, key in self._spans:
+            if start <= event.x < end:
+                event.stop()
+                self.app.simulate_key(key)
+                return
