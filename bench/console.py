@@ -581,7 +581,8 @@ def direct_queries(service: Any, workdir: Path, size: DbSize, page: int) -> dict
     newest = service.logs(iid, limit=1)[0].id
     calls: dict[str, Callable[[], Any]] = {
         "entities: first page": lambda: service.entities(iid, entity_type="order", limit=page),
-        "entities: entity_counts": lambda: service.entity_counts(iid),
+        "entities: entity_types (tabs)": lambda: service.entity_types(iid),
+        "entities: entity_counts (background)": lambda: service.entity_counts(iid),
         "entities: search ref": lambda: service.entities(
             iid, entity_type="order", ref=size.search_ref, limit=page
         ),

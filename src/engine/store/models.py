@@ -18,6 +18,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The kinds of record the engine moves (Entity.entity_type, Reference.entity_type).
+ENTITY_TYPES: tuple[str, ...] = ("order", "customer", "invoice", "article", "stock", "refund", "payout")
+
+
 class EntityStatus(StrEnum):
     PENDING = "pending"
     SYNCED = "synced"

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from engine.mapping import filters as filters_mod
 from engine.store.models import Flow, FlowFilter
 from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.widgets.table import LeanDataTable
 from junipeer_tui.widgets.util import error_text, flow_direction
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ class FilterBuilderScreen(ModalScreen[None]):
             )
             yield Static("", id="filters-warning", classes="warning-line")
             yield Static("counting…", id="filters-sample", classes="dialog-detail")
-            table: DataTable[str] = DataTable(id="filters-table", cursor_type="row", zebra_stripes=True)
+            table = LeanDataTable(id="filters-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("Filter", "", "Conditions", "Keeps")
             yield table
             with Horizontal(classes="dialog-buttons"):

@@ -34,7 +34,7 @@ from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.credentials import CredentialsForm
 from junipeer_tui.dialogs.schedule_rule import ScheduleRuleForm
 from junipeer_tui.widgets.section import Section
-from junipeer_tui.widgets.table import cell
+from junipeer_tui.widgets.table import LeanDataTable, cell
 from junipeer_tui.widgets.util import ago, call_async, error_text, parse_day, platform_name, stamp
 
 REQUIRED_BANNER = "This setting is required and must be saved."
@@ -373,7 +373,9 @@ class ConfigureSection(Section):
                     f"has some. {SCHEDULER_PICKS_UP}",
                     classes="section-note",
                 )
-                table: DataTable[str] = DataTable(id="schedule-table", cursor_type="row", zebra_stripes=True)
+                table: DataTable[str] = LeanDataTable(
+                    id="schedule-table", cursor_type="row", zebra_stripes=True
+                )
                 table.add_columns("Rule", "Flows", "Every", "Active hours", "On")
                 yield table
                 yield Static("No scheduling rules: flows run only by hand.", id="schedule-empty")
@@ -390,7 +392,9 @@ class ConfigureSection(Section):
                     "scheduling stays the safety net for anything a webhook misses.",
                     classes="section-note",
                 )
-                hooks: DataTable[str] = DataTable(id="webhooks-table", cursor_type="row", zebra_stripes=True)
+                hooks: DataTable[str] = LeanDataTable(
+                    id="webhooks-table", cursor_type="row", zebra_stripes=True
+                )
                 hooks.add_columns("Topic", "Platform", "Receiving URL", "Since", "On")
                 yield hooks
                 yield Static(

@@ -3,7 +3,6 @@ per entity type, the latest errors (⏎ troubleshoots one), what runs now and th
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -17,7 +16,7 @@ from engine.store.models import TaskStatus
 from junipeer_tui.context import Action
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.table import PagedTable, cell
-from junipeer_tui.widgets.util import aware, entity_tab_title, guarded, stamp
+from junipeer_tui.widgets.util import Every, aware, entity_tab_title, guarded, stamp
 
 CHART_DAYS = 7
 CHART_TASK_LIMIT = 2000  # one bounded query buckets the last 7 days
@@ -90,11 +89,11 @@ class DashboardSection(Section):
             "Open Tasks filtered to stopped ones",
         ),
     ]
-    CHART_EVERY = 5.0  # seconds between re-bucketing the 7-day chart
 
     def __init__(self, ctx: Any, **kwargs: Any) -> None:
         super().__init__(ctx, **kwargs)
-        self._chart_at = 0.0
+        self._chart_due = Every(5.0)  # re-bucketing the 7-day chart
+        self._counts_due = Every(5.0)
 
     def compose(self) -> ComposeResult:
         yield Static("Dashboard", classes="section-title")
@@ -149,12 +148,12 @@ class DashboardSection(Section):
                 running=str(counts.get(TaskStatus.RUNNING, 0)),
             )
         )
-        if time.monotonic() - self._chart_at >= self.CHART_EVERY:
-            self._chart_at = time.monotonic()
+        if self._chart_due.due():
             since = datetime.combine(now.date() - timedelta(days=CHART_DAYS - 1), datetime.min.time(), UTC)
             tasks = svc.tasks(iid, since=since, limit=CHART_TASK_LIMIT)
             self.query_one("#dash-chart", Static).update(chart(day_buckets(tasks, now)))
-        self._count_in_background()
+        if self._counts_due.due():
+            self._count_in_background()
         self._show_running(svc.tasks(iid, status=TaskStatus.RUNNING, limit=5))
         self._show_next(now)
         errors = svc.logs(iid, level="error", limit=12)

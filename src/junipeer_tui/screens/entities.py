@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Select, Static, Tab, Tabs
 from engine.store.models import Entity, EntityStatus
 from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
-from junipeer_tui.widgets.util import ago, entity_tab_title, guarded, report_error
+from junipeer_tui.widgets.util import Every, ago, entity_tab_title, guarded, report_error
 
 TAB_ORDER = ["order", "customer", "article", "stock"]
 
@@ -60,9 +60,11 @@ class EntitiesSection(PagedSection):
         self.entity_type: str | None = None
         self.rows: dict[int, Entity] = {}
         self._page_parts: list[str] = []
+        self._counts: dict[str, dict[str, int]] | None = None
+        self._counts_due = Every(5.0)
 
     def compose(self) -> ComposeResult:
-        types = ordered_types(set(self.ctx.service.entity_counts(self.ctx.integration_id)))
+        types = ordered_types(self.ctx.service.entity_types(self.ctx.integration_id))
         self.entity_type = types[0] if types else None
         yield Static("Entities", classes="section-title")
         yield Tabs(*(Tab(entity_tab_title(t), id=f"etab-{t}") for t in types), id="entities-tabs")
@@ -96,9 +98,9 @@ class EntitiesSection(PagedSection):
         """A new entity type (Articles, Stock) gets its tab as soon as such records exist."""
         tabs = self.query_one("#entities-tabs", Tabs)
         have = {tab.id.removeprefix("etab-") for tab in tabs.query(Tab) if tab.id}
-        if counts is None:
-            counts = self.ctx.service.entity_counts(self.ctx.integration_id)
-        types = ordered_types(set(counts))
+        types = ordered_types(
+            set(counts) if counts is not None else self.ctx.service.entity_types(self.ctx.integration_id)
+        )
         for etype in types:
             if etype not in have:
                 tabs.add_tab(Tab(entity_tab_title(etype), id=f"etab-{etype}"))
@@ -150,16 +152,21 @@ class EntitiesSection(PagedSection):
         if self.pager.page > 1:
             parts.append("p newer")
         self._page_parts = parts
-        self._count_in_background()
+        if self._counts_due.due():
+            self._count_in_background()
+        elif self._counts is not None:
+            self._show_counts(self._counts)
 
     @work(thread=True, exclusive=True, group="entity-counts")
     def _count_in_background(self) -> None:
         """Counting groups the whole integration (about 0.1 s on a million entities): off the UI
-        thread, so a page and a key press never wait for it."""
+        thread, so a page and a key press never wait for it, and at most every few seconds, not
+        on every tick and keystroke."""
         counts = self.ctx.service.entity_counts(self.ctx.integration_id)
         self.app.call_from_thread(self._show_counts, counts)
 
     def _show_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        self._counts = counts
         self._sync_tabs(counts)
         if self.entity_type is None:
             return

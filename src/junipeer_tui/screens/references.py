@@ -10,15 +10,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Label, Static, Tab, Tabs
 
-from engine.store.models import Reference
+from engine.store.models import ENTITY_TYPES, Reference
 from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.reference_form import ReferenceForm
 from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.table import LeanDataTable
 from junipeer_tui.widgets.util import error_text, flow_direction, stamp
 
 PAGE = 50
-KNOWN_TYPES = ("order", "customer", "invoice", "article", "stock", "refund", "payout")
 
 
 def type_label(entity_type: str) -> str:
@@ -64,7 +64,7 @@ class ReferencesSection(Section):
         with Horizontal(classes="toolbar"):
             yield Input(placeholder="Search: #1001, Shopify id or Fortnox number", id="references-search")
         yield Tabs(id="references-tabs")
-        table: DataTable[str] = DataTable(id="references-table", cursor_type="row", zebra_stripes=True)
+        table = LeanDataTable(id="references-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Source label", "Source id", "Target id", "Origin", "Updated")
         yield table
         yield Static("", id="references-status", classes="status-line")
@@ -79,7 +79,7 @@ class ReferencesSection(Section):
     def _load_types(self) -> None:
         svc, iid = self.ctx.service, self.ctx.integration_id
         candidates = list(
-            dict.fromkeys([*(f.entity_type for f in svc.flows(iid)), *svc.entity_counts(iid), *KNOWN_TYPES])
+            dict.fromkeys([*(f.entity_type for f in svc.flows(iid)), *svc.entity_types(iid), *ENTITY_TYPES])
         )
         types = [t for t in candidates if svc.references(iid, entity_type=t, limit=1)] or ["order"]
         if self.entity_type not in types:

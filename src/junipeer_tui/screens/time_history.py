@@ -13,6 +13,7 @@ from engine.store.models import Flow
 from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.move_back import ask_move_back
 from junipeer_tui.widgets.section import Section
+from junipeer_tui.widgets.table import LeanDataTable
 from junipeer_tui.widgets.util import flow_direction, relative, stamp
 
 
@@ -45,11 +46,11 @@ class TimeHistorySection(Section):
             "date still applies.",
             classes="section-note",
         )
-        table: DataTable[str] = DataTable(id="th-table", cursor_type="row")
+        table = LeanDataTable(id="th-table", cursor_type="row")
         table.add_columns("Flow", "Last loaded (UTC)", "", "Lookback", "Windows")
         yield table
         yield Label("Covered windows", classes="subsection-title", id="th-windows-title")
-        windows: DataTable[str] = DataTable(id="th-windows", cursor_type="none", zebra_stripes=True)
+        windows = LeanDataTable(id="th-windows", cursor_type="none", zebra_stripes=True)
         windows.add_columns("From (UTC)", "To (UTC)", "Records", "Completed")
         yield windows
 

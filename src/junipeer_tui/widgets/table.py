@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import App
+from textual.cache import LRUCache
 from textual.widgets import DataTable, Input, Select
 
 from junipeer_tui.context import ConsoleContext
@@ -60,7 +63,91 @@ class Pager:
         self.stack = [None]
 
 
-class PagedTable(DataTable[Any]):
+class LeanDataTable(DataTable[Any]):
+    """A DataTable that draws a one-line text cell directly and caches about one screenful.
+
+    DataTable draws every cell through Rich's general layout (Styled(Padding(cell)) and
+    render_lines), about 0.2 ms a cell: a section switch that shows a changed page of 40 rows by 7
+    columns spent more time there than in everything else (bench/console.py). A one-line Text cell
+    needs none of that layout: its segments, cropped or padded to the column, between the padding,
+    under the same row and cursor styles (tests/tui/test_table.py holds the two ways equal).
+    Anything else (headers, labels, wrapped rows, other renderables) still goes through Rich.
+
+    The caches are cut to a screenful because our tables show a page of at most 200 rows rebuilt
+    when it changes: Textual's sizes (10,000 cells, 1,000 lines) only held stale pages for the
+    garbage collector to walk."""
+
+    CACHED_LINES = 256
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cell_render_cache = LRUCache(self.CACHED_LINES * 8)
+        self._row_render_cache = LRUCache(self.CACHED_LINES)
+        self._line_cache = LRUCache(self.CACHED_LINES)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Any,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        row_key = self._row_locations.get_key(row_index) if row_index >= 0 else None
+        row = self.rows.get(row_key) if row_key is not None else None
+        if (
+            row is None
+            or row.height != 1
+            or column_index < self.fixed_columns
+            or row_index < self.fixed_rows
+            or width < 2 * self.cell_padding
+        ):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cache_key = (
+            row_key,
+            self._column_locations.get_key(column_index),
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        lines = self._cell_render_cache.get(cache_key)
+        if lines is not None:
+            return lines
+        content = self._get_row_renderables(row_index).cells[column_index]
+        if not isinstance(content, Text):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        if "\n" in content.plain:
+            content = content.split("\n")[0]
+        console = self.app.console
+        segments: Any = content.render(console)
+        if content.style:  # Text.render leaves the base style to the layout it skips here
+            segments = Segment.apply_style(segments, console.get_style(content.style))
+        inner = Segment.adjust_line_length(list(segments), width - 2 * self.cell_padding)
+        padding = Segment(" " * self.cell_padding)
+        line = [padding, *inner, padding] if self.cell_padding else inner
+        # The row/column meta is what a mouse click on the cell reports.
+        cell_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        lines = [list(Segment.apply_style(line, cell_style + component_style, post_style))]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+
+class PagedTable(LeanDataTable):
     """Rows are (key, cells); `show_rows` keeps the cursor on the same key across rebuilds."""
 
     def __init__(self, columns: Iterable[str], **kwargs: Any) -> None:
@@ -73,8 +160,10 @@ class PagedTable(DataTable[Any]):
         self.add_columns(*self._columns)
 
     def page_size(self, extra: int = 20) -> int:
-        """What one query should fetch: the visible rows and a little more."""
-        return max(30, min(200, self.size.height + extra))
+        """What one query should fetch: more rows than the table can show. Sized from the screen,
+        not the table: a section reloads as it is shown, before the layout gives its table a
+        height, and a page sized then would be replaced by another a frame later."""
+        return max(30, min(200, self.app.size.height + extra))
 
     @property
     def current_key(self) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time as clock
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -213,3 +214,19 @@ def guarded(doing: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return wrapper
 
     return decorate
+
+
+class Every:
+    """Lets through one call per `seconds` (the first at once): for the work a once-a-second tick
+    should not repeat each time, such as grouping a million entities."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at: float | None = None
+
+    def due(self) -> bool:
+        now = clock.monotonic()
+        if self._at is not None and now - self._at < self.seconds:
+            return False
+        self._at = now
+        return True

@@ -27,6 +27,7 @@ LISTINGS: dict[str, Callable[[Service], object]] = {
     "entities by status": lambda s: s.entities(1, entity_type="order", status="error", limit=50),
     "entities next page": lambda s: s.entities(1, entity_type="order", before_id=500, limit=50),
     "entities by reference": lambda s: s.entities(1, ref="#1001"),
+    "entity types (the Entities tabs)": lambda s: s.entity_types(1),
     "logs page": lambda s: s.logs(1, limit=50),
     "logs by level": lambda s: s.logs(1, level="error", limit=50),
     "logs by reference": lambda s: s.logs(1, ref="#1001"),

@@ -1,0 +1,84 @@
+"""LeanDataTable draws one-line text cells itself; what it draws must be what DataTable draws."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.segment import Segment
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+from junipeer_tui.widgets.key_footer import KeyFooter
+from junipeer_tui.widgets.table import LeanDataTable
+
+ROWS: list[tuple[Any, ...]] = [
+    (Text("synced", style="green"), "#1001", "1000017", "2", "3 min ago"),
+    (Text("error", style="bold red"), "#1002 with a reference far wider than its column", "—", "", "1 h"),
+    ("[b]markup[/b] in a str", Text(""), "[not markup", "7", "just now"),
+    (Text("multi\nline"), "ÅÄÖ åäö", "中文字", "0", "1 d"),
+]
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        table = LeanDataTable(id="t", cursor_type="row", zebra_stripes=True)
+        table.add_column("Status", width=8)
+        table.add_column("Retriever Reference", width=14)
+        table.add_column("Storer")
+        table.add_column("Children")
+        table.add_column("Last Updated")
+        for n, cells in enumerate(ROWS):
+            table.add_row(*cells, key=str(n))
+        yield table
+        yield KeyFooter()
+
+
+def both_ways(table: LeanDataTable, row: int, column: int, style: Any, **flags: bool) -> tuple[Any, Any]:
+    width = table.ordered_columns[column].get_render_width(table)
+    table._cell_render_cache.clear()
+    fast = table._render_cell(row, column, style, width, **flags)
+    table._cell_render_cache.clear()
+    rich = DataTable._render_cell(table, row, column, style, width, **flags)
+    return fast, rich
+
+
+def texts(lines: list[list[Segment]]) -> list[str]:
+    return ["".join(seg.text for seg in line) for line in lines]
+
+
+@pytest.mark.parametrize("flags", [{}, {"cursor": True}, {"hover": True}, {"cursor": True, "hover": True}])
+async def test_fast_cells_equal_what_datatable_draws(flags: dict[str, bool]) -> None:
+    app = TableApp()
+    async with app.run_test(size=(90, 12)) as pilot:
+        table = app.query_one(LeanDataTable)
+        await pilot.pause()
+        style = table.rich_style
+        for row in range(len(ROWS)):
+            row_style = table._get_row_style(row, style)
+            for column in range(len(table.columns)):
+                fast, rich = both_ways(table, row, column, row_style, **flags)
+                assert fast == rich, (row, column, texts(fast), texts(rich))
+        # The long reference is cut to its column, not wrapped or widened.
+        fast, _ = both_ways(table, 1, 1, style)
+        assert texts(fast) == [" #1002 with a r "]
+
+
+async def test_screen_draws_the_same_as_datatable() -> None:
+    """The whole table, cursor moved and focused, as the terminal would get it."""
+    app = TableApp()
+    async with app.run_test(size=(90, 12)) as pilot:
+        table = app.query_one(LeanDataTable)
+        table.focus()
+        table.move_cursor(row=2)
+        await pilot.pause()
+        fast = [list(table.render_line(y)) for y in range(6)]
+        table._line_cache.clear()
+        table._row_render_cache.clear()
+        table._cell_render_cache.clear()
+        table._render_cell = lambda *a, **k: DataTable._render_cell(table, *a, **k)  # type: ignore[method-assign]
+        rich = [list(table.render_line(y)) for y in range(6)]
+        assert fast == rich
+        assert "#1001" in texts([fast[1]])[0] and table.cursor_coordinate == Coordinate(2, 0)
