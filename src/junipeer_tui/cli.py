@@ -124,13 +124,16 @@ def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: floa
 @sandbox.command("connect")
 @click.option("--url", required=True, help="The sandbox base URL printed by `junipeer sandbox serve`.")
 @click.option("--name", default="Sandbox", show_default=True)
+@click.option("--live", is_flag=True, help="Set it to Live mode: its scheduling rules run in `junipeer run`.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def sandbox_connect(obj: Ctx, url: str, name: str, as_json: bool) -> None:
+def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
     info = fetch_sandbox_info(url)
     integ = asyncio.run(obj.service.connect_sandbox(info, name))
+    if live:
+        integ = obj.service.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
     emit(
         [
@@ -184,6 +187,15 @@ def demo(headless: bool, orders: int, seed: int, time_scale: float, until_idle: 
 def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
     """Headless mode: scheduler + worker until SIGINT/SIGTERM."""
     from engine.service import run_headless
+
+    if not until_idle:
+        for integ in obj.service.integrations():
+            if not integ.live_mode:
+                click.echo(
+                    f"{integ.name} is not live: its scheduling rules don't run "
+                    "(Configure > General in the console, or `sandbox connect --live`).",
+                    err=True,
+                )
 
     asyncio.run(run_headless(obj.service, until_idle=until_idle, concurrency=concurrency))
 

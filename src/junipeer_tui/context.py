@@ -42,3 +42,8 @@ class ConsoleContext:
         """A task was enqueued: wake the embedded engine (no-op without one)."""
         if self.engine is not None:
             self.engine.notify()
+
+    def refresh_schedule(self) -> None:
+        """Scheduling rules or live mode changed: the embedded scheduler re-reads them now."""
+        if self.engine is not None:
+            self.engine.refresh_scheduler()

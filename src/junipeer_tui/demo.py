@@ -30,7 +30,9 @@ def prepare(orders: int, seed: int, time_scale: float) -> tuple[object, Service]
     service = Service(
         f"sqlite:///{path / 'demo.sqlite'}", secrets=FileSecretStore(path / "secrets.json"), data_dir=path
     )
-    asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop"))
+    integ = asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop"))
+    # The demo shows a running integration: its schedule syncs from the first second.
+    service.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
     return sandbox, service
 
 

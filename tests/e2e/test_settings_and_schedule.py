@@ -31,10 +31,18 @@ def test_lookups_are_cached_until_clear_cache(connected) -> None:
     assert fortnox_requests() > fetched
 
 
-def test_a_rule_enqueues_one_run_per_flow_within_its_hours(connected) -> None:
+def test_a_rule_enqueues_one_run_per_flow_within_its_hours_once_live(connected) -> None:
     service, _sb, iid = connected
     [rule] = service.schedule_rules(iid)
     scheduler = Scheduler(service)
+    # An integration in onboarding is tried by hand: its rules neither fire nor get scheduled.
+    assert not service.integration(iid).live_mode
+    assert scheduler.fire(rule.id) == 0 and not service.tasks(iid)
+    scheduler.refresh()
+    assert scheduler.next_runs() == []
+    service.update_integration(iid, live_mode=True)
+    scheduler.refresh()
+    assert [name for name, _when in scheduler.next_runs()] == [rule.name]
     assert scheduler.fire(rule.id) == 1
     assert scheduler.fire(rule.id) == 0  # one is already waiting for the flow
     [task] = service.tasks(iid)

@@ -124,6 +124,11 @@ class EmbeddedEngine:
     def release(self) -> None:
         self._released.set()
 
+    def refresh_scheduler(self) -> None:
+        """Rules or live mode changed: re-read them now, not at the next minute's refresh."""
+        if self.scheduler is not None:
+            self.call_soon(self.scheduler.refresh)
+
     def pause_scheduler(self) -> None:
         if self.scheduler is not None:
             self.call_soon(self.scheduler.pause)

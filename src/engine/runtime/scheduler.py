@@ -11,9 +11,9 @@ from datetime import time as dtime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from engine.store.models import Flow, ScheduleRule, TaskTrigger
+from engine.store.models import Flow, Integration, ScheduleRule, TaskTrigger
 
 if TYPE_CHECKING:
     from engine.service import Service
@@ -61,8 +61,16 @@ class Scheduler:
         ]
 
     def refresh(self) -> None:
+        """Schedule the enabled rules of live integrations: an integration in onboarding is set up
+        and tried with Export One / Export Many; it syncs on its own once set to Live mode."""
         with Session(self.service.db) as s:
-            rules = list(s.exec(select(ScheduleRule)))
+            rules = list(
+                s.exec(
+                    select(ScheduleRule)
+                    .join(Integration, col(Integration.id) == ScheduleRule.integration_id)
+                    .where(Integration.live_mode)
+                )
+            )
         wanted = {f"rule-{r.id}": r for r in rules if r.enabled}
         for job_id in list(self._signatures):
             if job_id not in wanted:
@@ -91,8 +99,15 @@ class Scheduler:
         """Enqueue a run for each enabled flow of the rule; returns how many were enqueued."""
         with Session(self.service.db) as s:
             rule = s.get(ScheduleRule, rule_id)
+            integ = s.get(Integration, rule.integration_id) if rule is not None else None
             # Active hours are UTC, like every time the console shows.
-            if rule is None or not rule.enabled or not within_active_hours(rule, datetime.now(UTC)):
+            if (
+                rule is None
+                or integ is None
+                or not integ.live_mode
+                or not rule.enabled
+                or not within_active_hours(rule, datetime.now(UTC))
+            ):
                 return 0
             flows = list(
                 s.exec(

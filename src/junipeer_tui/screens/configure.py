@@ -40,7 +40,7 @@ from junipeer_tui.widgets.util import ago, call_async, error_text, parse_day, pl
 REQUIRED_BANNER = "This setting is required and must be saved."
 TABS = ("settings", "connectors", "scheduling", "webhooks", "general")
 RULE_ACTIONS = {"add_rule", "edit_rule", "toggle_rule", "delete_rule"}
-SCHEDULER_PICKS_UP = "The running scheduler picks up changes within a minute."
+SCHEDULER_NOTE = "Rules run while the integration is in Live mode (General)."
 
 
 def option_of(value: dict[str, Any]) -> tuple[str, str] | None:
@@ -370,7 +370,7 @@ class ConfigureSection(Section):
             with TabPane("Scheduling", id="scheduling"), VerticalScroll(id="scheduling-scroll"):
                 yield Static(
                     "Each rule runs its flows every so many minutes, only within its active hours when it "
-                    f"has some. {SCHEDULER_PICKS_UP}",
+                    f"has some. {SCHEDULER_NOTE}",
                     classes="section-note",
                 )
                 table: DataTable[str] = LeanDataTable(
@@ -518,7 +518,8 @@ class ConfigureSection(Section):
             elif status.scheduler_paused:
                 text = "The scheduler is paused."
             elif not status.next_runs:
-                text = "No rule is on."
+                live = self.ctx.service.integration(self.ctx.integration_id).live_mode
+                text = "No rule is on." if live else "Not live: no rule runs until Live mode is on (General)."
             else:
                 width = max(len(name) for name, _ in status.next_runs)
                 text = "\n".join(
@@ -730,7 +731,14 @@ class ConfigureSection(Section):
             with self.prevent(Switch.Changed):
                 switch.value = not value
             return
-        self.notify(f"{label} {'on' if value else 'off'}.", title="General")
+        if field == "live_mode":
+            self.ctx.refresh_schedule()
+            hint = (
+                " Scheduling rules now run." if value else " Scheduling rules are off until it is live again."
+            )
+        else:
+            hint = ""
+        self.notify(f"{label} {'on' if value else 'off'}.{hint}", title="General")
         self._refresh_header()
 
     def _refresh_header(self) -> None:
@@ -750,7 +758,8 @@ class ConfigureSection(Section):
 
     def _rule_changed(self, message: str) -> None:
         self._load_schedule()
-        self.notify(f"{message} {SCHEDULER_PICKS_UP}", title="Scheduling", markup=False)
+        self.ctx.refresh_schedule()
+        self.notify(message, title="Scheduling", markup=False)
 
     def action_add_rule(self) -> None:
         self.action_show_tab("scheduling")

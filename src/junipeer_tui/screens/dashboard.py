@@ -230,7 +230,12 @@ class DashboardSection(Section):
             widget.update(Content.from_markup("[$text-warning]Scheduler paused.[/]"))
             return
         if not status.next_runs:
-            widget.update(Content.from_markup("[$text-muted]No scheduling rule is active.[/]"))
+            if not self.ctx.service.integration(self.ctx.integration_id).live_mode:
+                widget.update(
+                    Content.from_markup("[$text-warning]Not live[/]: scheduled runs start in Live mode.")
+                )
+            else:
+                widget.update(Content.from_markup("[$text-muted]No scheduling rule is active.[/]"))
             return
         lines = []
         for name, when in status.next_runs[:4]:
