@@ -43,6 +43,24 @@ async def test_keys_and_clicks_switch_sections(console_ctx) -> None:
         assert app.console_screen.active == "logs"
 
 
+async def test_sections_mount_in_the_background_soon_after_start(console_ctx) -> None:
+    """Opening a section after the first second is a switch, not a mount."""
+    app = snapshot_app(console_ctx)
+    app.background_mount = True
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        console = app.console_screen
+        for _ in range(60):
+            if all(section.is_attached for section in console.sections()):
+                break
+            await pilot.pause(0.05)
+        assert all(section.is_attached for section in console.sections())
+        assert console.active == "dashboard" and not console.section("logs").display
+        await pilot.press("5")
+        await settle(pilot)
+        assert console.active == "logs" and console.section("logs").display
+
+
 async def test_footer_shows_the_sections_keys_and_clicks_press_them(console_ctx) -> None:
     app = snapshot_app(console_ctx)
     async with app.run_test(size=SIZE) as pilot:
