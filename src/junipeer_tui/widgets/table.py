@@ -70,7 +70,8 @@ class LeanDataTable(DataTable[Any]):
     render_lines), about 0.2 ms a cell: a section switch that shows a changed page of 40 rows by 7
     columns spent more time there than in everything else (bench/console.py). A one-line Text cell
     needs none of that layout: its segments, cropped or padded to the column, between the padding,
-    under the same row and cursor styles (tests/tui/test_table.py holds the two ways equal).
+    under the same row and cursor styles. It reads DataTable's private caches and helpers, so
+    Textual is pinned and tests/tui/test_table.py holds the two ways equal, segment by segment.
     Anything else (headers, labels, wrapped rows, other renderables) still goes through Rich.
 
     The caches are cut to a screenful because our tables show a page of at most 200 rows rebuilt
