@@ -39,6 +39,8 @@ class SectionHarness(App[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        # As the console does when it shows a section: reload it, then focus it.
+        self.call_after_refresh(self.section.reload)
         self.call_after_refresh(self.focus_section)
 
     def focus_section(self) -> None:

@@ -56,9 +56,14 @@ async def test_sections_mount_in_the_background_soon_after_start(console_ctx) ->
             await pilot.pause(0.05)
         assert all(section.is_attached for section in console.sections())
         assert console.active == "dashboard" and not console.section("logs").display
+        # Mounted unseen, Configure has asked the platforms for nothing yet.
+        assert not console.section("configure")._lookups_started
         await pilot.press("5")
         await settle(pilot)
         assert console.active == "logs" and console.section("logs").display
+        await pilot.press("8")
+        await settle(pilot)
+        assert console.section("configure")._lookups_started
 
 
 async def test_footer_shows_the_sections_keys_and_clicks_press_them(console_ctx) -> None:

@@ -346,6 +346,7 @@ class ConfigureSection(Section):
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
         super().__init__(ctx, **kwargs)
         self._lookups: dict[str, list[tuple[str, str]]] = {}
+        self._lookups_started = False
         self._next_runs = ""
         self._rules: list[ScheduleRule] = []
         self._rules_shown: list[tuple[Any, ...]] | None = None
@@ -451,15 +452,20 @@ class ConfigureSection(Section):
         self.query_one("#configure-tabs", TabbedContent).query_one(Tabs).focus()
 
     def on_mount(self) -> None:
-        self._load_lookups()
         self._load_schedule()
         self._load_webhooks()
 
     # -- data ---------------------------------------------------------------------------------
     def reload(self) -> None:
-        """The refresh tick only re-reads what the engine changes: never the forms being edited."""
+        """The refresh tick only re-reads what the engine changes: never the forms being edited.
+        The dropdown values are fetched from the platforms the first time the section is shown,
+        not when the console mounts it in the background: an operator who never opens Configure
+        costs the platforms no request."""
         if not self.is_attached:
             return
+        if not self._lookups_started:
+            self._lookups_started = True
+            self._load_lookups()
         for conn in self.ctx.service.connectors(self.ctx.integration_id):
             for card in self.query(f"#connector-{conn.id}").results(ConnectorCard):
                 card.refresh_card(conn)

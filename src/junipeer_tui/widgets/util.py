@@ -177,7 +177,9 @@ def call_async(ctx: ConsoleContext, fn: Callable[[], Awaitable[T]], timeout: flo
 
     async def run() -> T:
         try:
-            return await fn()
+            # The same limit as on the engine's loop: a platform that does not answer must not keep
+            # this thread (and the console's exit, which waits for it) for its whole retry budget.
+            return await asyncio.wait_for(fn(), timeout)
         finally:
             await ctx.service.aclose_pool()
 
