@@ -961,7 +961,9 @@ class Service:
             exp.summary = f"{label} is {verdict.reason}"
             return exp
         hist = th.get(self.db, flow.id)
-        if hist.last_loaded is None or (updated and updated > hist.last_loaded):
+        # Shopify's updated_at has whole seconds: one from the second Time History ends in may lie
+        # after it, and the next run's window still takes it.
+        if hist.last_loaded is None or (updated and updated >= hist.last_loaded.replace(microsecond=0)):
             when = f"{hist.last_loaded:%Y-%m-%d %H:%M} UTC" if hist.last_loaded else "never"
             exp.verdict = "NOT_YET_LOADED"
             exp.summary = (
