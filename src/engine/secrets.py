@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -108,8 +109,14 @@ def default_store(data_dir: Path) -> SecretStore:
 
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "api_key", "apikey")
 # Verdicts per key: payloads repeat the same few hundred keys, and this runs on every stored record.
+# The harmless ones also go in a set, so a dict whose keys are all known harmless is passed in one
+# C-level subset test instead of a verdict per key.
 _KEY_VERDICTS: dict[str, bool] = {}
+_SAFE_KEYS: set[str] = set()
 _KEY_VERDICTS_MAX = 4096
+_CONTAINERS = (dict, list)
+# Values of exactly these types need no look inside; checked for a whole dict or list at once.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _secret_key(key: Any) -> bool:
@@ -119,21 +126,72 @@ def _secret_key(key: Any) -> bool:
         verdict = any(s in lowered for s in _SECRET_KEYS)
         if type(key) is str and len(_KEY_VERDICTS) < _KEY_VERDICTS_MAX:
             _KEY_VERDICTS[key] = verdict
+            if not verdict:
+                _SAFE_KEYS.add(key)
     return verdict
 
 
+def redacted_json(value: Any, encode: Callable[[Any], str]) -> str:
+    """`encode(redact(value))`, for less: payloads carry few credential-like keys, mostly at the top
+    (an order's `token`), and the JSON text can prove there are none further down faster than a walk
+    through the value. The top-level ones are masked, the result encoded; every credential-like key
+    has one of the words in its lowercased name, and a key's letters appear in the text as they are,
+    so if the lowercased text holds each word only as often as the masked keys' names do, `redact`
+    has nothing more to mask. Otherwise (a nested one, or a word in some value) it walks after all.
+    """
+    top = (
+        [k for k in value if _secret_key(k)]
+        if isinstance(value, dict) and not value.keys() <= _SAFE_KEYS
+        else []
+    )
+    text = encode({**value, **dict.fromkeys(top, "***")} if top else value)
+    lowered = text.lower()
+    if all(lowered.count(w) == sum(str(k).lower().count(w) for k in top) for w in _SECRET_KEYS):
+        return text
+    return encode(redact(value))
+
+
 def redact(value: Any) -> Any:
-    """A copy of a JSON-like value with anything that looks like a credential replaced."""
+    """A JSON-like value with anything that looks like a credential replaced.
+
+    Dicts and lists without such keys anywhere below them are returned as they are, not copied (the
+    callers only serialise the result): a copy of every order cost more than storing it.
+    """
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if _secret_key(k):
-                out[k] = "***"
-            elif isinstance(v, dict | list):
-                out[k] = redact(v)
-            else:
-                out[k] = v
-        return out
+        return _redact_dict(value)
     if isinstance(value, list):
-        return [redact(v) if isinstance(v, dict | list) else v for v in value]
+        return _redact_list(value)
     return value
+
+
+def _redact_dict(value: dict) -> dict:
+    secret = () if value.keys() <= _SAFE_KEYS else [k for k in value if _secret_key(k)]
+    out = None
+    if secret:
+        out = dict(value)
+        for k in secret:
+            out[k] = "***"
+    if _SCALARS.issuperset(map(type, value.values())):
+        return value if out is None else out
+    for k, v in value.items():
+        if isinstance(v, _CONTAINERS) and k not in secret:
+            clean = redact(v)
+            if clean is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = clean
+    return value if out is None else out
+
+
+def _redact_list(value: list) -> list:
+    if _SCALARS.issuperset(map(type, value)):
+        return value
+    out = None
+    for i, v in enumerate(value):
+        if isinstance(v, _CONTAINERS):
+            clean = redact(v)
+            if clean is not v:
+                if out is None:
+                    out = list(value)
+                out[i] = clean
+    return value if out is None else out

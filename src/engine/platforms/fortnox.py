@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from engine.platforms.fortnox_codes import FORTNOX_CODES
 from engine.platforms.http import (
     AUTH_FAILED,
     NOT_FOUND,
+    UNPACED,
     ErrorInfo,
     PlatformError,
     PlatformHttpClient,
@@ -184,11 +186,12 @@ class FortnoxClient(PlatformHttpClient):
         tokens = await self._valid_tokens()
         return {"Authorization": f"Bearer {tokens.access_token}"}
 
+    def _pace(self, paced: bool) -> AbstractAsyncContextManager[Any]:
+        # The token endpoint is not counted in the API's window.
+        return self._paced() if paced and self.pacing else UNPACED
+
     @contextlib.asynccontextmanager
-    async def _pace(self, paced: bool) -> AsyncIterator[None]:
-        if not paced or not self.pacing:  # the token endpoint is not counted in the API's window
-            yield
-            return
+    async def _paced(self) -> AsyncIterator[None]:
         async with self.limiter.slot() as waited:
             self.stats.waits_for_pacing += waited
             yield

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from engine.platforms.http import ErrorInfo, PlatformError, PlatformHttpClient, generic_error_info, short_body
+from engine.platforms.http import (
+    UNPACED,
+    ErrorInfo,
+    PlatformError,
+    PlatformHttpClient,
+    generic_error_info,
+    short_body,
+)
 from engine.platforms.pacing import LeakyBucketPacer
 
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
@@ -79,10 +87,12 @@ class ShopifyClient(PlatformHttpClient):
     def _secrets(self) -> Iterable[str]:
         return (self.__token,)
 
+    def _pace(self, paced: bool) -> AbstractAsyncContextManager[Any]:
+        return self._paced() if paced and self.pacing else UNPACED
+
     @contextlib.asynccontextmanager
-    async def _pace(self, paced: bool) -> AsyncIterator[None]:
-        if paced and self.pacing:
-            self.stats.waits_for_pacing += await self.pacer.acquire()
+    async def _paced(self) -> AsyncIterator[None]:
+        self.stats.waits_for_pacing += await self.pacer.acquire()
         yield
 
     def _after_response(self, response: httpx.Response) -> None:

@@ -1,15 +1,25 @@
 """What a flow writes while it runs: entities (with leases and store intents), their timeline,
 references and log lines.
 
-Writes are collected in a `Writes` batch and committed together by `Recorder.flush`, with Core
-statements rather than ORM sessions: a record costs a handful of short transactions, and the ones
-that must land before a target write (the store intent) are flushed before it. A crash loses at
-most the record in hand, and the intent tells the next attempt to look before it creates.
+Writes are collected in a `Writes` batch and committed together, in as few transactions as
+exactly-once allows: the ones that must land before a target write (the store intent) are flushed
+before it. A crash loses at most the record in hand, and the intent tells the next attempt to look
+before it creates.
 
-Every statement is built once per dialect (`_Statements`) and executed with a parameter dict, so
-SQLAlchemy compiles it once and afterwards only binds values: building a fresh `insert(...).values()`
-per call cost more CPU than the database work itself. Several updates of one entity in a batch are
-merged into one UPDATE, and rows of one kind that follow each other go in one executemany.
+The statements go straight to the database driver (DBAPI), as SQL written here once per dialect and
+key set: through SQLAlchemy Core, inserting a log row cost ~20 µs of CPU, through the driver ~8 µs
+with SQLite's own work included, and an order takes about fifteen statements. The SQL (`INSERT …
+ON CONFLICT … RETURNING`) is the same on SQLite and PostgreSQL; only the placeholder style differs,
+and on SQLite datetimes are bound as SQLAlchemy's `UTCDateTime` stores them, so every other reader
+of these tables sees the same values as before.
+
+Where they run depends on the database. SQLite works on a local file, so a job runs inline on the
+event loop: handing jobs to a thread cost more CPU (GIL hand-offs, wake-ups) than the statements
+themselves, and in the backfill benchmark CPU is the limit. Copying the write-ahead log back into
+the database file is left to a `WalCheckpointer` thread. PostgreSQL makes every statement wait for
+a round trip to the server, so there a writer thread runs them while the loop goes on sending
+requests. Either way a flush returns only after its commit, so a store intent is durable before the
+request it announces is sent.
 """
 
 from __future__ import annotations
@@ -18,19 +28,19 @@ import asyncio
 import contextlib
 import json
 import queue
+import re
 import threading
 import time
-import weakref
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlmodel import UTCDateTime
 
-from engine.secrets import redact
+from engine.secrets import redacted_json
+from engine.store.db import WalCheckpointer
 from engine.store.models import (
     Entity,
     EntityStatus,
@@ -41,17 +51,37 @@ from engine.store.models import (
     utcnow,
 )
 
-ENTITY = Entity.__table__  # type: ignore[attr-defined]
-REFERENCE = Reference.__table__  # type: ignore[attr-defined]
-TRANSACTION = EntityTransaction.__table__  # type: ignore[attr-defined]
-LOG = LogEntry.__table__  # type: ignore[attr-defined]
+ENTITY_COLUMNS = tuple(c.name for c in Entity.__table__.c)  # type: ignore[attr-defined]
+REFERENCE_COLUMNS = tuple(c.name for c in Reference.__table__.c)  # type: ignore[attr-defined]
+# The UTCDateTime columns of the tables written here: bound and read back as that type does it.
+_TIME_COLUMNS = frozenset(
+    c.name
+    for table in (Entity, Reference, EntityTransaction, LogEntry)
+    for c in table.__table__.c  # type: ignore[attr-defined]
+    if isinstance(c.type, UTCDateTime)
+)
 
-ENTITY_KEY = ["flow_id", "entity_type", "source_id"]
-REFERENCE_KEY = ["integration_id", "entity_type", "source_id"]
+ENTITY_KEY = "flow_id, entity_type, source_id"
+REFERENCE_KEY = "integration_id, entity_type, source_id"
+TRANSACTION_KEYS = ("entity_id", "task_id", "at", "action", "status", "message")
+LOG_KEYS = ("integration_id", "at", "level", "code", "message", "flow_id", "task_id", "reference")
+REFERENCE_KEYS = (
+    "integration_id", "entity_type", "source_id", "source_label", "target_id", "origin", "created_at",
+    "updated_at",
+)  # fmt: skip
+CLAIM_KEYS = (
+    "integration_id", "flow_id", "entity_type", "source_id", "retriever_reference", "status", "children",
+    "last_updated", "lease_owner", "lease_until",
+)  # fmt: skip
+
+
+# What json.dumps(value, default=str, ensure_ascii=False) builds on every call, built once.
+_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(redact(value), default=str, ensure_ascii=False)
+    """A payload as stored (raw_source, raw_target): JSON with credentials redacted."""
+    return redacted_json(value, _JSON.encode)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -60,90 +90,180 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _upsert(db: Engine, table: Any) -> Any:
-    """INSERT … ON CONFLICT for the database in use (both SQLite and PostgreSQL have it)."""
-    return (postgresql if db.dialect.name == "postgresql" else sqlite).insert(table)
+# -- values in and out --------------------------------------------------------------------------
+_SQLITE_TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 
 
-class _Statements:
-    """The recorder's statements for one dialect, built once. Parameter names that are not columns
-    end in `_` so they never collide with the SET/VALUES keys taken from the parameter dict."""
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
+    if value.utcoffset() is None:  # UTCDateTime refuses these too: the instant would be a guess
+        raise ValueError("datetimes stored by the engine must carry a timezone")
+    return value.astimezone(UTC)
 
-    def __init__(self, db: Engine) -> None:
-        # UPDATE entity SET <the dict's column keys> WHERE id = :entity_id_
-        self.entity_update = update(ENTITY).where(ENTITY.c.id == bindparam("entity_id_"))
-        self.release = (
-            update(ENTITY)
-            .where(ENTITY.c.id == bindparam("entity_id_"), ENTITY.c.lease_owner == bindparam("owner_"))
-            .values(lease_owner=None, lease_until=None)
+
+def _sqlite_time(value: datetime) -> str:
+    """SQLAlchemy's SQLite storage of a UTCDateTime: UTC, no offset, always with microseconds (text
+    that sorts in time order, which the lease comparison in the claim relies on)."""
+    v = _utc(value)
+    return _SQLITE_TIME % (v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)
+
+
+def _sqlite_params(params: dict[str, Any]) -> dict[str, Any]:
+    # Only the time columns can hold datetimes; looking at just those keeps this per-statement cost low.
+    times = _TIME_COLUMNS.intersection(params)
+    if not times:
+        return params
+    out = params.copy()
+    for k in times:
+        if type(v := out[k]) is datetime:
+            out[k] = _sqlite_time(v)
+    return out
+
+
+def _postgres_params(params: dict[str, Any]) -> dict[str, Any]:
+    # psycopg binds aware datetimes as timestamptz itself; only a naive one must be refused.
+    for k in _TIME_COLUMNS.intersection(params):
+        if type(v := params[k]) is datetime:
+            _utc(v)
+    return params
+
+
+def _read_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _row(columns: tuple[str, ...], values: Iterable[Any]) -> dict[str, Any]:
+    return {c: _read_time(v) if c in _TIME_COLUMNS else v for c, v in zip(columns, values, strict=True)}
+
+
+# -- SQL ----------------------------------------------------------------------------------------
+def _insert(table: str, keys: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join(':' + k for k in keys)})"
+
+
+class _Sql:
+    """The recorder's statements as driver SQL for one dialect. They are written with `:name`
+    placeholders (sqlite3's named style) and translated once for psycopg's `%(name)s`. Those whose
+    shape depends on a batch's keys are built on first use and cached, so one statement's text is
+    always the same object: a batch groups consecutive rows of one statement by identity."""
+
+    def __init__(self, dialect: str) -> None:
+        self.postgres = dialect == "postgresql"
+        self.params = _postgres_params if self.postgres else _sqlite_params
+        self._cache: dict[tuple[Any, ...], str] = {}
+        self.transaction = self._text(_insert("entity_transaction", TRANSACTION_KEYS))
+        self.log = self._text(_insert("log_entry", LOG_KEYS))
+        self.reference = self._text(
+            _insert("reference", REFERENCE_KEYS) + f" ON CONFLICT ({REFERENCE_KEY}) DO UPDATE SET"
+            " target_id = excluded.target_id, updated_at = excluded.updated_at, origin = excluded.origin,"
+            # No new label keeps the old one.
+            " source_label = coalesce(excluded.source_label, reference.source_label)"
         )
-        self.renew = (
-            update(ENTITY)
-            .where(
-                ENTITY.c.id.in_(bindparam("ids_", expanding=True)),
-                ENTITY.c.lease_owner == bindparam("owner_"),
-            )
-            .values(lease_until=bindparam("until_"))
-        )
-        self.transaction = insert(TRANSACTION)
-        self.log = insert(LOG)
-        ref = _upsert(db, REFERENCE)
-        self.reference = ref.on_conflict_do_update(
-            index_elements=REFERENCE_KEY,
-            set_={
-                "target_id": ref.excluded.target_id,
-                "updated_at": ref.excluded.updated_at,
-                "origin": ref.excluded.origin,
-                # No new label keeps the old one.
-                "source_label": func.coalesce(ref.excluded.source_label, REFERENCE.c.source_label),
-            },
-        )
-        self.reference_get = select(REFERENCE).where(
-            REFERENCE.c.integration_id == bindparam("integration_id_"),
-            REFERENCE.c.entity_type == bindparam("entity_type_"),
-            REFERENCE.c.source_id == bindparam("source_id_"),
+        self.reference_get = self._text(
+            f"SELECT {', '.join(REFERENCE_COLUMNS)} FROM reference"
+            " WHERE integration_id = :integration_id_ AND entity_type = :entity_type_"
+            " AND source_id = :source_id_"
         )
         # One statement claims: insert the row leased to us, or take the lease of an existing row when
         # it is free, ours, or expired (`excluded.last_updated` is the claim's `now`). A row comes
         # back only when we hold the lease.
-        claim = _upsert(db, ENTITY)
-        self.claim = claim.on_conflict_do_update(
-            index_elements=ENTITY_KEY,
-            set_={"lease_owner": claim.excluded.lease_owner, "lease_until": claim.excluded.lease_until},
-            where=or_(
-                ENTITY.c.lease_owner.is_(None),
-                ENTITY.c.lease_owner == claim.excluded.lease_owner,
-                ENTITY.c.lease_until < claim.excluded.last_updated,
-            ),
-        ).returning(*ENTITY.c)
-        self._db = weakref.ref(db)
-        self._side: dict[tuple[str, ...], Any] = {}
+        self.claim = self._text(
+            _insert("entity", CLAIM_KEYS) + f" ON CONFLICT ({ENTITY_KEY}) DO UPDATE SET"
+            " lease_owner = excluded.lease_owner, lease_until = excluded.lease_until"
+            " WHERE entity.lease_owner IS NULL OR entity.lease_owner = excluded.lease_owner"
+            " OR entity.lease_until < excluded.last_updated"
+            f" RETURNING {', '.join(ENTITY_COLUMNS)}"
+        )
+        self.release = self._text(
+            "UPDATE entity SET lease_owner = NULL, lease_until = NULL"
+            " WHERE id = :entity_id_ AND lease_owner = :owner_"
+        )
+        self.renew = self._text(
+            "UPDATE entity SET lease_until = :lease_until WHERE id = :entity_id_ AND lease_owner = :owner_"
+        )
 
-    def side_record(self, keys: tuple[str, ...]) -> Any:
-        """Upsert of a side record setting `keys` on conflict, returning its id."""
-        stmt = self._side.get(keys)
-        if stmt is None:
-            db = self._db()
-            assert db is not None
-            ins = _upsert(db, ENTITY)
-            stmt = ins.on_conflict_do_update(
-                index_elements=ENTITY_KEY, set_={k: ins.excluded[k] for k in keys}
-            ).returning(ENTITY.c.id)
-            self._side[keys] = stmt
-        return stmt
+    def _text(self, sql: str) -> str:
+        return re.sub(r":(\w+)", r"%(\1)s", sql) if self.postgres else sql
+
+    def entity_update(self, keys: tuple[str, ...]) -> str:
+        """UPDATE entity SET <keys but entity_id_> WHERE id = :entity_id_"""
+        found = self._cache.get(("update", keys))
+        if found is None:
+            sets = ", ".join(f"{k} = :{k}" for k in keys if k != "entity_id_")
+            found = self._cache["update", keys] = self._text(
+                f"UPDATE entity SET {sets} WHERE id = :entity_id_"
+            )
+        return found
+
+    def side_record(self, keys: tuple[str, ...], updated: tuple[str, ...]) -> str:
+        """Upsert of a side record (inserting `keys`, setting `updated` on conflict), returning its id."""
+        found = self._cache.get(("side", keys, updated))
+        if found is None:
+            sets = ", ".join(f"{k} = excluded.{k}" for k in updated)
+            found = self._cache["side", keys, updated] = self._text(
+                _insert("entity", keys) + f" ON CONFLICT ({ENTITY_KEY}) DO UPDATE SET {sets} RETURNING id"
+            )
+        return found
 
 
-_STATEMENTS: weakref.WeakKeyDictionary[Engine, _Statements] = weakref.WeakKeyDictionary()
+_SQL: dict[str, _Sql] = {}
 
 
-def statements(db: Engine) -> _Statements:
-    found = _STATEMENTS.get(db)
+def _sql_for(db: Engine) -> _Sql:
+    found = _SQL.get(db.dialect.name)
     if found is None:
-        found = _STATEMENTS[db] = _Statements(db)
+        found = _SQL[db.dialect.name] = _Sql(db.dialect.name)
     return found
 
 
-Op = tuple[Any, dict[str, Any]] | Callable[[Connection], None]
+class _Db:
+    """One driver connection out of the engine's pool, with the calls a job makes on it. Statements
+    open a transaction implicitly (sqlite3 and psycopg both do); the job's runner commits it."""
+
+    def __init__(self, engine: Engine, sql: _Sql) -> None:
+        self.sql = sql
+        self._params = sql.params
+        self._pooled = engine.raw_connection()
+        self._conn = self._pooled.driver_connection
+        self._cur = self._conn.cursor()  # type: ignore[union-attr]
+
+    def execute(self, text: str, params: dict[str, Any]) -> None:
+        self._cur.execute(text, self._params(params))
+
+    def executemany(self, text: str, rows: list[dict[str, Any]]) -> None:
+        self._cur.executemany(text, [self._params(p) for p in rows])
+
+    def fetchone(self, text: str, params: dict[str, Any]) -> Any:
+        self._cur.execute(text, self._params(params))
+        rows = self._cur.fetchall()  # all of them: SQLite finishes the statement only then
+        return rows[0] if rows else None
+
+    def commit(self) -> None:
+        self._conn.commit()  # type: ignore[union-attr]
+
+    def rollback(self) -> bool:
+        """Roll back after a failed job; False when the connection is unusable (and now closed)."""
+        try:
+            self._conn.rollback()  # type: ignore[union-attr]
+            return True
+        except Exception:
+            self.close()
+            return False
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._cur.close()
+        with contextlib.suppress(Exception):
+            self._pooled.close()  # back to the pool, which resets it
+
+
+# -- batches ------------------------------------------------------------------------------------
+Op = tuple[str, dict[str, Any]] | Callable[[_Db], None]
 
 
 class Writes:
@@ -165,7 +285,12 @@ class Writes:
             params.update(changes)
         else:
             params = self._entity_params[entity.id] = {"entity_id_": entity.id, **changes}
-            self.ops.append((self.rec.sql.entity_update, params))
+
+            def op(db: _Db) -> None:
+                # The SET list is taken when the batch runs: later changes may have added columns.
+                db.execute(db.sql.entity_update(tuple(params)), params)
+
+            self.ops.append(op)
         return self
 
     def transaction(self, entity: Any, action: str, status: str, message: str = "") -> Writes:
@@ -217,7 +342,6 @@ class Writes:
             "error_message": None,
             **raw,
         }
-        stmt = rec.sql.side_record(tuple(values))
         row = {
             "integration_id": rec.integration_id,
             "flow_id": rec.flow_id,
@@ -227,6 +351,7 @@ class Writes:
             "children": 0,
             **values,
         }
+        stmt = rec.sql.side_record(tuple(row), tuple(values))
         timeline = {
             "task_id": rec.task_id,
             "at": now,
@@ -235,9 +360,9 @@ class Writes:
             "message": message,
         }
 
-        def op(c: Connection) -> None:
-            entity_id = c.execute(stmt, row).scalar_one()
-            c.execute(rec.sql.transaction, {"entity_id": entity_id, **timeline})
+        def op(db: _Db) -> None:
+            (entity_id,) = db.fetchone(stmt, row)
+            db.execute(db.sql.transaction, {"entity_id": entity_id, **timeline})
 
         self.ops.append(op)
         return self
@@ -262,24 +387,24 @@ class Writes:
         self.ops.append((self.rec.sql.release, {"entity_id_": entity.id, "owner_": self.rec.worker_id}))
         return self
 
-    def execute(self, conn: Connection) -> None:
-        """Run the batch on `conn` (inside the caller's transaction), in order; consecutive rows for
-        the same statement with the same keys go as one executemany."""
+    def execute(self, db: _Db) -> None:
+        """Run the batch on `db` (inside the caller's transaction), in order; consecutive rows for
+        the same statement go as one executemany."""
         ops, i, n = self.ops, 0, len(self.ops)
         while i < n:
             op = ops[i]
             if callable(op):
-                op(conn)
+                op(db)
                 i += 1
                 continue
-            stmt, params = op
+            text, params = op
             j = i + 1
-            while j < n and not callable(ops[j]) and ops[j][0] is stmt and ops[j][1].keys() == params.keys():  # type: ignore[index,union-attr]
+            while j < n and not callable(ops[j]) and ops[j][0] is text:  # type: ignore[index]
                 j += 1
             if j == i + 1:
-                conn.execute(stmt, params)
+                db.execute(text, params)
             else:
-                conn.execute(stmt, [ops[k][1] for k in range(i, j)])  # type: ignore[index]
+                db.executemany(text, [ops[k][1] for k in range(i, j)])  # type: ignore[index]
             i = j
 
     def clear(self) -> None:
@@ -292,23 +417,29 @@ class EntityRow(SimpleNamespace):
     while it holds the lease. Building the SQLModel object cost more than the claim's SQL."""
 
 
-Job = Callable[[Connection], Any]
+class ReferenceRow(SimpleNamespace):
+    """A reference row's columns as plain attributes."""
 
 
+Job = Callable[[_Db], Any]
+
+
+# -- the writer thread (PostgreSQL) -------------------------------------------------------------
 class _Writer:
     """One thread that runs a recorder's database jobs in the order they were submitted.
 
     Jobs that queue up while a transaction runs are committed together in the next one (group
-    commit): fewer commits, and one wake-up of the event loop per transaction. Each job's future is
-    resolved only after the commit, so a store intent is durable when its `aflush` returns. If a
+    commit): fewer round trips, and one wake-up of the event loop per transaction. Each job's future
+    is resolved only after the commit, so a store intent is durable when its `aflush` returns. If a
     group fails, its jobs are run again one transaction each, so only the failing job sees the error
     (jobs only execute statements, so running one again after a rollback is safe).
     """
 
     MAX_GROUP = 64
 
-    def __init__(self, db: Engine) -> None:
-        self.db = db
+    def __init__(self, engine: Engine, sql: _Sql) -> None:
+        self.engine = engine
+        self.sql = sql
         self._jobs: queue.SimpleQueue[tuple[Job, asyncio.Future[Any]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="junipeer-records", daemon=True)
         self._thread.start()
@@ -322,7 +453,7 @@ class _Writer:
         self._jobs.put(None)
 
     def _run(self) -> None:
-        conn: Connection | None = None
+        db: _Db | None = None
         try:
             while (first := self._jobs.get()) is not None:
                 group = [first]
@@ -337,48 +468,47 @@ class _Writer:
                         break
                     group.append(more)
                 try:
-                    if conn is None:
-                        conn = self.db.connect()
-                    conn, outcomes = self._run_group(conn, group)
+                    if db is None:
+                        db = _Db(self.engine, self.sql)
+                    db, outcomes = self._run_group(db, group)
                 except Exception as exc:  # no connection to be had: every job fails, none hangs
-                    if conn is not None:
-                        with contextlib.suppress(Exception):
-                            conn.close()
-                    conn, outcomes = None, [(False, exc)] * len(group)
+                    if db is not None:
+                        db.close()
+                    db, outcomes = None, [(False, exc)] * len(group)
                 self._publish(group, outcomes)
                 if stop:
                     break
         finally:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+            if db is not None:
+                db.close()
 
     def _run_group(
-        self, conn: Connection, group: list[tuple[Job, asyncio.Future[Any]]]
-    ) -> tuple[Connection, list[tuple[bool, Any]]]:
+        self, db: _Db, group: list[tuple[Job, asyncio.Future[Any]]]
+    ) -> tuple[_Db, list[tuple[bool, Any]]]:
         try:
-            with conn.begin():
-                results = [job(conn) for job, _ in group]
-            return conn, [(True, r) for r in results]
+            results = [job(db) for job, _ in group]
+            db.commit()
+            return db, [(True, r) for r in results]
         except Exception as exc:
-            conn = self._fresh(conn)
+            db = self._fresh(db)
             if len(group) == 1:
-                return conn, [(False, exc)]
+                return db, [(False, exc)]
         outcomes: list[tuple[bool, Any]] = []
         for job, _ in group:
             try:
-                with conn.begin():
-                    outcomes.append((True, job(conn)))
+                result = job(db)
+                db.commit()
+                outcomes.append((True, result))
             except Exception as exc:
                 outcomes.append((False, exc))
-                conn = self._fresh(conn)
-        return conn, outcomes
+                db = self._fresh(db)
+        return db, outcomes
 
-    def _fresh(self, conn: Connection) -> Connection:
+    def _fresh(self, db: _Db) -> _Db:
         """A new connection after a failure, in case the old one is what failed."""
-        with contextlib.suppress(Exception):
-            conn.close()
-        return self.db.connect()
+        db.rollback()
+        db.close()
+        return _Db(self.engine, self.sql)
 
     @staticmethod
     def _publish(group: list[tuple[Job, asyncio.Future[Any]]], outcomes: list[tuple[bool, Any]]) -> None:
@@ -400,6 +530,7 @@ def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_exception(value)
 
 
+# -- the recorder -------------------------------------------------------------------------------
 class Recorder:
     def __init__(
         self,
@@ -409,6 +540,8 @@ class Recorder:
         task_id: int | None = None,
         worker_id: str = "inline",
         lease_seconds: float = 60.0,
+        *,
+        inline: bool | None = None,
     ) -> None:
         self.db = db
         self.integration_id = integration_id
@@ -416,38 +549,61 @@ class Recorder:
         self.task_id = task_id
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
-        self.sql = statements(db)
+        self.sql = _sql_for(db)
+        # Run jobs on the event loop (SQLite) or on the writer thread (a database server); see the
+        # module docstring.
+        self.inline = db.dialect.name == "sqlite" if inline is None else inline
+        self._conn: _Db | None = None  # the event loop thread's connection
+        self._checkpointer: WalCheckpointer | None = None
         self._writer: _Writer | None = None
 
     def writes(self) -> Writes:
         return Writes(self)
 
-    def flush(self, writes: Writes) -> None:
-        if not writes.ops:
-            return
-        with self.db.begin() as conn:
-            writes.execute(conn)
-        writes.clear()
+    def _run_here(self, job: Job) -> Any:
+        """Run a job in a transaction of its own on the calling thread; committed when it returns."""
+        if self._conn is None:
+            self._conn = _Db(self.db, self.sql)
+            if self.inline and self._checkpointer is None and self.db.dialect.name == "sqlite":
+                self._checkpointer = WalCheckpointer(self.db)
+        conn = self._conn
+        try:
+            result = job(conn)
+            conn.commit()
+        except BaseException:
+            if not conn.rollback():
+                self._conn = None
+            raise
+        return result
 
-    # -- off the event loop --------------------------------------------------------------------
-    # The async variants run the same statements on the recorder's writer thread, in the order they
-    # were asked for, and return once committed. Meanwhile the event loop reads responses and sends
-    # requests (sqlite3 and psycopg release the GIL while the database works), so a commit no longer
-    # holds up every other record's HTTP traffic, or the moment a rate-limit slot can be released.
-    async def _off_loop(self, job: Job) -> Any:
+    async def _run(self, job: Job) -> Any:
+        if self.inline:
+            return self._run_here(job)
         if self._writer is None:
-            self._writer = _Writer(self.db)
+            self._writer = _Writer(self.db, self.sql)
         return await self._writer.submit(job)
 
     def close(self) -> None:
-        """End the writer thread once it has done what was submitted (a later call starts a new one)."""
+        """End the writer thread once it has done what was submitted, and hand the loop's connection
+        back to the pool (a later call opens new ones)."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+
+    def flush(self, writes: Writes) -> None:
+        if writes.ops:
+            self._run_here(writes.execute)
+            writes.clear()
 
     async def aflush(self, writes: Writes) -> None:
         if writes.ops:
-            await self._off_loop(writes.execute)
+            await self._run(writes.execute)
             writes.clear()
 
     async def alog(
@@ -458,12 +614,12 @@ class Recorder:
     async def ainfo(self, message: str, **kw: Any) -> None:
         await self.alog(LogLevel.INFO, message, **kw)
 
-    async def areference(self, entity_type: str, source_id: str) -> Any:
-        return await self._off_loop(lambda c: self._reference(c, entity_type, source_id))
+    async def areference(self, entity_type: str, source_id: str) -> ReferenceRow | None:
+        return await self._run(lambda db: self._reference(db, entity_type, source_id))  # type: ignore[no-any-return]
 
     async def arenew_leases(self, entity_ids: list[int]) -> None:
         if entity_ids:
-            await self._off_loop(lambda c: self._renew(c, entity_ids))
+            await self._run(lambda db: self._renew(db, entity_ids))
 
     # -- logs ---------------------------------------------------------------------------------
     def log(self, level: str, message: str, *, code: str | None = None, reference: str | None = None) -> None:
@@ -476,9 +632,7 @@ class Recorder:
         self.log(LogLevel.ERROR, message, **kw)
 
     # -- entities -----------------------------------------------------------------------------
-    def _claim(
-        self, conn: Connection, entity_type: str, source_id: str, retriever_reference: str
-    ) -> EntityRow | None:
+    def _claim(self, db: _Db, entity_type: str, source_id: str, retriever_reference: str) -> EntityRow | None:
         now = utcnow()
         params = {
             "integration_id": self.integration_id,
@@ -492,8 +646,8 @@ class Recorder:
             "lease_owner": self.worker_id,
             "lease_until": now + timedelta(seconds=self.lease_seconds),
         }
-        row = conn.execute(self.sql.claim, params).mappings().first()
-        return None if row is None else EntityRow(**row)
+        row = db.fetchone(self.sql.claim, params)
+        return None if row is None else EntityRow(**_row(ENTITY_COLUMNS, row))
 
     async def claim_entity_waiting(
         self, entity_type: str, source_id: str, retriever_reference: str
@@ -503,18 +657,19 @@ class Recorder:
         marked loaded with this record left pending."""
         deadline = time.monotonic() + self.lease_seconds * 1.5 + 1
 
-        def claim(conn: Connection) -> EntityRow | None:
-            return self._claim(conn, entity_type, source_id, retriever_reference)
+        def claim(db: _Db) -> EntityRow | None:
+            return self._claim(db, entity_type, source_id, retriever_reference)
 
-        while (entity := await self._off_loop(claim)) is None:
+        while (entity := await self._run(claim)) is None:
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(min(0.25, self.lease_seconds / 4))
         return entity  # type: ignore[no-any-return]
 
-    def _renew(self, conn: Connection, entity_ids: list[int]) -> None:
+    def _renew(self, db: _Db, entity_ids: list[int]) -> None:
         until = utcnow() + timedelta(seconds=self.lease_seconds)
-        conn.execute(self.sql.renew, {"ids_": entity_ids, "owner_": self.worker_id, "until_": until})
+        rows = [{"entity_id_": i, "owner_": self.worker_id, "lease_until": until} for i in entity_ids]
+        db.executemany(self.sql.renew, rows)
 
     def mark_error(self, entity: Any, code: str, message: str, reference: str, **changes: Any) -> None:
         self.flush(
@@ -525,10 +680,11 @@ class Recorder:
         )
 
     # -- references ---------------------------------------------------------------------------
-    def _reference(self, conn: Connection, entity_type: str, source_id: str) -> Any:
+    def _reference(self, db: _Db, entity_type: str, source_id: str) -> ReferenceRow | None:
         params = {
             "integration_id_": self.integration_id,
             "entity_type_": entity_type,
             "source_id_": source_id,
         }
-        return conn.execute(self.sql.reference_get, params).first()
+        row = db.fetchone(self.sql.reference_get, params)
+        return None if row is None else ReferenceRow(**_row(REFERENCE_COLUMNS, row))

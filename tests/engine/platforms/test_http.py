@@ -44,6 +44,29 @@ async def test_retry_after_is_honoured_then_succeeds() -> None:
     assert calls[2] - calls[1] >= 0.05
 
 
+async def test_retries_are_numbered_from_the_first_attempt(caplog: pytest.LogCaptureFixture) -> None:
+    """The first attempt is made before tenacity takes over; its failure still counts as attempt 1."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(503) if calls < 3 else httpx.Response(200, json=order_body())
+
+    caplog.set_level("INFO", logger="engine.platforms")
+    async with shopify(handler, max_attempts=3) as client:
+        await client.get_order(1)
+        assert (client.stats.requests, client.stats.retries) == (3, 2)
+    lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert [line.split(" failed")[0] for line in lines] == ["shopify attempt 1", "shopify attempt 2"]
+
+    calls = -10  # never succeeds within max_attempts: the last failure is raised as it was
+    async with shopify(handler, max_attempts=2) as client:
+        with pytest.raises(PlatformError, match="PLATFORM_UNAVAILABLE"):
+            await client.get_order(1)
+        assert client.stats.requests == 2
+
+
 async def test_retry_after_is_not_compressed_by_time_scale() -> None:
     """The server (or a time-compressed sandbox) already speaks in real seconds."""
     calls: list[float] = []
