@@ -46,6 +46,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def db(db_url: str):  # type: ignore[no-untyped-def]
+    """A migrated database with one shop (add_shop), on each of db_url's databases."""
+    from engine.store.db import make_engine, migrate
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    add_shop(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'junipeer.sqlite'}"
 

@@ -12,9 +12,8 @@ from engine.flows import orders_to_fortnox as flow
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.settings import IntegrationSettings
 from engine.runtime.records import Recorder
-from engine.store.db import make_engine, migrate
+from engine.store.db import make_engine
 from engine.store.models import Entity, EntityTransaction, LogEntry, Reference
-from tests.conftest import add_shop
 
 ORDER = {
     "id": 5100000017,
@@ -69,15 +68,6 @@ class CheckingFortnox:
     async def bookkeep_invoice(self, number: str) -> dict:
         self.seen.append("booked")
         return {"DocumentNumber": number, "Booked": True}
-
-
-@pytest.fixture
-def db(db_url: str):
-    engine = make_engine(db_url)
-    migrate(engine)
-    add_shop(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("inline", [True, False], ids=["inline", "writer thread"])

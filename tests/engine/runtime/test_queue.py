@@ -5,21 +5,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from engine.runtime import queue
-from engine.store.db import make_engine, migrate
 from engine.store.models import TaskStatus
-from tests.conftest import add_shop
-
-
-@pytest.fixture
-def db(db_url: str):
-    engine = make_engine(db_url)
-    migrate(engine)
-    add_shop(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_each_task_is_claimed_by_exactly_one_worker(db) -> None:

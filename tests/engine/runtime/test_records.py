@@ -18,15 +18,6 @@ from engine.store.models import Entity, EntityTransaction, LogEntry, Reference, 
 from tests.conftest import add_shop
 
 
-@pytest.fixture
-def db(db_url: str):
-    engine = make_engine(db_url)
-    migrate(engine)
-    add_shop(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture(params=["inline", "writer thread"])
 def inline(request: pytest.FixtureRequest) -> bool:
     return request.param == "inline"

@@ -2,22 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from engine.runtime import time_history as th
-from engine.store.db import make_engine, migrate
-from tests.conftest import add_shop
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(db_url: str):
-    engine = make_engine(db_url)
-    migrate(engine)
-    add_shop(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_first_run_starts_at_the_exclusion_date(db) -> None:
