@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import httpx
 
 from engine.sandbox import SandboxConfig
 from engine.sandbox.server import RunningSandbox, start_in_process
+from machine import machine  # bench/ is the script's directory, so on sys.path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -578,22 +578,6 @@ def report_lines(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[str
         ]
     lines += ["### Goals", "", *_table(verdicts(a, b), ("goal", "measured", "verdict")), ""]
     return lines
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}; "
-        f"load average at the end {load}"
-    )
 
 
 def write_results(command: str, lines: list[str]) -> None:

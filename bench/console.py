@@ -47,8 +47,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -64,6 +62,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from machine import machine  # bench/ is the script's directory, so on sys.path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -951,20 +951,6 @@ def latency_lines(lat: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, 
         _ok(ok),
     )
     return lines, [verdict]
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}; "
-        f"load average at the end {load}"
-    )
 
 
 def write_results(command: str, lines: list[str]) -> None:
