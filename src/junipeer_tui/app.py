@@ -158,20 +158,19 @@ class ConsoleScreen(Screen[None]):
         return section
 
     def _start_background_mount(self) -> None:
+        self._to_mount = [sid for sid, section in self.instances.items() if not section.is_attached]
         self._background = self.set_interval(self.BACKGROUND_MOUNT_EVERY, self._mount_next)
 
     async def _mount_next(self) -> None:
-        waiting = [sid for sid, section in self.instances.items() if not section.is_attached]
-        if not waiting:
+        """One section per call; one that fails is reported and left to its key (as on a key)."""
+        if not self._to_mount:
             self._background.stop()
             return
+        sid = self._to_mount.pop(0)
         try:
-            await self.ensure_mounted(waiting[0], hidden=waiting[0] != self.active)
+            await self.ensure_mounted(sid, hidden=sid != self.active)
         except Exception as exc:
-            report_error(self.app, exc, f"open {waiting[0]}")
-            self.instances[waiting[0]] = placeholder(
-                waiting[0], self.instances[waiting[0]].TITLE, f"unavailable ({error_text(exc)})"
-            )(self.ctx)
+            report_error(self.app, exc, f"open {sid}")
 
     def switch(self, section_id: str) -> Section:
         section = self.section(section_id)
