@@ -78,9 +78,7 @@ class ReferencesSection(Section):
 
     def _load_types(self) -> None:
         svc, iid = self.ctx.service, self.ctx.integration_id
-        candidates = list(
-            dict.fromkeys([*(f.entity_type for f in svc.flows(iid)), *svc.entity_types(iid), *ENTITY_TYPES])
-        )
+        candidates = list(dict.fromkeys([*(f.entity_type for f in svc.flows(iid)), *ENTITY_TYPES]))
         types = [t for t in candidates if svc.references(iid, entity_type=t, limit=1)] or ["order"]
         if self.entity_type not in types:
             self.entity_type = types[0]
