@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from engine import jsontext
 from engine.runtime.records import dumps
 from engine.secrets import redact, redacted_json
 
@@ -34,6 +35,8 @@ PAYLOADS = [
     {"Authorization": "Bearer x", 5: "int key", "ok": True},
     {"x\x1apikey": "an escape next to the letters in the JSON text"},
     {"ÄPİ_KEY": "lowercases to something else", "passWORD": "masked"},
+    {"name": "Åsa Öberg", "meta": {"Token": "beside text that is not ASCII"}},
+    {"name": "Åsa", "meta": {"to\u212aen": "KELVIN SIGN lowercases to k"}},
     [{"password": "p"}, {"safe": [1, 2]}, "s"],
     "a string",
     None,
@@ -49,7 +52,7 @@ def test_redaction_matches_the_plain_definition(payload: Any) -> None:
     encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
     assert redacted_json(payload, encode) == encode(expected)
     assert redacted_json(payload, encode) == encode(expected)  # second time: key verdicts cached
-    assert dumps(payload) == json.dumps(expected, default=str, ensure_ascii=False)
+    assert dumps(payload) == jsontext.dumps(expected)
     assert payload == before
 
 
@@ -62,3 +65,18 @@ def test_parts_without_secrets_are_shared_not_copied() -> None:
         clean["customer"] is not order["customer"] and clean["customer"]["tags"] is order["customer"]["tags"]
     )
     assert redact(rows) is rows
+
+
+def test_stored_json_reads_back_as_the_redacted_value() -> None:
+    order = {"id": 2**62, "name": "#1001 Åsa", "total": "9.90", "token": "t", "tags": [1.5, None, True]}
+    assert json.loads(dumps(order)) == {**order, "token": "***"}
+    # What orjson has no type for is written as its str(), as the standard library did with default=str.
+    assert json.loads(jsontext.dumps({"when": object.__new__(Decimalish)})) == {"when": "1.10"}
+    assert jsontext.loads(jsontext.dumps_bytes({5: "a key that is not a string"})) == {
+        "5": "a key that is not a string"
+    }
+
+
+class Decimalish:
+    def __str__(self) -> str:
+        return "1.10"

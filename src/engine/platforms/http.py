@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from engine import jsontext
+
 log = logging.getLogger("engine.platforms")
 
 RATE_LIMITED = "RATE_LIMITED"
@@ -321,8 +323,13 @@ class PlatformHttpClient:
         # included, and a chained cause would keep it reachable from the error we hand out.
         try:
             # Built before the pacing slot is taken: the slot then only covers the exchange itself.
+            if json_body is not None:
+                extra["Content-Type"] = "application/json"
+                content: bytes | None = jsontext.dumps_bytes(json_body)
+            else:
+                content = None
             request = self._client.build_request(
-                method, url, params=params, json=json_body, data=data, headers=extra
+                method, url, params=params, content=content, data=data, headers=extra
             )
             async with self._pace(paced):
                 self.stats.requests += 1
@@ -361,11 +368,12 @@ class PlatformHttpClient:
             self.stats.responses_429 += 1
         if status >= 400:
             raise self._classified(response, idempotent)
-        if not response.content.strip():
+        raw = response.content
+        if not raw or raw.isspace():
             return response, None
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = jsontext.loads(raw)
+        except json.JSONDecodeError:
             raise self._error(
                 MALFORMED_RESPONSE,
                 f"{where}: HTTP {status} with a body that is not JSON: {short_body(response, 120)!r}",

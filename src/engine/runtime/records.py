@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import queue
 import re
 import threading
@@ -39,6 +38,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import UTCDateTime
 
+from engine import jsontext
 from engine.secrets import redacted_json
 from engine.store.db import WalCheckpointer
 from engine.store.models import (
@@ -75,13 +75,9 @@ CLAIM_KEYS = (
 )  # fmt: skip
 
 
-# What json.dumps(value, default=str, ensure_ascii=False) builds on every call, built once.
-_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
-
-
 def dumps(value: Any) -> str:
     """A payload as stored (raw_source, raw_target): JSON with credentials redacted."""
-    return redacted_json(value, _JSON.encode)
+    return redacted_json(value, jsontext.dumps)
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -5,6 +5,8 @@ statements inline or on its writer thread, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import Session, select
 
@@ -89,7 +91,7 @@ async def test_each_create_finds_its_intent_committed(db, inline: bool) -> None:
             None,
             None,
         )
-        assert '"token": "***"' in (entity.raw_source or "")
+        assert json.loads(entity.raw_source or "{}")["token"] == "***"
         actions = [t.action for t in s.exec(select(EntityTransaction).order_by(EntityTransaction.id))]
         assert actions == ["created", "created", "invoiced", "booked"]  # customer's, then the order's
         assert [log.code for log in s.exec(select(LogEntry))] == ["ORDER_SYNCED"]

@@ -140,7 +140,9 @@ async def test_post_is_not_retried_after_read_timeout() -> None:
     [
         lambda r: httpx.Response(502, text="bad gateway"),
         lambda r: httpx.Response(200, text="<html>"),
+        lambda r: httpx.Response(200, content=b'{"id": "\xff is not UTF-8"}'),
     ],
+    ids=["502", "html", "not utf-8"],
 )
 async def test_post_5xx_or_garbled_answer_is_ambiguous(failure) -> None:
     calls = 0
@@ -155,6 +157,7 @@ async def test_post_5xx_or_garbled_answer_is_ambiguous(failure) -> None:
             await client.cancel_order(1)
     assert calls == 1
     assert info.value.ambiguous and info.value.retryable
+    assert info.value.code in ("PLATFORM_UNAVAILABLE", "MALFORMED_RESPONSE")
 
 
 async def test_post_is_retried_after_429_and_connect_errors() -> None:
@@ -168,6 +171,7 @@ async def test_post_is_retried_after_429_and_connect_errors() -> None:
         if calls == 2:
             raise httpx.ConnectError("refused", request=request)
         assert json.loads(request.content) == {"reason": "customer"}
+        assert request.headers["Content-Type"] == "application/json"
         return httpx.Response(200, json=order_body())
 
     async with shopify(handler) as client:

@@ -63,7 +63,7 @@ async def test_the_recorders_writes_read_back_through_sqlalchemy(db, inline: boo
         row = s.exec(select(Entity).where(Entity.source_id == "5100")).one()
         assert (row.status, row.storer_reference, row.lease_owner) == ("synced", "7", None)
         assert row.source_updated_at == changed
-        assert row.raw_source == '{"token": "***"}'
+        assert row.raw_source == '{"token":"***"}'
         timeline = s.exec(select(EntityTransaction).where(EntityTransaction.entity_id == row.id)).all()
         assert [t.action for t in timeline] == ["created", "invoiced"]
         assert all(t.at.tzinfo is UTC for t in timeline)
