@@ -101,6 +101,37 @@ def test_updates_reach_fortnox_until_invoiced_then_warn(connected) -> None:
     assert sb.fortnox_orders_by_ref()[order["name"]] == 1
 
 
+def test_an_attempt_resumed_after_invoicing_finishes_without_a_false_warning(connected) -> None:
+    """A crash after Fortnox made the invoice, before the outcome was committed, leaves the entity
+    pending with the invoice's store intent. The next attempt finds that invoice, books it, and has
+    no Shopify edit to warn about."""
+    service, sb, iid = connected
+    order = sb.post("shopify/orders", {"financial_status": "paid"})
+    sync(service)
+    entity = _entity(service, iid, order["name"])
+    assert entity and entity.status == "synced"
+    with service.session() as s:
+        row = s.get(Entity, entity.id)
+        row.status, row.raw_source, row.raw_target = "pending", None, None
+        row.store_intent = "create_invoice"
+        s.add(row)
+        s.commit()
+    flow = service.flows(iid)[0]
+    done = asyncio.run(service.run_now(service.export_one(flow, order["name"])))
+    assert done.synced == 1
+    assert service.logs(iid, ref=order["name"], level="warning") == []
+    resumed = _entity(service, iid, order["name"])
+    assert (resumed.status, resumed.store_intent, resumed.storer_reference) == (
+        "synced",
+        None,
+        entity.storer_reference,
+    )
+    assert sb.fortnox_orders_by_ref()[order["name"]] == 1
+    assert [
+        i["Booked"] for i in sb.get("fortnox/invoices") if i["ExternalInvoiceReference1"] == order["name"]
+    ] == [True]
+
+
 def test_cancelled_before_invoicing_is_cancelled_in_fortnox(connected) -> None:
     service, sb, iid = connected
     order = sb.post("shopify/orders", {"financial_status": "authorized"})

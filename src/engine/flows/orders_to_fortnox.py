@@ -20,7 +20,7 @@ from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.filters import evaluate
 from engine.platforms.http import PlatformError
-from engine.runtime.records import Writes, dumps, parse_time
+from engine.runtime.records import Writes, dumps, parse_time, same_payload
 from engine.store.models import EntityStatus, LogLevel, utcnow
 
 KEY = "orders_to_fortnox"
@@ -88,11 +88,12 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         updated = parse_time(order.get("updated_at"))
         raw = dumps(order)
         # Compare content, not updated_at: Shopify stamps whole seconds, and two edits can share one.
-        changed = entity.status != EntityStatus.SYNCED or entity.raw_source != raw
+        edited = entity.raw_source is not None and not same_payload(entity.raw_source, raw)
+        changed = entity.status != EntityStatus.SYNCED or edited
         if not ctx.force and not changed:
             return Outcome.SKIPPED
         try:
-            await _store(ctx, entity, order, updated, raw, changed or ctx.force, writes)
+            await _store(ctx, entity, order, updated, raw, changed or ctx.force, edited, writes)
         except Exception as exc:  # every record ends synced or in error with a code, never silent
             code, message = (
                 (exc.code, exc.message)
@@ -119,10 +120,22 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
 
 
 async def _store(
-    ctx: FlowContext, entity: Any, order: dict, updated: datetime | None, raw: str, changed: bool, w: Writes
+    ctx: FlowContext,
+    entity: Any,
+    order: dict,
+    updated: datetime | None,
+    raw: str,
+    changed: bool,
+    edited: bool,
+    w: Writes,
 ) -> None:
     """Store one order. Writes collect in `w`; it is flushed before every create so the store intent
-    is durable before the effect it announces."""
+    is durable before the effect it announces.
+
+    `changed` says the order is to be sent again (new, edited, failed before, or forced); `edited`
+    that Shopify's content differs from what the last attempt stored. Only an edit is worth a
+    warning once Fortnox has invoiced: an attempt resumed after a crash or a failure, or a forced
+    export, finds the invoice its own earlier attempt made."""
     rec, target = ctx.recorder, ctx.target
     ref, sid = reference_of(order), str(order["id"])
     cancelled = bool(order.get("cancelled_at"))
@@ -175,7 +188,7 @@ async def _store(
                 fortnox_order = await target.cancel_order(doc)
                 w.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
                 notes.append(f"cancelled order {doc}")
-        elif changed and invoice_no:
+        elif edited and invoice_no:
             invoice = await target.get_invoice(invoice_no)
             state = "booked" if invoice.get("Booked") else "invoiced"
             _warn(
@@ -185,7 +198,7 @@ async def _store(
                 "ORDER_UPDATED_AFTER_BOOKING",
                 f"Order {ref} changed in Shopify after invoice {invoice_no} was {state}; not re-synced",
             )
-        elif changed:
+        elif changed and not invoice_no:
             payload = build_order(ctx, order, str(fortnox_order["CustomerNumber"]))
             fortnox_order = await target.update_order(doc, payload)
             w.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")

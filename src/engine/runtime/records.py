@@ -80,6 +80,12 @@ def dumps(value: Any) -> str:
     return redacted_json(value, jsontext.dumps)
 
 
+def same_payload(stored: str, raw: str) -> bool:
+    """Whether two stored payloads hold the same JSON: the text, or, when the text differs (written
+    by an older version with other spacing, say), the parsed values."""
+    return stored == raw or jsontext.loads(stored) == jsontext.loads(raw)
+
+
 def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
