@@ -1,13 +1,15 @@
 """Backfill benchmark: how fast the engine loads a shop's history into Fortnox, and how well it uses
 Fortnox's rate limit.
 
-    python bench/backfill.py [--orders 5000] [--only a|b] [--concurrency 8] [--b-orders 1000] [--write]
+    python bench/backfill.py [--orders 5000] [--only a|b] [--concurrency 8] [--rounds 2] [--b-orders 800]
+                             [--write]
 
 (a) Unthrottled: a sandbox with --no-limits, 5,000 orders. The engine runs the first full sync (Time
     History from the exclusion date, 90 days back) in a subprocess of its own; then a bare httpx loop,
     also in a subprocess, replays the same request mix at the same concurrency against a fresh sandbox
     started the same way. Engine rate / bare rate says how much of the sandbox's capacity the engine
-    turns into requests (goal ≥ 0.8).
+    turns into requests (goal ≥ 0.8); the faster of --rounds runs of each is compared, and every
+    round is printed.
 (b) Real-shaped limits at --time-scale 0.02 (Fortnox: 25 requests per 0.1 s = 250/s): the achieved
     Fortnox request rate as a share of the allowed rate (goal ≥ 0.95), sampled from the sandbox's
     stats while the engine runs, and the share of Fortnox requests answered 429 (goal ≤ 1 %).
@@ -335,12 +337,24 @@ def _fortnox_order_posts(stats: dict[str, Any]) -> int:
     return int(stats["fortnox"]["by_path"].get("/fortnox/3/orders", 0))
 
 
-def bench_a(orders: int, concurrency: int) -> dict[str, Any]:
-    with _sandbox(orders, 1.0, False) as sb:
-        # The sandbox has no limits, so connect_sandbox turns the clients' pacing off.
-        engine = run_child("engine", sb, sb.info, concurrency)
-    with _sandbox(orders, 1.0, False) as sb:
-        bare = run_child("bare", sb, sb.info, concurrency)
+def _rate(run: ChildRun) -> float:
+    return _requests(run.result["stats"]) / run.result["elapsed"]
+
+
+def bench_a(orders: int, concurrency: int, rounds: int) -> dict[str, Any]:
+    """`rounds` times the engine, then the bare loop, each against a fresh sandbox; the faster run of
+    each is compared. A single run of either varies by ±5 % on a shared machine (other tenants take
+    the cores for a while), more than the goal's margin; the best of a few is each side's rate with
+    the least of that, and taking it for both keeps the comparison fair."""
+    engines: list[ChildRun] = []
+    bares: list[ChildRun] = []
+    for _ in range(rounds):
+        with _sandbox(orders, 1.0, False) as sb:
+            # The sandbox has no limits, so connect_sandbox turns the clients' pacing off.
+            engines.append(run_child("engine", sb, sb.info, concurrency))
+        with _sandbox(orders, 1.0, False) as sb:
+            bares.append(run_child("bare", sb, sb.info, concurrency))
+    engine, bare = max(engines, key=_rate), max(bares, key=_rate)
     e, b = engine.result, bare.result
     e_req, b_req = _requests(e["stats"]), _requests(b["stats"])
     e_rate, b_rate = e_req / e["elapsed"], b_req / b["elapsed"]
@@ -378,6 +392,7 @@ def bench_a(orders: int, concurrency: int) -> dict[str, Any]:
             "by_path": {**b["stats"]["shopify"]["by_path"], **b["stats"]["fortnox"]["by_path"]},
         },
         "ratio": e_rate / b_rate,
+        "rounds": [(_rate(x), _rate(y)) for x, y in zip(engines, bares, strict=True)],
     }
 
 
@@ -388,8 +403,11 @@ def fortnox_window(samples: list[tuple[float, dict[str, Any]]]) -> dict[str, Any
     left out rather than guessed.
     """
     series = [(t, int(s["fortnox"]["requests"]), int(s["fortnox"]["429"])) for t, s in samples]
+    # Traffic starts inside the interval ending at `first` and stops inside the last one that grew:
+    # the whole intervals lie between `first` and the sample before that last one.
     first = next(i for i, (_, n, _) in enumerate(series) if n > 0)
-    last = max(i for i, (_, n, _) in enumerate(series) if n > series[i - 1][1]) if len(series) > 1 else first
+    grew = [i for i in range(first + 1, len(series)) if series[i][1] > series[i - 1][1]]
+    last = max(first, grew[-1] - 1) if grew else first
     (t0, n0, _), (t1, n1, _) = series[first], series[last]
     per_interval = []
     for (ta, na, _), (tb, nb, _) in zip(series[first:last], series[first + 1 : last + 1], strict=True):
@@ -521,6 +539,17 @@ def report_lines(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[str
             "",
             f"Engine order entities: {ent}. Ratio engine/bare requests per second: **{a['ratio']:.2f}**.",
             "",
+            f"The faster of {len(a['rounds'])} rounds of each; every round (engine then bare, "
+            "each against a fresh sandbox):",
+            "",
+            *_table(
+                [
+                    (str(i), f"{er:.0f}", f"{br:.0f}", f"{er / br:.2f}")
+                    for i, (er, br) in enumerate(a["rounds"], 1)
+                ],
+                ("round", "engine req/s", "bare req/s", "ratio"),
+            ),
+            "",
             "Request mix (sandbox `by_path`), engine vs bare loop:",
             "",
             *_table(
@@ -609,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--b-orders", type=int, default=800, help="orders in the (b) sandbox")
     parser.add_argument("--only", choices=("a", "b"))
     parser.add_argument("--concurrency", type=int, default=8, help="engine consumers = bare-loop workers")
+    parser.add_argument("--rounds", type=int, default=2, help="(a) runs of each client; the faster counts")
     parser.add_argument("--write", action="store_true", help="rewrite bench/RESULTS.md")
     parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
     parser.add_argument("--child", choices=("engine", "bare"), help=argparse.SUPPRESS)
@@ -621,8 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     a = b = None
     if args.only in (None, "a"):
-        say(f"(a) {args.orders} orders, no limits: engine, then the bare loop ...")
-        a = bench_a(args.orders, args.concurrency)
+        say(f"(a) {args.orders} orders, no limits: engine, then the bare loop, {args.rounds} rounds ...")
+        a = bench_a(args.orders, args.concurrency, max(1, args.rounds))
     if args.only in (None, "b"):
         say(f"(b) {args.b_orders} orders, limits at time scale {B_TIME_SCALE} ...")
         b = bench_b(args.b_orders, args.concurrency)
