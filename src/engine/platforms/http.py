@@ -323,11 +323,11 @@ class PlatformHttpClient:
         # included, and a chained cause would keep it reachable from the error we hand out.
         try:
             # Built before the pacing slot is taken: the slot then only covers the exchange itself.
+            content: bytes | None = None
             if json_body is not None:
-                extra["Content-Type"] = "application/json"
-                content: bytes | None = jsontext.dumps_bytes(json_body)
-            else:
-                content = None
+                content = jsontext.dumps_bytes(json_body)
+                if not any(k.lower() == "content-type" for k in extra):  # as httpx's json= does
+                    extra["Content-Type"] = "application/json"
             request = self._client.build_request(
                 method, url, params=params, content=content, data=data, headers=extra
             )
