@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -18,7 +17,6 @@ from engine.platforms.fortnox_codes import FORTNOX_CODES
 from engine.platforms.http import (
     AUTH_FAILED,
     NOT_FOUND,
-    UNPACED,
     ErrorInfo,
     PlatformError,
     PlatformHttpClient,
@@ -154,13 +152,12 @@ class FortnoxClient(PlatformHttpClient):
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             transport=transport,
+            pacing=pacing,
         )
         self.token_url = token_url
         self.client_id = client_id
         self.__client_secret = client_secret
         self.token_store = token_store
-        # False only against a sandbox serving with --no-limits: there is no window to keep to.
-        self.pacing = pacing
         self.limiter = SlidingWindowLimiter(
             RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW * time_scale, safety_margin=safety_margin
         )
@@ -185,10 +182,6 @@ class FortnoxClient(PlatformHttpClient):
         # Token before slot: a refresh must not hold a slot that then sits unused.
         tokens = await self._valid_tokens()
         return {"Authorization": f"Bearer {tokens.access_token}"}
-
-    def _pace(self, paced: bool) -> AbstractAsyncContextManager[Any]:
-        # The token endpoint is not counted in the API's window.
-        return self._paced() if paced and self.pacing else UNPACED
 
     @contextlib.asynccontextmanager
     async def _paced(self) -> AsyncIterator[None]:

@@ -168,11 +168,14 @@ class PlatformHttpClient:
         backoff_cap: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        pacing: bool = True,
     ) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.base_url = base_url
         self.time_scale = time_scale
+        # False only against a sandbox serving with --no-limits: there is no limit to keep to.
+        self.pacing = pacing
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -208,7 +211,12 @@ class PlatformHttpClient:
         return {}
 
     def _pace(self, paced: bool) -> AbstractAsyncContextManager[Any]:
-        """Held around the send itself, so a limiter can see when each request is over."""
+        """Held around the send itself, so a limiter can see when each request is over. `paced` is
+        False for requests outside the platform's limit (Fortnox's token endpoint)."""
+        return self._paced() if paced and self.pacing else UNPACED
+
+    def _paced(self) -> AbstractAsyncContextManager[Any]:
+        """The platform's limiter, around one request that counts against its limit."""
         return UNPACED
 
     def _after_response(self, response: httpx.Response) -> None:

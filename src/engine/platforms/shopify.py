@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -12,7 +11,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 
 from engine.platforms.http import (
-    UNPACED,
     ErrorInfo,
     PlatformError,
     PlatformHttpClient,
@@ -72,9 +70,9 @@ class ShopifyClient(PlatformHttpClient):
             backoff_cap=backoff_cap,
             transport=transport,
             headers={"X-Shopify-Access-Token": access_token},
+            pacing=pacing,
         )
         self.__token = access_token
-        self.pacing = pacing  # False only against a sandbox serving with --no-limits
         # leak_rate is per platform second; the sandbox compresses time, so real drain is faster.
         self.pacer = LeakyBucketPacer(
             capacity=bucket_capacity, leak_rate=leak_rate / time_scale, threshold_ratio=bucket_threshold
@@ -86,9 +84,6 @@ class ShopifyClient(PlatformHttpClient):
     # ---- hooks -------------------------------------------------------------------------------------
     def _secrets(self) -> Iterable[str]:
         return (self.__token,)
-
-    def _pace(self, paced: bool) -> AbstractAsyncContextManager[Any]:
-        return self._paced() if paced and self.pacing else UNPACED
 
     @contextlib.asynccontextmanager
     async def _paced(self) -> AsyncIterator[None]:
