@@ -25,17 +25,14 @@ def loads(text: bytes | str) -> Any:
     return orjson.loads(text)
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text; anything JSON has no type for is written as its `str()`."""
-    try:
-        return orjson.dumps(value, default=str).decode()
-    except TypeError:
-        return _STDLIB.encode(value)
-
-
 def dumps_bytes(value: Any) -> bytes:
-    """`dumps` as UTF-8, for a request body."""
+    """Compact JSON as UTF-8 (a request body); anything JSON has no type for is written as its `str()`."""
     try:
         return orjson.dumps(value, default=str)
     except TypeError:
         return _STDLIB.encode(value).encode()
+
+
+def dumps(value: Any) -> str:
+    """`dumps_bytes` as text (a stored payload)."""
+    return dumps_bytes(value).decode()

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -189,25 +189,24 @@ def _redact_dict(value: dict) -> dict:
             out[k] = "***"
     if _SCALARS.issuperset(map(type, value.values())):
         return value if out is None else out
-    for k, v in value.items():
-        if isinstance(v, _CONTAINERS) and k not in secret:
-            clean = redact(v)
-            if clean is not v:
-                if out is None:
-                    out = dict(value)
-                out[k] = clean
-    return value if out is None else out
+    items = ((k, v) for k, v in value.items() if k not in secret)
+    return _with_redacted_children(value, items, out)  # type: ignore[return-value]
 
 
 def _redact_list(value: list) -> list:
     if _SCALARS.issuperset(map(type, value)):
         return value
-    out = None
-    for i, v in enumerate(value):
+    return _with_redacted_children(value, enumerate(value), None)  # type: ignore[return-value]
+
+
+def _with_redacted_children(value: Any, items: Iterable[tuple[Any, Any]], out: Any) -> Any:
+    """`value` with each container among `items` redacted, copied (or `out` used) only when a
+    child changed."""
+    for k, v in items:
         if isinstance(v, _CONTAINERS):
             clean = redact(v)
             if clean is not v:
                 if out is None:
-                    out = list(value)
-                out[i] = clean
+                    out = dict(value) if isinstance(value, dict) else list(value)
+                out[k] = clean
     return value if out is None else out
