@@ -265,9 +265,12 @@ class Service:
                 )
             )
 
-    async def connect_sandbox(self, info: dict[str, Any], name: str = "Sandbox") -> Integration:
+    async def connect_sandbox(
+        self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False
+    ) -> Integration:
         """Create or update an integration whose connectors point at a running sandbox, with
-        working default settings saved, then test both connections."""
+        working default settings saved, then test both connections. `live` sets it to Live mode
+        (out of onboarding), so its scheduling rules run."""
         with self.session() as s:
             integ = s.exec(select(Integration).where(Integration.name == name)).first()
             if integ is None:
@@ -379,6 +382,8 @@ class Service:
                 settings_mod.save_category(s, integ.id, category, values)  # type: ignore[arg-type]
         for conn in self.connectors(integ.id):  # type: ignore[arg-type]
             await self.test_connection(conn.id)  # type: ignore[arg-type]
+        if live:
+            integ = self.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
         return integ
 
     def set_credentials(

@@ -131,9 +131,7 @@ def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: floa
 def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
     info = fetch_sandbox_info(url)
-    integ = asyncio.run(obj.service.connect_sandbox(info, name))
-    if live:
-        integ = obj.service.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
+    integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live))
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
     emit(
         [

@@ -30,9 +30,8 @@ def prepare(orders: int, seed: int, time_scale: float) -> tuple[object, Service]
     service = Service(
         f"sqlite:///{path / 'demo.sqlite'}", secrets=FileSecretStore(path / "secrets.json"), data_dir=path
     )
-    integ = asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop"))
     # The demo shows a running integration: its schedule syncs from the first second.
-    service.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
+    asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop", live=True))
     return sandbox, service
 
 

@@ -58,6 +58,16 @@ def served(tmp_path: Path):
     assert proc.wait(15) == 0
 
 
+def test_sandbox_connect_live_sets_live_mode(served) -> None:
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    [onboarding] = json.loads(junipeer("integrations", "--json", env=env).stdout)
+    junipeer("sandbox", "connect", "--url", info["base_url"], "--live", env=env)
+    [live] = json.loads(junipeer("integrations", "--json", env=env).stdout)
+    assert (onboarding["live"], live["live"]) == (False, True)
+    assert live["onboarding"] is False and live["id"] == onboarding["id"]
+
+
 def test_operator_session_from_the_command_line(served) -> None:
     info, env = served
     assert set(info) >= {"base_url", "shopify", "fortnox", "stripe", "control_url"}
