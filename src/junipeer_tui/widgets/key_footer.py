@@ -55,17 +55,21 @@ class KeyFooter(Widget, can_focus=False):
         if not self.is_attached or screen is not self.screen:
             return
         active = screen.active_bindings
+
+        def entry(binding: Any, enabled: bool) -> Entry:
+            return (binding.key, self.app.get_key_display(binding), binding.description, enabled)
+
         entries: list[Entry] = []
         seen: set[str] = set()
         for _node, binding, enabled, _tooltip in active.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            entries.append((binding.key, self.app.get_key_display(binding), binding.description, enabled))
+            entries.append(entry(binding, enabled))
         palette: Entry | None = None
         if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, _tooltip = active[self.app.COMMAND_PALETTE_BINDING]
-            palette = (binding.key, self.app.get_key_display(binding), binding.description, enabled)
+            palette = entry(binding, enabled)
             entries = [e for e in entries if e[0] != binding.key]
         if entries != self._entries or palette != self._palette:
             self._entries, self._palette = entries, palette
