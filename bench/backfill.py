@@ -357,7 +357,7 @@ def bench_a(orders: int, concurrency: int, rounds: int) -> dict[str, Any]:
     engine, bare = max(engines, key=_rate), max(bares, key=_rate)
     e, b = engine.result, bare.result
     e_req, b_req = _requests(e["stats"]), _requests(b["stats"])
-    e_rate, b_rate = e_req / e["elapsed"], b_req / b["elapsed"]
+    e_rate, b_rate = _rate(engine), _rate(bare)
     sent = _fortnox_order_posts(e["stats"])
     order_entities = e["entities"].get("order", {})
     return {
