@@ -127,21 +127,7 @@ def _seeded_context(workdir: Path) -> ConsoleContext:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
-    from engine.sandbox.server import SandboxConfig, start_in_thread
-    from engine.secrets import FileSecretStore
-    from engine.service import Service, run_headless
-
-    with start_in_thread(
-        SandboxConfig(orders=module.SEED_ORDERS, seed=11, time_scale=0.01), now=module.FROZEN_NOW.timestamp()
-    ) as sandbox:
-        service = Service(
-            f"sqlite:///{workdir / 'junipeer.sqlite'}",
-            secrets=FileSecretStore(workdir / "secrets.json"),
-            data_dir=workdir,
-        )
-        asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop"))
-        asyncio.run(run_headless(service, until_idle=True, concurrency=1))
-        module._freeze(service, sandbox.base_url)
+    service = module.build_seed(workdir)
     integ = service.integration("Demo shop")
     return ConsoleContext(service=service, integration_id=integ.id, clock=lambda: module.FROZEN_NOW)  # type: ignore[arg-type]
 

@@ -51,7 +51,6 @@ def _freeze(service: Service, sandbox_url: str) -> None:
             "entity": ("last_updated",),
             "entity_transaction": ("at",),
             "reference": ("created_at", "updated_at"),
-            "time_window": ("completed_at",),
             "integration": ("created_at",),
             "flow_filter": ("created_at",),
         }.items():
@@ -68,12 +67,21 @@ def _freeze(service: Service, sandbox_url: str) -> None:
             text("UPDATE time_history SET last_loaded = :s, updated_at = :s"), {"s": _db(FROZEN_NOW)}
         )
         # Day chunks start at the fixed exclusion date; only those after FROZEN_NOW depend on the day the
-        # seed is built, and the last one ends at the run's real start.
+        # seed is built, and the last one ends at the run's real start. Chunks complete out of order (an
+        # empty day is done before a busy one read earlier), so their ids depend on how many empty days
+        # follow FROZEN_NOW: they are stamped in the order of their start instead.
         conn.execute(text("DELETE FROM time_window WHERE start >= :s"), {"s": _db(FROZEN_NOW)})
-        conn.execute(
-            text('UPDATE time_window SET "end" = :s WHERE id = (SELECT max(id) FROM time_window)'),
-            {"s": _db(FROZEN_NOW)},
-        )
+        by_start = conn.execute(text("SELECT id FROM time_window ORDER BY start")).scalars().all()
+        for rank, wid in enumerate(by_start, start=1):
+            conn.execute(
+                text("UPDATE time_window SET completed_at = :s WHERE id = :id AND completed_at IS NOT NULL"),
+                {"s": _db(base + timedelta(seconds=rank * 7)), "id": wid},
+            )
+        if by_start:
+            conn.execute(
+                text('UPDATE time_window SET "end" = :s WHERE id = :id'),
+                {"s": _db(FROZEN_NOW), "id": by_start[-1]},
+            )
         for tid, message in conn.execute(text("SELECT id, message FROM task")).all():
             if message:
                 frozen = re.sub(r"→ \d{4}-\d\d-\d\d \d\d:\d\d", f"→ {FROZEN_NOW:%Y-%m-%d %H:%M}", message)
@@ -82,10 +90,9 @@ def _freeze(service: Service, sandbox_url: str) -> None:
         conn.execute(text("UPDATE connector SET checked_at = :s"), {"s": _db(FROZEN_NOW)})
 
 
-@pytest.fixture(scope="session")
-def seeded_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding junipeer.sqlite and secrets.json after one real sync of 30 orders."""
-    path = tmp_path_factory.mktemp("seeded")
+def build_seed(path: Path) -> Service:
+    """The seeded workspace in `path`: one real sync of SEED_ORDERS orders, then frozen. Returns its
+    Service, still open; `python -m junipeer_tui.screenshots` builds its scenes with this too."""
     with start_in_thread(
         SandboxConfig(orders=SEED_ORDERS, seed=11, time_scale=0.01), now=FROZEN_NOW.timestamp()
     ) as sb:
@@ -98,7 +105,15 @@ def seeded_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         service.save_settings(integ.id, "order", {"exclusion_date": EXCLUSION_DATE})  # not "today − 90"
         asyncio.run(run_headless(service, until_idle=True, concurrency=1))
         _freeze(service, sb.base_url)
-        asyncio.run(service.aclose())
+    return service
+
+
+@pytest.fixture(scope="session")
+def seeded_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding junipeer.sqlite and secrets.json after one real sync of 30 orders."""
+    path = tmp_path_factory.mktemp("seeded")
+    service = build_seed(path)
+    asyncio.run(service.aclose())
     return path
 
 
