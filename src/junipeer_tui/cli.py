@@ -183,8 +183,10 @@ def demo(headless: bool, orders: int, seed: int, time_scale: float, until_idle: 
 @click.pass_obj
 @handled
 def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
-    """Headless mode: scheduler + worker until SIGINT/SIGTERM."""
+    """Headless mode: scheduler + worker until SIGINT/SIGTERM. Says on stderr what each task does;
+    with --until-idle, exits non-zero when a task stopped."""
     from engine.service import run_headless
+    from junipeer_tui.activity import ActivityLog
 
     if not until_idle:
         for integ in obj.service.integrations():
@@ -195,7 +197,25 @@ def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
                     err=True,
                 )
 
-    asyncio.run(run_headless(obj.service, until_idle=until_idle, concurrency=concurrency))
+    activity = ActivityLog(obj.service, lambda line: click.echo(line, err=True))
+    asyncio.run(
+        run_headless(
+            obj.service,
+            until_idle=until_idle,
+            concurrency=concurrency,
+            progress=activity.progress,
+            finished=activity.finished,
+        )
+    )
+    if until_idle:
+        stopped = activity.stopped
+        click.echo(
+            f"Idle: every enabled flow has caught up ({_count(len(activity.ended), 'task')} run, "
+            f"{len(stopped)} stopped)",
+            err=True,
+        )
+        if stopped:  # a stopped task is work that did not happen: scripts must see it
+            sys.exit(1)
 
 
 # -- read-only listings -------------------------------------------------------------------------
@@ -242,6 +262,10 @@ def flows(obj: Ctx, as_json: bool) -> None:
             }
         )
     emit(rows, ["key", "name", "action", "enabled", "last_synced", "last_loaded"], as_json)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _task_row(t: Any) -> dict[str, Any]:
@@ -467,7 +491,13 @@ def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_j
         except ValueError:
             raise click.BadParameter(f"{set_to!r} is not a date like 2026-11-01") from None
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        if not yes and sys.stdin.isatty():
+        if not yes:
+            if not sys.stdin.isatty():  # nobody to ask: a script must say it means it
+                raise EngineError(
+                    "CONFIRMATION_NEEDED",
+                    "moving Time History forgets the windows loaded after that date; "
+                    "add --yes to move it without a terminal to confirm on",
+                )
             n = asyncio.run(svc.reprocess_estimate(target, when))
             click.confirm(
                 f"Move {target.name} Time History to {when:%Y-%m-%d %H:%M}? The next run re-processes "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ def junipeer(*args: str, env: dict[str, str], check: bool = True) -> subprocess.
     proc = subprocess.run(
         [sys.executable, "-m", "junipeer_tui.cli", *args],
         env=env,
+        stdin=subprocess.DEVNULL,  # as from a script or cron: nobody at a terminal to answer
         capture_output=True,
         text=True,
         timeout=120,
@@ -107,8 +109,34 @@ def test_operator_session_from_the_command_line(served) -> None:
     assert "last loaded is now 2026-11-01" in history.stdout
     idle = junipeer("run", "--until-idle", env=env)
     assert idle.returncode == 0
+    # The headless worker says what it did: the task it ran, how it ended, and that it is idle.
+    lines = idle.stderr.splitlines()
+    assert any(line.startswith("Task ") and " completed in " in line and "loaded " in line for line in lines)
+    assert lines[-1] == "Idle: every enabled flow has caught up (1 task run, 0 stopped)"
     retried = junipeer("retry", str(errors[0]["id"]), "--json", env=env, check=False)
     assert json.loads(retried.stdout)["kind"] == "retry"
+
+
+def test_moving_time_history_from_a_script_needs_yes(served) -> None:
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    junipeer("time-history", "orders", "--set", "2026-11-01", "--yes", env=env)
+    refused = junipeer("time-history", "orders", "--set", "2026-10-01", env=env, check=False)
+    assert refused.returncode == 1 and "CONFIRMATION_NEEDED" in refused.stderr and "--yes" in refused.stderr
+    [flow] = json.loads(junipeer("time-history", "--json", env=env).stdout)
+    assert flow["last_loaded"].startswith("2026-11-01")  # not moved
+
+
+def test_run_until_idle_exits_non_zero_when_a_task_stops(served, tmp_path: Path) -> None:
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    # An operator cleared a required setting: the flow refuses to run, and the task stops.
+    with sqlite3.connect(tmp_path / "cli.sqlite") as db:
+        db.execute("DELETE FROM setting WHERE category = 'order' AND key = 'exclusion_date'")
+    idle = junipeer("run", "--until-idle", env=env, check=False)
+    assert idle.returncode == 1
+    assert "stopped" in idle.stderr and "SETTINGS_REQUIRED" in idle.stderr
+    assert idle.stderr.splitlines()[-1] == "Idle: every enabled flow has caught up (1 task run, 1 stopped)"
 
 
 @pytest.mark.parametrize(

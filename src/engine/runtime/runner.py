@@ -82,6 +82,7 @@ class Runner:
         lease_seconds: float | None = None,
         poll_seconds: float = 0.5,
         progress: Callable[[int, dict[str, int]], None] | None = None,
+        finished: Callable[[Task], None] | None = None,
     ) -> None:
         self.db = db
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -90,6 +91,8 @@ class Runner:
         self.lease_seconds = lease_seconds or _env_float("JUNIPEER_LEASE_SECONDS", 60.0)
         self.poll_seconds = poll_seconds
         self.progress = progress
+        # Told about every task this runner ends (completed, stopped, or paused by shutdown).
+        self.finished = finished
         self.pool = ClientPool(secrets)
         self._stopping: asyncio.Event | None = None
         self._wakeup: asyncio.Event | None = None
@@ -137,12 +140,18 @@ class Runner:
                 for tid, t in list(self.running.items()):
                     if t.done():
                         del self.running[tid]
-                        t.result()
+                        self._report(t.result())
             if self.running:
-                await asyncio.gather(*self.running.values(), return_exceptions=True)
+                for result in await asyncio.gather(*self.running.values(), return_exceptions=True):
+                    if isinstance(result, Task):
+                        self._report(result)
         finally:
             self.running.clear()
             await self.pool.aclose()
+
+    def _report(self, task: Task) -> None:
+        if self.finished is not None:
+            self.finished(task)
 
     # -- one task -----------------------------------------------------------------------------
     async def execute(self, task: Task) -> Task:
