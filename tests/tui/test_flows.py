@@ -66,6 +66,22 @@ def test_export_many_progress_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(SectionHarness(console_ctx, FlowsSection), terminal_size=SIZE, run_before=run_before)
 
 
+async def test_a_finished_export_many_says_its_counts_once(console_ctx) -> None:
+    task = _running_export_many(console_ctx)
+    counts = {"processed": 120, "total": 120, "synced": 115, "failed": 2, "skipped": 3}
+    # The runner's own message for an Export Many is these counts.
+    queue.finish(console_ctx.service.db, task.id, "completed", "115 synced, 2 failed, 3 skipped", **counts)
+    flow = console_ctx.service.flows(console_ctx.integration_id)[0]
+    app = SectionHarness(console_ctx, FlowsSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(ExportManyDialog(console_ctx, flow, task_id=task.id))
+        outcome = lambda: str(app.screen.query_one("#export-many-outcome", Static).render())  # noqa: E731
+        await wait_until(pilot, lambda: "Completed" in outcome())
+        assert outcome().splitlines()[0] == "Completed: 115 synced, 2 failed, 3 skipped"
+        assert "See Logs for the failed records." in outcome()
+
+
 async def test_export_many_validates_dates_inline(console_ctx) -> None:
     app = SectionHarness(console_ctx, FlowsSection)
     async with app.run_test(size=SIZE) as pilot:

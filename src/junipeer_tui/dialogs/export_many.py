@@ -136,9 +136,11 @@ class ExportManyDialog(TaskDialog):
             else:
                 bar.update(total=1, progress=1)
             outcome.set_classes("dialog-status " + ("error" if task.failed else "success"))
+            said = f"{task.synced} synced, {task.failed} failed, {task.skipped} skipped"
             outcome.update(
-                f"Completed: {task.synced} synced, {task.failed} failed, {task.skipped} skipped"
-                + (f" — {task.message}" if task.message else "")
+                f"Completed: {said}"
+                # An Export Many's own message is these counts again; only something else is news.
+                + (f" — {task.message}" if task.message and task.message != said else "")
                 + ("\nSee Logs for the failed records." if task.failed else "")
             )
             self.query_one("#export-many-close", Button).label = "Close"
