@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from engine.errors import EngineError
+from engine.runtime.runner import counts_text
 from engine.service import Service
 from engine.store.models import Task, TaskStatus
 
@@ -41,10 +42,8 @@ class ActivityLog:
             self._last_line[task_id] = now
             total = counters.get("total") or 0
             of = f" of {total:,}" if total else ""
-            self.echo(
-                f"Task {task_id}: {counters['processed']:,}{of} processed — {counters['synced']:,} synced, "
-                f"{counters['failed']:,} failed, {counters['skipped']:,} skipped"
-            )
+            said = counts_text(counters["synced"], counters["failed"], counters["skipped"])
+            self.echo(f"Task {task_id}: {counters['processed']:,}{of} processed — {said}")
 
     def finished(self, task: Task) -> None:
         self._last_line.pop(task.id, None)  # type: ignore[arg-type]
@@ -57,7 +56,7 @@ class ActivityLog:
             took = f" in {(task.finished_at - task.started_at).total_seconds():.1f} s"
         # A task's message already says what it did ("loaded … : 180 synced, …", "#1001: synced") or
         # why it stopped; the counts stand in only where there is none.
-        said = task.message or (f"{task.synced:,} synced, {task.failed:,} failed, {task.skipped:,} skipped")
+        said = task.message or counts_text(task.synced, task.failed, task.skipped)
         self.echo(f"Task {task.id} {task.status}{took}: {said}")
 
     @property

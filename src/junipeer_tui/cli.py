@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import EngineError
+from engine.runtime.runner import counts_text
 from engine.service import Service
 
 out = Console(highlight=False, soft_wrap=True)
@@ -210,8 +211,8 @@ def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
     if until_idle:
         stopped = activity.stopped
         click.echo(
-            f"Idle: every enabled flow has caught up ({_count(len(activity.ended), 'task')} run, "
-            f"{len(stopped)} stopped)",
+            f"Idle: every enabled flow has caught up ({len(activity.ended)} "
+            f"task{'' if len(activity.ended) == 1 else 's'} run, {len(stopped)} stopped)",
             err=True,
         )
         if stopped:  # a stopped task is work that did not happen: scripts must see it
@@ -264,10 +265,6 @@ def flows(obj: Ctx, as_json: bool) -> None:
     emit(rows, ["key", "name", "action", "enabled", "last_synced", "last_loaded"], as_json)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def _task_row(t: Any) -> dict[str, Any]:
     duration = (t.finished_at - t.started_at).total_seconds() if t.finished_at and t.started_at else None
     return {
@@ -311,10 +308,9 @@ def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(row, default=str))
     else:
-        out.print(
-            f"Task {row['id']} {row['status']}: {row['synced']} synced, {row['failed']} failed, "
-            f"{row['skipped']} skipped ({row['duration_s']} s) — {row['message'] or ''}"
-        )
+        said = counts_text(result.synced, result.failed, result.skipped)
+        news = f" — {row['message']}" if row["message"] and row["message"] != said else ""
+        out.print(f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){news}")
     if result.status != "completed" or result.failed:
         sys.exit(1)
 

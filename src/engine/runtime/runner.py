@@ -45,6 +45,12 @@ from engine.store.models import (
 COUNTERS = ("total", "processed", "synced", "failed", "skipped")
 
 
+def counts_text(synced: int, failed: int, skipped: int) -> str:
+    """How a task's outcome counts are worded: in the runner's task messages and wherever a task is
+    shown, so a caller can tell when a message says no more than its counts."""
+    return f"{synced} synced, {failed} failed, {skipped} skipped"
+
+
 class StopRequested(Exception):
     pass
 
@@ -374,7 +380,7 @@ class Runner:
             counters,
             checkpoint,
         )  # type: ignore[arg-type]
-        return f"{counters['synced']} synced, {counters['failed']} failed, {counters['skipped']} skipped"
+        return counts_text(counters["synced"], counters["failed"], counters["skipped"])
 
     async def _sync(
         self, ctx: FlowContext, module: ModuleType, flow: Flow, task: Task, counters: dict[str, int]
@@ -403,7 +409,6 @@ class Runner:
                 row.last_synced_at = utcnow()
                 s.add(row)
                 s.commit()
-        return (
-            f"loaded {window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M}: "
-            f"{counters['synced']} synced, {counters['failed']} failed, {counters['skipped']} skipped"
+        return f"loaded {window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M}: " + counts_text(
+            counters["synced"], counters["failed"], counters["skipped"]
         )
