@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.errors import EngineError
-from engine.runtime.runner import counts_text
+from engine.runtime.runner import counts_text, message_beyond_counts
 from engine.service import Service
 
 out = Console(highlight=False, soft_wrap=True)
@@ -309,8 +309,9 @@ def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
         click.echo(json.dumps(row, default=str))
     else:
         said = counts_text(result.synced, result.failed, result.skipped)
-        news = f" — {row['message']}" if row["message"] and row["message"] != said else ""
-        out.print(f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){news}")
+        news = message_beyond_counts(result)
+        tail = f" — {news}" if news else ""
+        out.print(f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){tail}")
     if result.status != "completed" or result.failed:
         sys.exit(1)
 

@@ -8,6 +8,7 @@ from textual.widgets import Input, Static
 
 from engine.runtime import queue
 from engine.runtime.embedded import EmbeddedEngine
+from engine.runtime.runner import counts_text
 from engine.store.models import EntityStatus, Task
 from junipeer_tui.dialogs.export_many import ExportManyDialog
 from junipeer_tui.dialogs.export_one import ExportOneDialog, recent_records
@@ -70,7 +71,7 @@ async def test_a_finished_export_many_says_its_counts_once(console_ctx) -> None:
     task = _running_export_many(console_ctx)
     counts = {"processed": 120, "total": 120, "synced": 115, "failed": 2, "skipped": 3}
     # The runner's own message for an Export Many is these counts.
-    queue.finish(console_ctx.service.db, task.id, "completed", "115 synced, 2 failed, 3 skipped", **counts)
+    queue.finish(console_ctx.service.db, task.id, "completed", counts_text(115, 2, 3), **counts)
     flow = console_ctx.service.flows(console_ctx.integration_id)[0]
     app = SectionHarness(console_ctx, FlowsSection)
     async with app.run_test(size=SIZE) as pilot:

@@ -51,6 +51,13 @@ def counts_text(synced: int, failed: int, skipped: int) -> str:
     return f"{synced} synced, {failed} failed, {skipped} skipped"
 
 
+def message_beyond_counts(task: Task) -> str | None:
+    """A task's message where it says more than its counts (an Export Many's message is only its
+    counts), for views that show the counts anyway."""
+    counts = counts_text(task.synced, task.failed, task.skipped)
+    return task.message if task.message and task.message != counts else None
+
+
 class StopRequested(Exception):
     pass
 

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
-from engine.runtime.runner import counts_text
+from engine.runtime.runner import counts_text, message_beyond_counts
 from engine.store.models import Flow, Task, TaskStatus
 from junipeer_tui.dialogs.tasks import TaskDialog
 from junipeer_tui.widgets.util import aware, duration, error_text, flow_direction, parse_day
@@ -137,11 +137,10 @@ class ExportManyDialog(TaskDialog):
             else:
                 bar.update(total=1, progress=1)
             outcome.set_classes("dialog-status " + ("error" if task.failed else "success"))
-            said = counts_text(task.synced, task.failed, task.skipped)
+            news = message_beyond_counts(task)
             outcome.update(
-                f"Completed: {said}"
-                # An Export Many's own message is its counts; only a message that says more is news.
-                + (f" — {task.message}" if task.message and task.message != said else "")
+                f"Completed: {counts_text(task.synced, task.failed, task.skipped)}"
+                + (f" — {news}" if news else "")
                 + ("\nSee Logs for the failed records." if task.failed else "")
             )
             self.query_one("#export-many-close", Button).label = "Close"
