@@ -68,3 +68,20 @@ def connected(service: Service, sandbox: Sandbox) -> tuple[Service, Sandbox, int
 
 def sync(service: Service) -> None:
     asyncio.run(run_headless(service, until_idle=True, concurrency=4))
+
+
+def duplicates_in_fortnox(sb: Sandbox) -> dict[str, dict[str, int]]:
+    """Orders, invoices and customers that exist more than once in the sandbox's Fortnox, by the key
+    the engine wrote into them (order name; the Shopify customer id in ExternalReference)."""
+    keys = {
+        "orders": ("fortnox/orders", "YourOrderNumber"),
+        "invoices": ("fortnox/invoices", "ExternalInvoiceReference1"),
+        "customers": ("fortnox/customers", "ExternalReference"),
+    }
+    found: dict[str, dict[str, int]] = {}
+    for what, (path, key) in keys.items():
+        counts = Counter(str(row.get(key) or "") for row in sb.get(path))
+        twice = {k: n for k, n in counts.items() if n > 1}
+        if twice:
+            found[what] = twice
+    return found

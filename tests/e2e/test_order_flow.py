@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from engine.mapping.filters import PRESETS
 from engine.store.models import Connector, Entity, Setting, TaskStatus
-from tests.e2e.conftest import sync
+from tests.e2e.conftest import duplicates_in_fortnox, sync
 
 KEPT = set(PRESETS["status"].default)
 
@@ -263,3 +263,36 @@ def _synced_orders(service, sb, iid: int) -> list[dict]:
     return [
         by_name[e.retriever_reference] for e in service.entities(iid, entity_type="order", status="synced")
     ]
+
+
+def test_customers_without_email_are_created_once_when_answers_are_lost(connected) -> None:
+    """A customer create whose answer is lost is found again by the ExternalReference the create
+    wrote (the Shopify customer id), not by an email the order may not have."""
+    service, sb, iid = connected
+    shop = [o for o in sb.get("shopify/orders") if o["financial_status"] in KEPT and o.get("customer")]
+    for order in shop:
+        sb.post(f"shopify/orders/{order['id']}", {"email": None})
+    with service.session() as s:
+        for conn in s.exec(select(Connector)):
+            conn.options = {**conn.options, "timeout": 0.5}
+            s.add(conn)
+        s.commit()
+    sb.post(
+        "faults", {"platform": "fortnox", "timeout": 0.15, "timeout_seconds": 1.0, "drop": 0.15, "seed": 11}
+    )
+    sync(service)
+    sb.http.delete("faults")
+    for entity in service.entities(iid, entity_type="order", status="error"):
+        if entity.error_code != "ARTICLE_NOT_FOUND":
+            asyncio.run(service.run_now(service.retry_entity(entity.id)))
+
+    assert duplicates_in_fortnox(sb) == {}
+    customers = {c["ExternalReference"] for c in sb.get("fortnox/customers")}
+    assert {str(o["customer"]["id"]) for o in shop} <= customers | {
+        str(o["customer"]["id"])
+        for o in shop
+        if _entity(service, iid, o["name"]).error_code == "ARTICLE_NOT_FOUND"  # type: ignore[union-attr]
+    }
+    assert any(
+        log.code == "ADOPTED" and "customer" in log.message for log in service.logs(iid, text="Adopted")
+    )

@@ -28,4 +28,5 @@ class FlowContext:
     force: bool = False  # Export One / Retry: push even when the source did not change
     # Orders of one customer must not race to create that customer twice.
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
-    in_flight: set[int] = field(default_factory=set)  # entity ids whose leases the heartbeat renews
+    # The leases the flow holds (entity id → owner), which the heartbeat renews.
+    in_flight: dict[int, str] = field(default_factory=dict)

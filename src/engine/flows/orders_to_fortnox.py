@@ -82,7 +82,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
     if entity is None:
         await rec.ainfo(f"Order {ref} is being synced by another worker", code="IN_FLIGHT", reference=ref)
         return Outcome.SKIPPED
-    ctx.in_flight.add(entity.id)  # type: ignore[arg-type]
+    ctx.in_flight[entity.id] = entity.lease_owner
     writes = rec.writes()
     try:
         updated = parse_time(order.get("updated_at"))
@@ -95,11 +95,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         try:
             await _store(ctx, entity, order, updated, raw, changed or ctx.force, edited, writes)
         except Exception as exc:  # every record ends synced or in error with a code, never silent
-            code, message = (
-                (exc.code, exc.message)
-                if isinstance(exc, PlatformError | EngineError)
-                else ("INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-            )
+            code, message = _code_and_message(exc)
             what = hint(code)
             text = f"Order {ref}: {message}" + (f" — {what}" if what else "")
             writes.entity(
@@ -115,7 +111,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
             return Outcome.FAILED
         return Outcome.SYNCED
     finally:
-        ctx.in_flight.discard(entity.id)  # type: ignore[arg-type]
+        ctx.in_flight.pop(entity.id, None)
         await rec.aflush(writes.release(entity))
 
 
@@ -157,7 +153,7 @@ async def _store(
     if doc is None:
         customer_number = await _ensure_customer(ctx, order)
         payload = build_order(ctx, order, customer_number)
-        await rec.aflush(w.entity(entity, store_intent="create_order", store_intent_at=utcnow()))
+        await rec.aflush(w.intent(entity, "create_order"))
         fortnox_order = await _create_once(
             lambda: target.create_order(payload), lambda: _find_order(ctx, ref), "order", ref, ctx
         )
@@ -233,6 +229,12 @@ async def _store(
     )
 
 
+def _code_and_message(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, PlatformError | EngineError):
+        return exc.code, exc.message
+    return "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"
+
+
 def _warn(w: Writes, entity: Any, ref: str, code: str, message: str) -> None:
     """A change Fortnox can no longer take: never dropped silently, logged with what to do."""
     w.log(LogLevel.WARNING, f"{message} — {hint(code)}", code=code, reference=ref)
@@ -280,7 +282,7 @@ async def _ensure_invoice(
     ref, sid = reference_of(order), str(order["id"])
     invoice_no = _invoice_number(fortnox_order)
     if invoice_no is None:
-        await rec.aflush(w.entity(entity, store_intent="create_invoice", store_intent_at=utcnow()))
+        await rec.aflush(w.intent(entity, "create_invoice"))
         try:
             invoice = await target.create_invoice_from_order(doc)
         except PlatformError as exc:
@@ -311,47 +313,83 @@ async def _ensure_invoice(
 
 
 # -- customers ----------------------------------------------------------------------------------
-async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
-    rec, target, conf = ctx.recorder, ctx.target, ctx.settings.customer
+def customer_source_id(order: dict) -> str:
+    """Who the order's customer is in Shopify: the customer id, else the email, else (a guest
+    without either) the order itself. It is written into the Fortnox customer's ExternalReference,
+    which is how an interrupted create is found again."""
     customer = order.get("customer") or {}
     email = (order.get("email") or customer.get("email") or "").strip().lower()
-    sid = str(customer["id"]) if customer.get("id") else (f"email:{email}" if email else None)
-    async with ctx.locks[sid or f"order:{order['id']}"]:
-        if sid and (known := await rec.areference("customer", sid)) is not None:
+    if customer.get("id"):
+        return str(customer["id"])
+    return f"email:{email}" if email else f"order:{order['id']}"
+
+
+async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
+    """The Fortnox customer number for the order's customer, created at most once.
+
+    The customer is an entity with a lease of its own, so orders of one customer in other tasks,
+    processes or machines wait for each other; the in-process lock only spares this task's
+    consumers the polling."""
+    rec, ref = ctx.recorder, reference_of(order)
+    sid = customer_source_id(order)
+    async with ctx.locks[sid]:
+        if (known := await rec.areference("customer", sid)) is not None:
             return known.target_id
-        fortnox_customer = None
-        if conf.mode == "match_existing" and email:
-            matches = await target.find_customers_by_email(email)
-            fortnox_customer = matches[0] if matches else None
-        matched = fortnox_customer is not None
-        if fortnox_customer is None:
-            payload = build_customer(ctx, order)
+        email = (order.get("email") or (order.get("customer") or {}).get("email") or "").strip().lower()
+        entity = await rec.claim_entity_waiting("customer", sid, email or sid)
+        if entity is None:
+            raise EngineError("IN_FLIGHT", f"customer {email or sid} is being created by another worker")
+        ctx.in_flight[entity.id] = entity.lease_owner
+        w = rec.writes()
+        try:
+            return await _store_customer(ctx, order, entity, sid, email, w)
+        except Exception as exc:
+            code, message = _code_and_message(exc)
+            w.entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=f"{ref}: {message}")
+            w.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {message}")
+            raise
+        finally:
+            ctx.in_flight.pop(entity.id, None)
+            await rec.aflush(w.release(entity))
 
-            async def find() -> dict | None:
-                found = await target.find_customers_by_email(email) if email else []
-                return found[0] if found else None
 
-            fortnox_customer = await _create_once(
-                lambda: target.create_customer(payload), find, "customer", reference_of(order), ctx
-            )
-        number = str(fortnox_customer["CustomerNumber"])
-        if sid:
-            # Flushed inside the lock, so the customer's next order finds the reference.
-            await rec.aflush(
-                rec.writes()
-                .reference("customer", sid, number, email or None)
-                .synced_side_record(
-                    "customer",
-                    sid,
-                    email or sid,
-                    number,
-                    "matched" if matched else "created",
-                    f"Fortnox customer {number}",
-                    raw_source=dumps(customer),
-                    raw_target=dumps(fortnox_customer),
-                )
-            )
-        return number
+async def _store_customer(ctx: FlowContext, order: dict, entity: Any, sid: str, email: str, w: Writes) -> str:
+    rec, target, conf = ctx.recorder, ctx.target, ctx.settings.customer
+    if (known := await rec.areference("customer", sid)) is not None:  # made while we waited
+        return known.target_id
+    payload = build_customer(ctx, order)
+
+    async def find() -> dict | None:
+        since = entity.store_intent_at or utcnow()
+        found = await target.find_customers_by_external_reference(sid, since, payload.get("Name"))
+        return found[0] if found else None
+
+    fortnox_customer, action = None, "created"
+    if entity.store_intent == "create_customer" and (fortnox_customer := await find()) is not None:
+        action = "adopted"
+    if fortnox_customer is None and conf.mode == "match_existing" and email:
+        matches = await target.find_customers_by_email(email)
+        if matches:
+            fortnox_customer, action = matches[0], "matched"
+    if fortnox_customer is None:
+        await rec.aflush(w.intent(entity, "create_customer"))
+        fortnox_customer = await _create_once(
+            lambda: target.create_customer(payload), find, "customer", reference_of(order), ctx
+        )
+    number = str(fortnox_customer["CustomerNumber"])
+    w.reference("customer", sid, number, email or None)
+    w.entity(
+        entity,
+        status=EntityStatus.SYNCED,
+        storer_reference=number,
+        raw_source=dumps(order.get("customer") or {}),
+        raw_target=dumps(fortnox_customer),
+        error_code=None,
+        error_message=None,
+        store_intent=None,
+    )
+    w.transaction(entity, action, EntityStatus.SYNCED, f"Fortnox customer {number}")
+    return number
 
 
 def _name(addr: dict | None) -> str:
@@ -380,7 +418,7 @@ def build_customer(ctx: FlowContext, order: dict) -> dict:
         "ZipCode": billing.get("zip"),
         "Phone1": billing.get("phone"),
         "Currency": order.get("currency"),
-        "ExternalReference": str(customer.get("id") or ""),
+        "ExternalReference": customer_source_id(order),
     }
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, Field, field_validator
@@ -31,6 +32,8 @@ RATE_LIMIT_REQUESTS = 25
 RATE_LIMIT_WINDOW = 5.0
 TOKEN_EXPIRY_MARGIN = 60.0
 PAGE_LIMIT = 500
+# Fortnox reads `lastmodified` as Swedish local time.
+FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
 RECONNECT_HINT = "reconnect the Fortnox connector (sign in to Fortnox again) to issue new tokens"
 
 _CODE_BY_MESSAGE = {message.casefold(): name for name, message in FORTNOX_CODES.values()}
@@ -364,6 +367,25 @@ class FortnoxClient(PlatformHttpClient):
             return []
         found = await self.list_all("customers", "Customers", {"email": email.strip()})
         return [c for c in found if str(c.get("Email") or "").strip().casefold() == wanted]
+
+    async def find_customers_by_external_reference(
+        self, reference: str, since: datetime, name: str | None = None
+    ) -> list[dict]:
+        """Customers whose ExternalReference is exactly `reference`, among those changed since `since`.
+
+        Fortnox has no search on ExternalReference and its list rows leave the field out, so this
+        lists what changed since then (a create counts) and reads the candidates one by one, the ones
+        named `name` first; it stops at the first match. Meant for the rare look after an interrupted
+        create, where `since` is the moment the create was announced."""
+        stamp = (since - timedelta(minutes=2)).astimezone(FORTNOX_TZ).strftime("%Y-%m-%d %H:%M")
+        rows = await self.list_all("customers", "Customers", {"lastmodified": stamp})
+        wanted = (name or "").strip()
+        rows.sort(key=lambda r: str(r.get("Name") or "").strip() != wanted)
+        for row in rows:
+            customer = await self.get_customer(str(row.get("CustomerNumber")))
+            if str(customer.get("ExternalReference") or "") == reference:
+                return [customer]
+        return []
 
     async def create_customer(self, customer: dict) -> dict:
         return await self._create("customers", "Customer", customer)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import queue
 import re
 import threading
@@ -172,13 +173,13 @@ class _Sql:
             " AND source_id = :source_id_"
         )
         # One statement claims: insert the row leased to us, or take the lease of an existing row when
-        # it is free, ours, or expired (`excluded.last_updated` is the claim's `now`). A row comes
-        # back only when we hold the lease.
+        # it is free or expired (`excluded.last_updated` is the claim's `now`). A row comes back only
+        # when we hold the lease. Every claim has an owner of its own (see `Recorder._claim`), so no
+        # held lease is ever taken again, not even by another task or consumer of the same worker.
         self.claim = self._text(
             _insert("entity", CLAIM_KEYS) + f" ON CONFLICT ({ENTITY_KEY}) DO UPDATE SET"
             " lease_owner = excluded.lease_owner, lease_until = excluded.lease_until"
-            " WHERE entity.lease_owner IS NULL OR entity.lease_owner = excluded.lease_owner"
-            " OR entity.lease_until < excluded.last_updated"
+            " WHERE entity.lease_owner IS NULL OR entity.lease_until < excluded.last_updated"
             f" RETURNING {', '.join(ENTITY_COLUMNS)}"
         )
         self.release = self._text(
@@ -187,6 +188,12 @@ class _Sql:
         )
         self.renew = self._text(
             "UPDATE entity SET lease_until = :lease_until WHERE id = :entity_id_ AND lease_owner = :owner_"
+        )
+        # The store intent is written only while the lease is still ours: a worker that stalled past
+        # its lease (and lost the record to another) must not go on to create it a second time.
+        self.intent = self._text(
+            "UPDATE entity SET store_intent = :store_intent, store_intent_at = :store_intent_at,"
+            " last_updated = :store_intent_at WHERE id = :entity_id_ AND lease_owner = :owner_"
         )
 
     def _text(self, sql: str) -> str:
@@ -199,16 +206,6 @@ class _Sql:
             sets = ", ".join(f"{k} = :{k}" for k in keys if k != "entity_id_")
             found = self._cache["update", keys] = self._text(
                 f"UPDATE entity SET {sets} WHERE id = :entity_id_"
-            )
-        return found
-
-    def side_record(self, keys: tuple[str, ...], updated: tuple[str, ...]) -> str:
-        """Upsert of a side record (inserting `keys`, setting `updated` on conflict), returning its id."""
-        found = self._cache.get(("side", keys, updated))
-        if found is None:
-            sets = ", ".join(f"{k} = excluded.{k}" for k in updated)
-            found = self._cache["side", keys, updated] = self._text(
-                _insert("entity", keys) + f" ON CONFLICT ({ENTITY_KEY}) DO UPDATE SET {sets} RETURNING id"
             )
         return found
 
@@ -234,8 +231,10 @@ class _Db:
         self._conn = self._pooled.driver_connection
         self._cur = self._conn.cursor()  # type: ignore[union-attr]
 
-    def execute(self, text: str, params: dict[str, Any]) -> None:
+    def execute(self, text: str, params: dict[str, Any]) -> int:
+        """Run one statement; the number of rows it changed."""
         self._cur.execute(text, self._params(params))
+        return self._cur.rowcount  # type: ignore[no-any-return]
 
     def executemany(self, text: str, rows: list[dict[str, Any]]) -> None:
         self._cur.executemany(text, [self._params(p) for p in rows])
@@ -324,51 +323,6 @@ class Writes:
         self.ops.append((self.rec.sql.reference, row))
         return self
 
-    def synced_side_record(
-        self,
-        entity_type: str,
-        source_id: str,
-        retriever_reference: str,
-        storer_reference: str,
-        action: str,
-        message: str,
-        **raw: Any,
-    ) -> Writes:
-        """Upsert a record a flow stores on the side (an order's customer) as synced, with a timeline row."""
-        rec, now = self.rec, utcnow()
-        values = {
-            "status": EntityStatus.SYNCED,
-            "storer_reference": storer_reference,
-            "last_updated": now,
-            "error_code": None,
-            "error_message": None,
-            **raw,
-        }
-        row = {
-            "integration_id": rec.integration_id,
-            "flow_id": rec.flow_id,
-            "entity_type": entity_type,
-            "source_id": source_id,
-            "retriever_reference": retriever_reference,
-            "children": 0,
-            **values,
-        }
-        stmt = rec.sql.side_record(tuple(row), tuple(values))
-        timeline = {
-            "task_id": rec.task_id,
-            "at": now,
-            "action": action,
-            "status": "synced",
-            "message": message,
-        }
-
-        def op(db: _Db) -> None:
-            (entity_id,) = db.fetchone(stmt, row)
-            db.execute(db.sql.transaction, {"entity_id": entity_id, **timeline})
-
-        self.ops.append(op)
-        return self
-
     def log(
         self, level: str, message: str, *, code: str | None = None, reference: str | None = None
     ) -> Writes:
@@ -386,7 +340,22 @@ class Writes:
         return self
 
     def release(self, entity: Any) -> Writes:
-        self.ops.append((self.rec.sql.release, {"entity_id_": entity.id, "owner_": self.rec.worker_id}))
+        self.ops.append((self.rec.sql.release, {"entity_id_": entity.id, "owner_": entity.lease_owner}))
+        return self
+
+    def intent(self, entity: Any, intent: str) -> Writes:
+        """Announce a create (`intent`) that the next attempt must look for before creating again.
+        Raises `LeaseLost` when the batch runs and the entity's lease is no longer this claim's."""
+        now = utcnow()
+        entity.store_intent, entity.store_intent_at, entity.last_updated = intent, now, now
+        params = {"entity_id_": entity.id, "owner_": entity.lease_owner, "store_intent": intent,
+                  "store_intent_at": now}  # fmt: skip
+
+        def op(db: _Db) -> None:
+            if db.execute(db.sql.intent, params) == 0:
+                raise LeaseLost(f"the lease on entity {entity.id} ran out before its create was sent")
+
+        self.ops.append(op)
         return self
 
     def execute(self, db: _Db) -> None:
@@ -412,6 +381,11 @@ class Writes:
     def clear(self) -> None:
         self.ops.clear()
         self._entity_params.clear()
+
+
+class LeaseLost(Exception):
+    """The lease on a record ran out and another attempt may hold it now: this one must stop
+    before it writes to the target."""
 
 
 class EntityRow(SimpleNamespace):
@@ -551,6 +525,7 @@ class Recorder:
         self.task_id = task_id
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
+        self._claims = itertools.count(1)
         self.sql = _sql_for(db)
         # Run jobs on the event loop (SQLite) or on the writer thread (a database server); see the
         # module docstring.
@@ -619,9 +594,10 @@ class Recorder:
     async def areference(self, entity_type: str, source_id: str) -> ReferenceRow | None:
         return await self._run(lambda db: self._reference(db, entity_type, source_id))  # type: ignore[no-any-return]
 
-    async def arenew_leases(self, entity_ids: list[int]) -> None:
-        if entity_ids:
-            await self._run(lambda db: self._renew(db, entity_ids))
+    async def arenew_leases(self, leases: dict[int, str]) -> None:
+        """Extend the leases this recorder's claims hold (entity id → owner)."""
+        if leases:
+            await self._run(lambda db: self._renew(db, leases))
 
     # -- logs ---------------------------------------------------------------------------------
     def log(self, level: str, message: str, *, code: str | None = None, reference: str | None = None) -> None:
@@ -645,7 +621,9 @@ class Recorder:
             "status": EntityStatus.PENDING,
             "children": 0,
             "last_updated": now,
-            "lease_owner": self.worker_id,
+            # An owner per claim, not per worker: two tasks (or two consumers of one task) of the
+            # same worker must exclude each other as surely as two machines do.
+            "lease_owner": f"{self.worker_id}/{self.task_id}/{next(self._claims)}",
             "lease_until": now + timedelta(seconds=self.lease_seconds),
         }
         row = db.fetchone(self.sql.claim, params)
@@ -668,9 +646,9 @@ class Recorder:
             await asyncio.sleep(min(0.25, self.lease_seconds / 4))
         return entity  # type: ignore[no-any-return]
 
-    def _renew(self, db: _Db, entity_ids: list[int]) -> None:
+    def _renew(self, db: _Db, leases: dict[int, str]) -> None:
         until = utcnow() + timedelta(seconds=self.lease_seconds)
-        rows = [{"entity_id_": i, "owner_": self.worker_id, "lease_until": until} for i in entity_ids]
+        rows = [{"entity_id_": i, "owner_": owner, "lease_until": until} for i, owner in leases.items()]
         db.executemany(self.sql.renew, rows)
 
     def mark_error(self, entity: Any, code: str, message: str, reference: str, **changes: Any) -> None:

@@ -173,7 +173,7 @@ class Runner:
         recorder = Recorder(
             self.db, task.integration_id, task.flow_id, task.id, self.worker_id, self.lease_seconds
         )
-        in_flight: set[int] = set()  # entity ids the flow holds; the heartbeat renews their leases
+        in_flight: dict[int, str] = {}  # the leases the flow holds; the heartbeat renews them
         beat = asyncio.create_task(self._heartbeat(task.id, counters, recorder, in_flight))
         try:
             message = await self._run(task, counters, recorder, in_flight)
@@ -202,17 +202,17 @@ class Runner:
         return queue.finish(self.db, task.id, TaskStatus.COMPLETED, message, **counters)
 
     async def _heartbeat(
-        self, task_id: int, counters: dict[str, int], recorder: Recorder, in_flight: set[int]
+        self, task_id: int, counters: dict[str, int], recorder: Recorder, in_flight: dict[int, str]
     ) -> None:
         interval = min(self.lease_seconds / 3, 1.0)
         while True:
             await asyncio.sleep(interval)
             queue.heartbeat(self.db, task_id, self.worker_id, self.lease_seconds, **counters)
             if in_flight:
-                await recorder.arenew_leases(list(in_flight))
+                await recorder.arenew_leases(dict(in_flight))
 
     def _context(
-        self, task: Task, recorder: Recorder, in_flight: set[int]
+        self, task: Task, recorder: Recorder, in_flight: dict[int, str]
     ) -> tuple[FlowContext, ModuleType, Flow]:
         with Session(self.db, expire_on_commit=False) as s:
             flow = s.get(Flow, task.flow_id)
@@ -244,7 +244,7 @@ class Runner:
         return ctx, module, flow
 
     async def _run(
-        self, task: Task, counters: dict[str, int], recorder: Recorder, in_flight: set[int]
+        self, task: Task, counters: dict[str, int], recorder: Recorder, in_flight: dict[int, str]
     ) -> str:
         ctx, module, flow = self._context(task, recorder, in_flight)
         params = dict(task.params or {})

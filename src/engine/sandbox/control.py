@@ -100,6 +100,9 @@ async def update_shopify_order(request: Request) -> Response:
                 order[field] = body[field]
         if "email" in body:
             order["contact_email"] = body["email"]
+            if body["email"] is None and order.get("customer"):
+                # As when Shopify withholds a customer's contact data: the customer keeps its id only.
+                order["customer"].pop("email", None)
         country = order["shipping_address"]["country_code"]
         if "line_items" in body:
             by_id = {li["id"]: li for li in order["line_items"]}

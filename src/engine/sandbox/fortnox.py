@@ -17,6 +17,7 @@ import time
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +28,9 @@ from engine.platforms.fortnox_codes import CODE_BY_NAME, FORTNOX_CODES
 from engine.sandbox.common import BodyError, header, json_response, read_json, send_json
 from engine.sandbox.generator import SHOP_TZ
 from engine.sandbox.state import FortnoxStore, SandboxState, public
+
+# Fortnox reads `lastmodified` as Swedish local time, summer time included.
+FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
 
 TOKEN_SCOPE = "invoice customer article order payment bookkeeping settings companyinformation"
 ACCESS_TOKEN_SECONDS = 3600
@@ -101,7 +105,7 @@ async def _body(request: Request, wrapper: str) -> dict[str, Any]:
 def _parse_lastmodified(value: str) -> float:
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(value.strip(), fmt).replace(tzinfo=SHOP_TZ).timestamp()
+            return datetime.strptime(value.strip(), fmt).replace(tzinfo=FORTNOX_TZ).timestamp()
         except ValueError:
             continue
     raise invalid(f"lastmodified {value!r}")

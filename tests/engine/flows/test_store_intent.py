@@ -39,22 +39,27 @@ class CheckingFortnox:
         self.view = make_engine(url)
         self.seen: list[str] = []
 
-    def committed(self) -> tuple[Entity, list[Reference]]:
+    def committed(self, source_id: str = str(ORDER["id"])) -> tuple[Entity, list[Reference]]:
         with Session(self.view) as s:
-            entity = s.exec(select(Entity).where(Entity.source_id == str(ORDER["id"]))).one()
+            entity = s.exec(select(Entity).where(Entity.source_id == source_id)).one()
             return entity, list(s.exec(select(Reference)))
 
     async def find_customers_by_email(self, email: str) -> list[dict]:
         return []
 
     async def create_customer(self, customer: dict) -> dict:
+        customer_entity, _ = self.committed(str(ORDER["customer"]["id"]))  # type: ignore[index]
+        assert customer_entity.entity_type == "customer"
+        assert customer_entity.store_intent == "create_customer" and customer_entity.lease_owner
+        # What finds this customer again if the answer is lost: the Shopify customer id.
+        assert customer["ExternalReference"] == str(ORDER["customer"]["id"])  # type: ignore[index]
         self.seen.append("customer")
         return {"CustomerNumber": "C1", **customer}
 
     async def create_order(self, order: dict) -> dict:
         entity, references = self.committed()
         assert entity.store_intent == "create_order" and entity.store_intent_at is not None
-        assert entity.lease_owner == "w1"
+        assert entity.lease_owner.startswith("w1/")  # type: ignore[union-attr]
         # The customer made before it is on record too, so a retry does not make it again.
         assert [(r.entity_type, r.target_id) for r in references] == [("customer", "C1")]
         self.seen.append("order")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from engine.runtime.records import Recorder, dumps
+from engine.runtime.records import LeaseLost, Recorder, dumps
 from engine.store.db import WalCheckpointer, make_engine, migrate
 from engine.store.models import Entity, EntityTransaction, LogEntry, Reference, utcnow
 from tests.conftest import add_shop
@@ -36,7 +36,7 @@ async def test_the_recorders_writes_read_back_through_sqlalchemy(db, inline: boo
     rec = recorder(db, inline)
     try:
         entity = await rec.claim_entity_waiting("order", "5100", "#1001")
-        assert entity is not None and entity.status == "pending" and entity.lease_owner == "w1"
+        assert entity is not None and entity.status == "pending" and entity.lease_owner.startswith("w1/")
         assert entity.last_updated.tzinfo is UTC and entity.lease_until > entity.last_updated
         changed = datetime(2026, 11, 24, 13, 30, 0, tzinfo=UTC)
         await rec.aflush(
@@ -81,18 +81,57 @@ async def test_a_lease_is_held_until_released_or_expired(db, inline: bool) -> No
         started = time.monotonic()
         # The second worker waits the lease out (the first one does not renew it) instead of skipping.
         taken = await second.claim_entity_waiting("order", "1", "#1")
-        assert taken is not None and taken.id == held.id and taken.lease_owner == "w2"
+        assert taken is not None and taken.id == held.id and taken.lease_owner.startswith("w2/")
         assert time.monotonic() - started >= 0.15
         await second.aflush(second.writes().release(taken))
         again = await first.claim_entity_waiting("order", "1", "#1")
-        assert again is not None and again.lease_owner == "w1"
+        assert again is not None and again.lease_owner.startswith("w1/")
         # Releasing someone else's lease does nothing.
-        await second.aflush(second.writes().release(again))
+        await second.aflush(second.writes().release(taken))
         with Session(db) as s:
-            assert s.get(Entity, held.id).lease_owner == "w1"  # type: ignore[union-attr]
+            assert s.get(Entity, held.id).lease_owner == again.lease_owner  # type: ignore[union-attr]
     finally:
         first.close()
         second.close()
+
+
+async def test_one_worker_never_takes_its_own_held_lease_again(db, inline: bool) -> None:
+    """Two tasks of one worker process (a scheduled sync beside an Export Many) share the worker id;
+    each claim still excludes every other one, or both would create the same order."""
+    sync_task = Recorder(db, 1, 1, task_id=1, worker_id="w1", lease_seconds=0.3, inline=inline)
+    export_task = Recorder(db, 1, 1, task_id=2, worker_id="w1", lease_seconds=0.3, inline=inline)
+    try:
+        held = await sync_task.claim_entity_waiting("order", "1", "#1")
+        assert held is not None
+        second_claim = asyncio.ensure_future(export_task.claim_entity_waiting("order", "1", "#1"))
+        await asyncio.sleep(0.1)
+        assert not second_claim.done(), "the same worker's other task took a held lease"
+        await sync_task.aflush(sync_task.writes().release(held))
+        taken = await second_claim
+        assert taken is not None and taken.lease_owner != held.lease_owner
+    finally:
+        sync_task.close()
+        export_task.close()
+
+
+async def test_a_store_intent_needs_the_lease_still_held(db, inline: bool) -> None:
+    """A worker that stalled past its lease must not announce (and then send) a create: the record
+    may be in another worker's hands by then."""
+    slow, fast = recorder(db, inline, "slow", lease=0.1), recorder(db, inline, "fast", lease=60)
+    try:
+        stale = await slow.claim_entity_waiting("order", "1", "#1")
+        await asyncio.sleep(0.15)
+        fresh = await fast.claim_entity_waiting("order", "1", "#1")
+        assert stale is not None and fresh is not None
+        with pytest.raises(LeaseLost):
+            await slow.aflush(slow.writes().intent(stale, "create_order"))
+        await fast.aflush(fast.writes().intent(fresh, "create_order"))
+        with Session(db) as s:
+            row = s.get(Entity, fresh.id)
+            assert (row.store_intent, row.lease_owner) == ("create_order", fresh.lease_owner)  # type: ignore[union-attr]
+    finally:
+        slow.close()
+        fast.close()
 
 
 async def test_renewing_extends_only_our_own_leases(db, inline: bool) -> None:
@@ -104,7 +143,7 @@ async def test_renewing_extends_only_our_own_leases(db, inline: bool) -> None:
         with Session(db) as s:
             before = {e.id: e.lease_until for e in s.exec(select(Entity))}
         time.sleep(0.01)
-        await ours.arenew_leases([mine.id, other.id])
+        await ours.arenew_leases({mine.id: mine.lease_owner, other.id: mine.lease_owner})
         with Session(db) as s:
             after = {e.id: e.lease_until for e in s.exec(select(Entity))}
         assert after[mine.id] > before[mine.id] and after[other.id] == before[other.id]
@@ -123,7 +162,7 @@ async def test_a_flush_is_committed_when_it_returns(db, inline: bool) -> None:
         await rec.aflush(rec.writes().entity(entity, store_intent="create_order", store_intent_at=utcnow()))
         with fresh_view(db.url) as view:
             seen = view.exec(select(Entity).where(Entity.source_id == "42")).one()
-            assert seen.store_intent == "create_order" and seen.lease_owner == "w1"
+            assert seen.store_intent == "create_order" and seen.lease_owner == entity.lease_owner
             view.get_bind().dispose()  # type: ignore[union-attr]
     finally:
         rec.close()

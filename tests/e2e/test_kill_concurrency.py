@@ -1,0 +1,89 @@
+"""Exactly once under SIGKILL while work overlaps: several worker processes share the database, each
+running a scheduled sync beside a pending Export Many of the same orders (two tasks in one process),
+some orders carry no email, and workers are killed at random instants and restarted. In the end
+every order, invoice and customer exists once in the sandbox's Fortnox and no order is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.mapping.filters import PRESETS
+from engine.sandbox.server import SandboxConfig, start_in_process
+from engine.secrets import FileSecretStore
+from engine.service import Service
+from tests.e2e.conftest import Sandbox, duplicates_in_fortnox
+from tests.e2e.test_kill_restart import _worker
+
+ORDERS = 300
+KILLS = 8
+
+
+@pytest.mark.slow
+def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: str, tmp_path: Path) -> None:
+    processes = 3 if db_url.startswith("postgresql") else 2
+    sb = Sandbox(start_in_process(SandboxConfig(orders=ORDERS, seed=8, time_scale=0.05)))
+    try:
+        shop = sb.get("shopify/orders")
+        rng = random.Random(20261206)
+        for order in rng.sample(shop, len(shop) // 4):
+            sb.post(f"shopify/orders/{order['id']}", {"email": None})
+        service = Service(db_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
+        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop")).id
+        flow = service.flows(iid)[0]
+        service.export_many(flow, date.today() - timedelta(days=400), date.today())
+
+        workers = [_worker(db_url, tmp_path) for _ in range(processes)]
+        kills: list[int] = []
+        for _ in range(KILLS):
+            before = len(sb.get("fortnox/orders"))
+            deadline = time.monotonic() + 60
+            while len(sb.get("fortnox/orders")) <= before:
+                assert time.monotonic() < deadline, "no worker made progress"
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.4))
+            victim = rng.randrange(processes)
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait(10)
+            kills.append(len(sb.get("fortnox/orders")))
+            workers[victim] = _worker(db_url, tmp_path)
+        assert kills[-1] < ORDERS * 0.8, f"the work was nearly done before the last kill: {kills}"
+        for worker in workers:
+            _, err = worker.communicate(timeout=300)
+            assert worker.returncode in (0, 1), err.decode()[-2000:]
+        final = _worker(db_url, tmp_path)  # picks up whatever the last kills left running
+        _, err = final.communicate(timeout=300)
+
+        assert duplicates_in_fortnox(sb) == {}
+        in_fortnox = {o["YourOrderNumber"] for o in sb.get("fortnox/orders")}
+        entities = {
+            e.retriever_reference: e for e in service.entities(iid, entity_type="order", limit=10_000)
+        }
+        kept = [o for o in shop if o["financial_status"] in PRESETS["status"].default]
+        lost = [o["name"] for o in kept if o["name"] not in entities]
+        assert not lost, f"orders never attempted: {lost}"
+        unsettled = {
+            e.retriever_reference: e.status for e in entities.values() if e.status not in ("synced", "error")
+        }
+        assert not unsettled, f"orders left half-done: {unsettled}"
+        for entity in entities.values():
+            if entity.status == "error":
+                assert entity.error_code, f"{entity.retriever_reference} failed without a code"
+            else:
+                assert entity.retriever_reference in in_fortnox
+        tasks = service.tasks(iid)
+        assert {t.kind for t in tasks} >= {"sync", "export_many"}
+        assert all(t.status in ("completed", "stopped") for t in tasks), [(t.id, t.status) for t in tasks]
+        print(
+            f"{processes} processes, {len(kills)} kills, Fortnox orders at each kill {kills}; "
+            f"final {len(in_fortnox)}, duplicates 0, lost 0"
+        )
+    finally:
+        sb.http.close()
+        sb.running.stop()
