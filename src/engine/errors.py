@@ -21,6 +21,8 @@ HINTS: dict[str, str] = {
     "SOURCE_RECORD_NOT_FOUND": "Check the reference: no such record in the source platform.",
     "ORDER_UPDATED_AFTER_BOOKING": "The invoice is booked; correct it with a credit invoice in Fortnox.",
     "ORDER_CANCELLED_AFTER_INVOICING": "The invoice exists; credit it in Fortnox if the sale is void.",
+    "MALFORMED_RECORD": "The source sent a record this flow can't read; check it in the source platform.",
+    "IN_FLIGHT": "Another worker held the record too long; it is attempted again by itself.",
     "VALIDATION_FAILED": "Fortnox refused the data; read the message, fix the cause, then Retry.",
 }
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.mapping.settings import IntegrationSettings
+from engine.runtime.outage import Streak
 from engine.runtime.records import Recorder
 
 
@@ -30,3 +31,5 @@ class FlowContext:
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     # The leases the flow holds (entity id → owner), which the heartbeat renews.
     in_flight: dict[int, str] = field(default_factory=dict)
+    # Failures of the platform in a row: a long enough streak makes the task give up its turn.
+    streak: Streak = field(default_factory=Streak)

@@ -20,6 +20,7 @@ from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.filters import evaluate
 from engine.platforms.http import PlatformError
+from engine.runtime.outage import SETTLED, retry_plan
 from engine.runtime.records import Writes, dumps, parse_time, same_payload
 from engine.store.models import EntityStatus, LogLevel, utcnow
 
@@ -59,8 +60,47 @@ def reference_of(order: dict) -> str:
 
 
 # -- processing ---------------------------------------------------------------------------------
+def _check_shape(order: Any) -> None:
+    """Refuse an order whose fields this flow reads are not what Shopify's REST API sends, so one
+    odd record fails on its own (MALFORMED_RECORD) instead of stopping the task at every run."""
+
+    def bad(what: str) -> EngineError:
+        return EngineError("MALFORMED_RECORD", f"the Shopify order is malformed: {what}")
+
+    if not isinstance(order, dict):
+        raise bad(f"expected an object, got {type(order).__name__}")
+    if not str(order.get("id") or "").isdigit():
+        raise bad(f"id {order.get('id')!r} is not a number")
+    for field in ("created_at", "updated_at", "cancelled_at"):
+        try:
+            parse_time(order.get(field))
+        except (TypeError, ValueError, AttributeError):
+            raise bad(f"{field} {order.get(field)!r} is not a date and time") from None
+    for field in ("line_items", "shipping_lines", "payment_gateway_names"):
+        value = order.get(field)
+        if value is not None and not isinstance(value, list):
+            raise bad(f"{field} is not a list")
+    for field in ("line_items", "shipping_lines"):
+        for line in order.get(field) or []:
+            if not isinstance(line, dict):
+                raise bad(f"a row of {field} is not an object")
+            for number in ("price", "quantity", "total_discount", "discounted_price"):
+                try:
+                    float(line.get(number) or 0)
+                except (TypeError, ValueError):
+                    raise bad(f"{number} {line.get(number)!r} in {field} is not a number") from None
+    for field in ("customer", "billing_address", "shipping_address"):
+        value = order.get(field)
+        if value is not None and not isinstance(value, dict):
+            raise bad(f"{field} is not an object")
+
+
 async def process(ctx: FlowContext, order: dict) -> Outcome:
     rec = ctx.recorder
+    try:
+        _check_shape(order)
+    except EngineError as exc:
+        return await _malformed(ctx, order, exc)
     ref = reference_of(order)
     created = parse_time(order.get("created_at"))
     exclusion = ctx.settings.order.exclusion_date
@@ -96,23 +136,49 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
             await _store(ctx, entity, order, updated, raw, changed or ctx.force, edited, writes)
         except Exception as exc:  # every record ends synced or in error with a code, never silent
             code, message = _code_and_message(exc)
-            what = hint(code)
-            text = f"Order {ref}: {message}" + (f" — {what}" if what else "")
-            writes.entity(
-                entity,
-                status=EntityStatus.ERROR,
-                error_code=code,
-                error_message=text,
-                raw_source=raw,
-                source_updated_at=updated,
-            )
-            writes.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {text}")
-            writes.log(LogLevel.ERROR, text, code=code, reference=ref)
+            _failed(ctx, writes, entity, ref, code, message, raw_source=raw, source_updated_at=updated)
             return Outcome.FAILED
+        ctx.streak.success()
         return Outcome.SYNCED
     finally:
         ctx.in_flight.pop(entity.id, None)
         await rec.aflush(writes.release(entity))
+
+
+def _failed(
+    ctx: FlowContext, w: Writes, entity: Any, ref: str, code: str, message: str, **changes: Any
+) -> None:
+    """End the attempt in error: the code, what to do, and (for a transient failure) when it is
+    attempted again by itself."""
+    plan = retry_plan(entity, code)
+    what = hint(code)
+    text = f"Order {ref}: {message}" + (f" — {what}" if what else "")
+    if plan["retry_at"] is not None:
+        text += f" (attempted again automatically at {plan['retry_at']:%H:%M:%S} UTC)"
+    w.entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=text, **plan, **changes)
+    w.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {text}")
+    w.log(LogLevel.ERROR, text, code=code, reference=ref)
+    ctx.streak.failure(code, message)
+
+
+async def _malformed(ctx: FlowContext, order: Any, exc: EngineError) -> Outcome:
+    """A record that can't be read: in error on its entity when it has an id to file it under,
+    else a log line; never an exception that stops the task."""
+    rec = ctx.recorder
+    sid = str(order.get("id") or "") if isinstance(order, dict) else ""
+    ref = (reference_of(order) if isinstance(order, dict) else None) or sid or "?"
+    if not sid.isdigit():
+        await rec.alog(
+            LogLevel.ERROR, f"Order {ref}: {exc.message} — {hint(exc.code)}", code=exc.code, reference=ref
+        )
+        return Outcome.FAILED
+    entity = await rec.claim_entity_waiting(ENTITY, sid, ref)
+    if entity is None:
+        return Outcome.SKIPPED
+    writes = rec.writes()
+    _failed(ctx, writes, entity, ref, exc.code, exc.message, raw_source=dumps(order))
+    await rec.aflush(writes.release(entity))
+    return Outcome.FAILED
 
 
 async def _store(
@@ -219,6 +285,7 @@ async def _store(
         error_code=None,
         error_message=None,
         store_intent=None,
+        **SETTLED,
     )
     summary = ", ".join(notes) if notes else "unchanged in Fortnox"
     w.log(

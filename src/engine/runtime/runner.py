@@ -30,6 +30,7 @@ from engine.platforms.http import PlatformError
 from engine.runtime import queue
 from engine.runtime import time_history as th
 from engine.runtime.clients import ClientPool
+from engine.runtime.outage import MAX_PAUSES, Outage, pause_delay
 from engine.runtime.records import Recorder
 from engine.secrets import SecretStore
 from engine.store.models import (
@@ -37,6 +38,7 @@ from engine.store.models import (
     Entity,
     Flow,
     FlowFilter,
+    LogLevel,
     Task,
     TaskStatus,
     utcnow,
@@ -136,6 +138,7 @@ class Runner:
         _freeze_startup_objects()
         try:
             while not self.stopping.is_set():
+                queue.enqueue_due_retries(self.db)
                 while len(self.running) < self.max_tasks:
                     task = queue.claim_next(self.db, self.worker_id, self.lease_seconds, set(self.running))
                     if task is None:
@@ -183,6 +186,8 @@ class Runner:
                 f"Task {task.id} paused by shutdown; it resumes on the next run", code="TASK_PAUSED"
             )
             return task
+        except Outage as outage:
+            return self._outage(task, outage, recorder, counters)
         except (PlatformError, EngineError) as exc:
             text = f"Task {task.id} stopped: {exc.message}" + (
                 f" — {hint(exc.code)}" if hint(exc.code) else ""
@@ -200,6 +205,36 @@ class Runner:
                 await beat
             recorder.close()
         return queue.finish(self.db, task.id, TaskStatus.COMPLETED, message, **counters)
+
+    def _outage(self, task: Task, outage: Outage, recorder: Recorder, counters: dict[str, int]) -> Task:
+        """Give up the task's turn after a streak of the platform's failures: pause it with a growing
+        delay, or stop it when a person must act (credentials) or the pauses are used up."""
+        assert task.id is not None
+        params = dict(queue.params_of(self.db, task.id))
+        pauses = int(params.get("pauses", 0)) + 1
+        what = hint(outage.code)
+        if outage.needs_a_person or pauses > MAX_PAUSES:
+            why = "" if outage.needs_a_person else f" after {MAX_PAUSES} pauses"
+            recorder.error(
+                f"Task {task.id} stopped{why}: {outage.message}" + (f" — {what}" if what else ""),
+                code=outage.code,
+            )
+            return queue.finish(
+                self.db, task.id, TaskStatus.STOPPED, f"{outage.code}: {outage.message}", **counters
+            )
+        params["pauses"] = pauses
+        resume = utcnow() + pause_delay(pauses)
+        message = (
+            f"paused by {outage.code} (pause {pauses} of {MAX_PAUSES}); resumes at {resume:%H:%M:%S} UTC"
+        )
+        recorder.log(
+            LogLevel.WARNING,
+            f"Task {task.id} {message}: {outage.message}. It resumes where it stopped.",
+            code="TASK_PAUSED",
+        )
+        queue.pause(self.db, task.id, self.worker_id, resume, message, params, **counters)
+        task.status, task.message, task.not_before = TaskStatus.PENDING, message, resume
+        return task
 
     async def _heartbeat(
         self, task_id: int, counters: dict[str, int], recorder: Recorder, in_flight: dict[int, str]
@@ -291,7 +326,7 @@ class Runner:
                 for i, chunk in enumerate(chunks):
                     async for page in fetch(chunk):
                         for record in page:
-                            if self.stopping.is_set():
+                            if self.stopping.is_set() or ctx.streak.tripped:
                                 return
                             produced[i] += 1
                             await records.put((i, record))
@@ -304,8 +339,8 @@ class Runner:
         async def consume() -> None:
             while (item := await records.get()) is not None:
                 i, record = item
-                if self.stopping.is_set():
-                    continue
+                if self.stopping.is_set() or ctx.streak.tripped:
+                    continue  # left for the resumed task: its chunk is not recorded as done
                 self._count(task_id, counters, await module.process(ctx, record))
                 finished[i] += 1
                 maybe_done(i)
@@ -316,6 +351,8 @@ class Runner:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        if ctx.streak.tripped:
+            raise ctx.streak.tripped
         if self.stopping.is_set():
             raise StopRequested
 
@@ -354,6 +391,8 @@ class Runner:
                 self._count(task.id, counters, Outcome.FAILED)  # type: ignore[arg-type]
                 continue
             self._count(task.id, counters, await module.process(ctx, record))  # type: ignore[arg-type]
+            if ctx.streak.tripped:
+                raise ctx.streak.tripped
         return f"retried {len(entities)}"
 
     async def _export_many(

@@ -190,10 +190,15 @@ async def create_fortnox_article(request: Request) -> Response:
 
 
 async def expire_tokens(request: Request) -> Response:
+    """Expire every access token; with {"revoke": true} the refresh tokens too, as when the user
+    disconnects the integration in Fortnox (only a new consent helps then)."""
     state = _state(request)
+    body = await _body(request)
     with state.lock:
         count = len(state.fortnox.access_tokens)
         state.fortnox.access_tokens.clear()
+        if body.get("revoke"):
+            state.fortnox.refresh_tokens.clear()
     return json_response({"expired": count})
 
 

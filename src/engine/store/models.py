@@ -155,6 +155,8 @@ class Task(SQLModel, table=True):
     lease_until: datetime | None = None
     attempts: int = 0
     retry_of: int | None = Field(default=None, foreign_key="task.id")
+    # A task paused by a platform outage is not claimed again before this.
+    not_before: datetime | None = None
 
 
 class Entity(SQLModel, table=True):
@@ -187,6 +189,10 @@ class Entity(SQLModel, table=True):
     store_intent_at: datetime | None = None
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    # A transient failure (platform down, timeout, rate limit) is attempted again by itself at
+    # `retry_at`, at most a few times (`auto_retries` counts them) before it needs a person.
+    retry_at: datetime | None = Field(default=None, index=True)
+    auto_retries: int = 0
 
 
 class EntityTransaction(SQLModel, table=True):
