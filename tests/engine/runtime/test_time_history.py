@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, date, datetime, timedelta
 
 from engine.runtime import time_history as th
@@ -70,7 +71,7 @@ def test_skip_empty_keeps_the_days_with_records_and_reports_the_empty_stretches(
     # Kept days and empty stretches tile the whole window, without overlap.
     pieces = sorted([*kept, *empty], key=lambda w: w.start)
     assert pieces[0].start == days[0].start and pieces[-1].end == days[-1].end
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
 
 
 def test_skip_empty_never_reports_a_stretch_across_a_gap_and_walks_short_runs_without_counting() -> None:
