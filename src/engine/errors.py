@@ -26,8 +26,8 @@ HINTS: dict[str, str] = {
     "DATABASE_DRIVER_MISSING": 'Install the PostgreSQL extra: pip install "junipeer-tui[postgres]".',
     "DATABASE_FOLDER_MISSING": "Create the folder, or give --db a path in a folder that exists.",
     "DATABASE_NOT_A_DATABASE": "Point --db at a junipeer database, or at a new file name to start one.",
-    "DATABASE_UNAVAILABLE": "Check that the database server runs and that the URL (host, port, user, "
-    "password, database) is right.",
+    "DATABASE_UNAVAILABLE": "Check that the database server runs, that the URL (host, port, user, "
+    "password, database) is right and that no other program holds the database locked; then try again.",
     "SCHEMA_NEWER": "Upgrade this program (pip install -U junipeer-tui) or use the one that upgraded it.",
     "SCHEMA_OUTDATED": "Run `junipeer db upgrade` (back the database up first if it matters).",
     "KEYRING_UNAVAILABLE": "Start your desktop's keyring, or keep secrets in a 0600 file in the data "

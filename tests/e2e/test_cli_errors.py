@@ -221,3 +221,16 @@ def test_demo_says_it_keeps_its_own_database(env, tmp_path: Path) -> None:
     assert f"own throwaway database ({tmp_path / 'demo' / 'demo.sqlite'})" in text
     assert "--db is not used" in text
     assert not mine.exists()
+
+
+def test_a_database_locked_by_another_writer_is_database_unavailable(served, tmp_path: Path) -> None:  # noqa: F811
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    holder = sqlite3.connect(tmp_path / "cli.sqlite", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+        proc = junipeer("time-history", "orders", "--set", "2026-11-01", "--yes", env=env, check=False)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    refused(proc, "DATABASE_UNAVAILABLE", "database is locked", "holds the database locked")
