@@ -23,6 +23,19 @@ HINTS: dict[str, str] = {
     "ORDER_CANCELLED_AFTER_INVOICING": "The invoice exists; credit it in Fortnox if the sale is void.",
     "MALFORMED_RECORD": "The source sent a record this flow can't read; check it in the source platform.",
     "IN_FLIGHT": "Another worker held the record too long; it is attempted again by itself.",
+    "DATABASE_URL_INVALID": "Give --db (or JUNIPEER_DATABASE_URL) a URL like "
+    "sqlite:////path/to/junipeer.sqlite or postgresql://user:password@host/database.",
+    "DATABASE_DRIVER_MISSING": 'Install the PostgreSQL extra: pip install "junipeer-tui[postgres]".',
+    "DATABASE_FOLDER_MISSING": "Create the folder, or give --db a path in a folder that exists.",
+    "DATABASE_NOT_A_DATABASE": "Point --db at a junipeer database, or at a new file name to start one.",
+    "DATABASE_UNAVAILABLE": "Check that the database server runs, that the URL (host, port, user, "
+    "password, database) is right and that no other program holds the database locked; then try again.",
+    "SCHEMA_NEWER": "Upgrade this program (pip install -U junipeer-tui) or use the one that upgraded it.",
+    "SCHEMA_OUTDATED": "Run `junipeer db upgrade` (back the database up first if it matters).",
+    "KEYRING_UNAVAILABLE": "Start your desktop's keyring, or keep secrets in a 0600 file in the data "
+    "directory: set JUNIPEER_SECRETS=file and enter the credentials again.",
+    "SANDBOX_CANNOT_LISTEN": "Pick another --port (0 picks a free one), or a --host this machine has.",
+    "BAD_INPUT": "Correct the value as the message says, then try again.",
     "VALIDATION_FAILED": "Fortnox refused the data; read the message, fix the cause, then Retry.",
 }
 

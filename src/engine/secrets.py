@@ -11,9 +11,11 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
+
+from engine.errors import EngineError
 
 SERVICE = "junipeer"
 
@@ -69,23 +71,36 @@ class FileSecretStore:
                 self._write(data)
 
 
+@contextlib.contextmanager
+def _keyring_answers() -> Iterator[None]:
+    """A keyring without a backend (a server with no desktop session) says so with a code."""
+    from keyring.errors import KeyringError
+
+    try:
+        yield
+    except KeyringError as exc:
+        raise EngineError("KEYRING_UNAVAILABLE", f"the OS keyring cannot be used: {exc}") from exc
+
+
 class KeyringSecretStore:
     def get(self, ref: str) -> dict[str, Any] | None:
         import keyring
 
-        raw = keyring.get_password(SERVICE, ref)
+        with _keyring_answers():
+            raw = keyring.get_password(SERVICE, ref)
         return json.loads(raw) if raw else None
 
     def set(self, ref: str, value: dict[str, Any]) -> None:
         import keyring
 
-        keyring.set_password(SERVICE, ref, json.dumps(value))
+        with _keyring_answers():
+            keyring.set_password(SERVICE, ref, json.dumps(value))
 
     def delete(self, ref: str) -> None:
         import keyring
         from keyring.errors import PasswordDeleteError
 
-        with contextlib.suppress(PasswordDeleteError):
+        with contextlib.suppress(PasswordDeleteError), _keyring_answers():
             keyring.delete_password(SERVICE, ref)
 
 

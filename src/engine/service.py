@@ -18,10 +18,12 @@ from sqlalchemy import func, or_, union
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from engine import dates
 from engine.errors import EngineError
 from engine.flows import FLOW_MODULES
 from engine.mapping import filters as filters_mod
 from engine.mapping import settings as settings_mod
+from engine.platforms.http import PlatformError
 from engine.runtime import queue
 from engine.runtime import time_history as th
 from engine.runtime.clients import ClientPool
@@ -91,11 +93,22 @@ class Explanation:
 
 class Service:
     def __init__(
-        self, db_url: str | None = None, *, secrets: SecretStore | None = None, data_dir: Path | None = None
+        self,
+        db_url: str | None = None,
+        *,
+        secrets: SecretStore | None = None,
+        data_dir: Path | None = None,
+        upgrade: bool = True,
     ) -> None:
+        """`upgrade`: bring an older schema up to date (`upgraded_from` then says from where);
+        without it an older schema is refused with SCHEMA_OUTDATED."""
         self.data_dir = data_dir or dbmod.data_dir()
         self.db: Engine = dbmod.make_engine(db_url or dbmod.default_url())
-        dbmod.migrate(self.db)
+        try:
+            self.upgraded_from = dbmod.prepare(self.db, upgrade=upgrade)
+        except BaseException:
+            self.db.dispose()
+            raise
         self.secrets = secrets or default_store(self.data_dir)
         self._pool: ClientPool | None = None
         self._pool_loop: asyncio.AbstractEventLoop | None = None
@@ -480,12 +493,15 @@ class Service:
         )
 
     def export_one(self, flow: Flow, ref: str) -> Task:
+        _check_length(ref, "The reference")
         ref = ref.strip()
         if not ref:
             raise EngineError("BAD_INPUT", "Export One needs a reference such as #1001")
         return self._enqueue(flow, "export_one", {"ref": ref})
 
     def export_many(self, flow: Flow, start: date, end: date) -> Task:
+        dates.check(start, "Export Many's first day")
+        dates.check(end, "Export Many's last day")
         if end < start:
             raise EngineError("BAD_INPUT", f"The range ends ({end}) before it starts ({start})")
         return self._enqueue(flow, "export_many", {"from": start.isoformat(), "to": end.isoformat()})
@@ -589,6 +605,8 @@ class Service:
         after_id: int | None = None,
         limit: int = 100,
     ) -> list[LogEntry]:
+        _check_length(ref, "The reference")
+        _check_length(text, "The search text")
         q = select(LogEntry).where(LogEntry.integration_id == integration_id)
         if ref:
             # An id subquery keeps SQLite on the reference index instead of walking the id index.
@@ -626,6 +644,7 @@ class Service:
         before_id: int | None = None,
         limit: int = 100,
     ) -> list[Entity]:
+        _check_length(ref, "The reference")
         # A reference search restricts by id (its subquery holds the integration); repeating the
         # integration here would make SQLite walk the integration's rows instead.
         ref_columns = ("retriever_reference", "storer_reference", "source_id")
@@ -709,6 +728,7 @@ class Service:
         before_id: int | None = None,
         limit: int = 100,
     ) -> list[Reference]:
+        _check_length(search, "The search text")
         q = select(Reference).where(
             col(Reference.id).in_(
                 _any_of(Reference, integration_id, ("source_id", "target_id", "source_label"), search)
@@ -799,6 +819,7 @@ class Service:
     def set_time_history(self, flow: Flow, to: datetime) -> int:
         if to.tzinfo is None:
             to = to.replace(tzinfo=UTC)
+        dates.check(to.astimezone(UTC).date(), "Time History")
         if to > utcnow():
             raise EngineError("BAD_INPUT", "Time History cannot move into the future")
         return th.move_back(self.db, flow.id, to)  # type: ignore[arg-type]
@@ -894,6 +915,7 @@ class Service:
     # -- explain ------------------------------------------------------------------------------
     async def explain(self, integration_id: int, ref: str) -> Explanation:
         """Why a source record is (or is not) in the target."""
+        _check_length(ref, "The reference")
         ref = ref.strip()
         variants = _ref_variants(ref)
         with self.session() as s:
@@ -996,10 +1018,46 @@ def _any_of(model: Any, integration_id: int, columns: tuple[str, ...], ref: str)
     )
 
 
+# The longest reference or search text taken: order names, Shopify ids and Fortnox numbers are far
+# shorter, and a longer text would only travel into platform query strings and LIKE patterns.
+MAX_REF = 255
+
+
+def _check_length(text: str | None, what: str) -> None:
+    if text is not None and len(text) > MAX_REF:
+        raise EngineError(
+            "BAD_INPUT",
+            f"{what} is {len(text):,} characters long; a reference is at most {MAX_REF} "
+            "(an order name like #1001, a Shopify id or a Fortnox number)",
+        )
+
+
 def _ref_variants(ref: str) -> list[str]:
     ref = ref.strip()
     bare = ref.lstrip("#")
     return list(dict.fromkeys([ref, bare, f"#{bare}"]))
+
+
+def operator_error(exc: BaseException, db_url: str | None = None) -> EngineError | None:
+    """The coded error for an exception the operator can act on: a platform's answer, a database that
+    went away, was locked too long, or refused a statement; None for anything else, which is a bug."""
+    if isinstance(exc, PlatformError):
+        return EngineError(exc.code, exc.message)
+    if isinstance(exc, dbmod.DATABASE_ERRORS):
+        return dbmod.database_error(exc, db_url or dbmod.default_url())
+    return None
+
+
+def upgrade_database(db_url: str | None = None) -> tuple[str | None, str]:
+    """`junipeer db upgrade`: bring the database's schema to this program's; (revision before, after).
+    Before is None when the database was empty."""
+    db = dbmod.make_engine(db_url or dbmod.default_url())
+    try:
+        before = dbmod.schema(db).current
+        dbmod.prepare(db, upgrade=True)
+        return before, dbmod.schema(db).head
+    finally:
+        db.dispose()
 
 
 async def run_headless(service: Service, *, until_idle: bool = False, **runner_kwargs: Any) -> None:

@@ -4,40 +4,71 @@ with their code (exit 1), never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import httpx
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from engine.errors import EngineError
+from engine.errors import EngineError, hint
 from engine.runtime.runner import counts_text, message_beyond_counts
-from engine.service import Service
+from engine.service import Service, operator_error, upgrade_database
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
+# Commands that write to the database: they upgrade an older schema (and say so on stderr); the
+# others refuse it with SCHEMA_OUTDATED. `time-history --set` and `sandbox connect` say it themselves.
+WRITERS = frozenset({"run", "export-one", "export-many", "retry"})
+
+# Rows a listing shows at most; --json output of more is better read from the database.
+MAX_LIMIT = 10_000
+ID = click.IntRange(1, 2**63 - 1)  # a database id: a larger number can't be one
+# A sandbox's orders are generated in memory at start; 100,000 is a few hundred MB and a minute.
+ORDERS = click.IntRange(0, 100_000)
+TIME_SCALE = click.FloatRange(0, 100, min_open=True)
+
+
 class Ctx:
-    def __init__(self, db_url: str | None, integration: str | None) -> None:
+    def __init__(self, db_url: str | None, integration: str | None, upgrade: bool = False) -> None:
         self.db_url = db_url
         self.integration_name = integration
+        self.upgrade = upgrade
         self._service: Service | None = None
 
     @property
     def service(self) -> Service:
         if self._service is None:
-            self._service = Service(self.db_url)
+            self._service = Service(self.db_url, upgrade=self.upgrade)
+            before = self._service.upgraded_from
+            if before is not None:
+                err.print(
+                    f"Upgraded the database schema from {before.current} to {before.head} "
+                    "(`junipeer db upgrade` does only this)."
+                )
         return self._service
 
     def integration_id(self) -> int:
         return self.service.integration(self.integration_name).id  # type: ignore[return-value]
+
+
+def fail(code: str, message: str, todo: str | None = None) -> NoReturn:
+    """Say what went wrong (code, message, what to do) on stderr and exit 1."""
+    todo = hint(code) if todo is None else todo
+    err.print(
+        "[red]error[/red] " + escape(f"{code}: {message}" + (f" — {todo}" if todo else "")), soft_wrap=True
+    )
+    sys.exit(1)
 
 
 def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,18 +79,50 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except EngineError as exc:
-            err.print(f"[red]error[/red] {exc.code}: {exc.message}")
-            sys.exit(1)
+            fail(exc.code, exc.message)
         except httpx.HTTPError as exc:
-            err.print(f"[red]error[/red] PLATFORM_UNAVAILABLE: {exc}")
-            sys.exit(1)
+            fail("PLATFORM_UNAVAILABLE", str(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:  # a bug: say so in one line, never a traceback at the operator
+        except Exception as exc:
+            ctx = click.get_current_context(silent=True)
+            obj = ctx.find_object(Ctx) if ctx else None
+            known = operator_error(exc, obj.db_url if obj else None)
+            if known is not None:
+                fail(known.code, known.message)
+            # a bug: say so in one line, never a traceback at the operator
             err.print(f"[red]error[/red] INTERNAL_ERROR: {type(exc).__name__}: {exc}")
             sys.exit(2)
 
     return wrapper
+
+
+class Commands(click.Group):
+    """The `junipeer` group: a command line the program can't read (an unknown option, a number out
+    of range, a date that isn't one) is BAD_INPUT like any other refused input, exit 1."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", "junipeer")  # also when run as `python -m junipeer_tui.cli`
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # `junipeer` alone: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "junipeer"
+            fail("BAD_INPUT", exc.format_message(), f"`{where} --help` says what it takes.")
+        except click.ClickException as exc:
+            fail("BAD_INPUT", exc.format_message())
+        except click.Abort:  # as click says it (a confirmation declined, Ctrl+C)
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+limit_option = click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, MAX_LIMIT), help="Rows at most."
+)
 
 
 def emit(rows: Iterable[dict[str, Any]], columns: list[str], as_json: bool, title: str | None = None) -> None:
@@ -86,7 +149,7 @@ def _date(value: str) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-01") from None
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.option(
     "--db", "db_url", envvar="JUNIPEER_DATABASE_URL", help="Database URL (default: SQLite in the data dir)."
 )
@@ -95,7 +158,27 @@ def _date(value: str) -> date:
 @click.pass_context
 def main(ctx: click.Context, db_url: str | None, integration: str | None) -> None:
     """Junipeer: operator console and sync engine for Shopify → Fortnox integrations."""
-    ctx.obj = Ctx(db_url, integration)
+    ctx.obj = Ctx(db_url, integration, upgrade=ctx.invoked_subcommand in WRITERS)
+
+
+# -- database -----------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """The database's schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+@handled
+def db_upgrade(obj: Ctx) -> None:
+    """Bring the database's schema up to this program's (listings refuse an older one)."""
+    before, now = upgrade_database(obj.db_url)
+    if before is None:
+        out.print(f"Created the database schema ({now}).")
+    elif before == now:
+        out.print(f"The database schema is up to date ({now}).")
+    else:
+        out.print(f"Upgraded the database schema from {before} to {now}.")
 
 
 # -- sandbox ------------------------------------------------------------------------------------
@@ -106,20 +189,37 @@ def sandbox() -> None:
 
 @sandbox.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=0, show_default=True, help="0 picks a free port.")
-@click.option("--orders", default=200, show_default=True)
+@click.option(
+    "--port", default=0, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
+)
+@click.option("--orders", default=200, show_default=True, type=ORDERS)
 @click.option("--seed", default=1, show_default=True)
-@click.option("--time-scale", default=1.0, show_default=True, help="Scales every rate-limit window.")
+@click.option(
+    "--time-scale", default=1.0, show_default=True, type=TIME_SCALE, help="Scales every rate-limit window."
+)
 @click.option("--no-limits", is_flag=True, help="Turn rate limits off.")
+@handled
 def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: float, no_limits: bool) -> None:
     """Serve the sandbox; prints one JSON line with URLs and credentials, runs until SIGINT/SIGTERM."""
     from engine.sandbox.server import SandboxConfig, serve
 
-    serve(
-        SandboxConfig(
-            host=host, port=port, orders=orders, seed=seed, time_scale=time_scale, limits=not no_limits
-        )
+    config = SandboxConfig(
+        host=host, port=port, orders=orders, seed=seed, time_scale=time_scale, limits=not no_limits
     )
+    try:
+        serve(config)
+    except OSError as exc:
+        # Binding is the only place the sandbox meets the machine's network: a port taken, a host
+        # this machine doesn't have, a port below 1024 without the rights.
+        if isinstance(exc, socket.gaierror) or exc.errno in (
+            errno.EADDRINUSE,
+            errno.EADDRNOTAVAIL,
+            errno.EACCES,
+        ):
+            raise EngineError(
+                "SANDBOX_CANNOT_LISTEN", f"the sandbox cannot listen on {host}:{port}: {exc.strerror or exc}"
+            ) from exc
+        raise
 
 
 @sandbox.command("connect")
@@ -131,6 +231,7 @@ def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: floa
 @handled
 def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
+    obj.upgrade = True
     info = fetch_sandbox_info(url)
     integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live))
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
@@ -156,17 +257,43 @@ def fetch_sandbox_info(url: str) -> dict[str, Any]:
 # -- demo and run -------------------------------------------------------------------------------
 @main.command()
 @click.option("--headless", is_flag=True, help="No console: sync and print a summary.")
-@click.option("--orders", default=200, show_default=True)
+@click.option("--orders", default=200, show_default=True, type=ORDERS)
 @click.option("--seed", default=1, show_default=True)
 @click.option(
-    "--time-scale", default=0.05, show_default=True, help="Sandbox rate-limit scale (1 = real limits)."
+    "--time-scale",
+    default=0.05,
+    show_default=True,
+    type=TIME_SCALE,
+    help="Sandbox rate-limit scale (1 = real limits).",
 )
 @click.option("--until-idle", is_flag=True, help="With --headless: exit after the first full sync.")
 @click.option("--json", "as_json", is_flag=True)
+@click.pass_context
 @handled
-def demo(headless: bool, orders: int, seed: int, time_scale: float, until_idle: bool, as_json: bool) -> None:
-    """The built-in demo: a sandbox and a seeded integration, no account needed."""
-    from junipeer_tui.demo import run_demo
+def demo(
+    ctx: click.Context,
+    headless: bool,
+    orders: int,
+    seed: int,
+    time_scale: float,
+    until_idle: bool,
+    as_json: bool,
+) -> None:
+    """The built-in demo: a sandbox and a seeded integration, no account needed. It keeps its own
+    throwaway database (and secrets) in the data directory, whatever --db says."""
+    from junipeer_tui.demo import demo_database, run_demo
+
+    if ctx.obj.db_url:
+        given = (
+            "JUNIPEER_DATABASE_URL"
+            if ctx.find_root().get_parameter_source("db_url") == click.core.ParameterSource.ENVIRONMENT
+            else "--db"
+        )
+        err.print(
+            f"The demo uses its own throwaway database ({demo_database()}), started afresh each time; "
+            f"{given} is not used. Your database stays as it was.",
+            soft_wrap=True,
+        )
 
     run_demo(
         headless=headless,
@@ -180,7 +307,7 @@ def demo(headless: bool, orders: int, seed: int, time_scale: float, until_idle: 
 
 @main.command()
 @click.option("--until-idle", is_flag=True, help="Exit when no task is pending and every flow caught up.")
-@click.option("--concurrency", default=8, show_default=True)
+@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.pass_obj
 @handled
 def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
@@ -346,7 +473,7 @@ def export_many(obj: Ctx, flow: str, start: date, end: date, as_json: bool) -> N
 @main.command()
 @click.option("--status", type=click.Choice(["pending", "running", "completed", "stopped"]))
 @click.option("--flow")
-@click.option("--limit", default=50, show_default=True)
+@limit_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
@@ -366,9 +493,9 @@ def tasks(obj: Ctx, status: str | None, flow: str | None, limit: int, as_json: b
 @main.command()
 @click.option("--ref", help="Reference such as #1001.")
 @click.option("--level", type=click.Choice(["info", "warning", "error"]))
-@click.option("--task", "task_id", type=int)
+@click.option("--task", "task_id", type=ID)
 @click.option("--text")
-@click.option("--limit", default=50, show_default=True)
+@limit_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
@@ -403,7 +530,7 @@ def logs(
 @click.option("--status", type=click.Choice(["pending", "synced", "error"]))
 @click.option("--ref")
 @click.option("--type", "entity_type")
-@click.option("--limit", default=50, show_default=True)
+@limit_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
@@ -446,7 +573,7 @@ def entities(
 @main.command()
 @click.option("--type", "entity_type")
 @click.option("--search")
-@click.option("--limit", default=50, show_default=True)
+@limit_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
@@ -477,6 +604,7 @@ def references(obj: Ctx, entity_type: str | None, search: str | None, limit: int
 @handled
 def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_json: bool) -> None:
     """Last loaded per flow; `FLOW --set DATE` moves it."""
+    obj.upgrade = bool(set_to)
     svc = obj.service
     iid = obj.integration_id()
     if set_to:
@@ -525,7 +653,7 @@ def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_j
 
 
 @main.command()
-@click.argument("entity_id", type=int)
+@click.argument("entity_id", type=ID)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled

@@ -16,9 +16,14 @@ from engine.service import Service, run_headless
 from engine.store.db import data_dir
 
 
+def demo_database() -> Path:
+    """Where the demo keeps its database: never the operator's real database or keyring."""
+    return data_dir() / "demo" / "demo.sqlite"
+
+
 def demo_dir() -> Path:
-    """The demo never touches the operator's real database or keyring: it starts clean each time."""
-    path = data_dir() / "demo"
+    """The demo's folder, emptied: it starts clean each time."""
+    path = demo_database().parent
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
@@ -28,7 +33,7 @@ def prepare(orders: int, seed: int, time_scale: float) -> tuple[object, Service]
     path = demo_dir()
     sandbox = start_in_thread(SandboxConfig(orders=orders, seed=seed, time_scale=time_scale))
     service = Service(
-        f"sqlite:///{path / 'demo.sqlite'}", secrets=FileSecretStore(path / "secrets.json"), data_dir=path
+        f"sqlite:///{demo_database()}", secrets=FileSecretStore(path / "secrets.json"), data_dir=path
     )
     # The demo shows a running integration: its schedule syncs from the first second.
     asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop", live=True))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
+from sqlalchemy import update
 
 from engine.errors import EngineError
+from engine.mapping.settings import SettingsError
 from engine.service import Service
+from engine.store.models import Setting
 from tests.conftest import add_shop
 
 
@@ -61,3 +66,32 @@ def test_schedule_rules_add_edit_delete_and_validation(service: Service) -> None
             service.save_schedule_rule(1, name="x", **bad)
     service.delete_schedule_rule(rule.id)
     assert service.schedule_rules(1) == []
+
+
+@pytest.mark.parametrize("day", ["2005-12-31", "1970-01-01", "2999-01-01"])
+def test_an_exclusion_date_out_of_bounds_is_bad_input_on_its_field(service: Service, day: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        service.save_settings(1, "order", {"exclusion_date": day})
+    assert info.value.code == "BAD_INPUT"
+    assert "from 2006-01-01" in info.value.errors["exclusion_date"]
+    assert service.settings(1).order.exclusion_date is None  # nothing saved
+
+
+def test_an_exclusion_date_saved_before_the_bounds_still_loads(service: Service) -> None:
+    service.save_settings(1, "order", {"exclusion_date": "2006-01-01"})
+    with service.session() as s:
+        s.execute(update(Setting).where(Setting.key == "exclusion_date").values(value="1999-05-01"))
+        s.commit()
+    assert service.settings(1).order.exclusion_date == date(1999, 5, 1)
+
+
+def test_export_many_and_time_history_refuse_days_out_of_bounds(service: Service) -> None:
+    flow = service.flows(1)[0]
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    service.export_many(flow, date(2006, 1, 1), tomorrow)  # the bounds themselves are fine
+    for start, end in ((date(2005, 12, 31), tomorrow), (date(2026, 1, 1), tomorrow + timedelta(days=1))):
+        with pytest.raises(EngineError, match="out of range") as info:
+            service.export_many(flow, start, end)
+        assert info.value.code == "BAD_INPUT"
+    with pytest.raises(EngineError, match="2001-01-01 is out of range for Time History"):
+        service.set_time_history(flow, datetime(2001, 1, 1, tzinfo=UTC))

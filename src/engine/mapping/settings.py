@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session, select
 
+from engine import dates
+from engine.errors import EngineError
 from engine.store.models import Setting, utcnow
 
 
@@ -118,13 +120,13 @@ CATEGORIES: dict[str, type[Category]] = {
 }
 
 
-class SettingsError(ValueError):
-    """Values an operator typed that don't fit the schema; `errors` maps field → message."""
+class SettingsError(EngineError, ValueError):
+    """Values an operator typed that don't fit the schema (BAD_INPUT); `errors` maps field → message."""
 
     def __init__(self, category: str, errors: dict[str, str]) -> None:
         self.category = category
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__("BAD_INPUT", "; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 class IntegrationSettings(BaseModel):
@@ -165,8 +167,14 @@ def save_category(session: Session, integration_id: int, category: str, values: 
             category, {".".join(str(p) for p in e["loc"]) or category: e["msg"] for e in exc.errors()}
         ) from exc
     for name, meta in ((n, _field_meta(model, n)) for n in model.model_fields):
-        if meta.get("required") and getattr(parsed, name) in (None, ""):
+        value = getattr(parsed, name)
+        if meta.get("required") and value in (None, ""):
             raise SettingsError(category, {name: "This setting is required and must be saved."})
+        # Checked on save only: a date saved before the bounds existed must still load.
+        if meta.get("widget") == "date" and isinstance(value, date):
+            title = model.model_fields[name].title or name
+            if (text := dates.problem(value, f"“{title}”")) is not None:
+                raise SettingsError(category, {name: text})
     now = utcnow()
     existing = {
         r.key: r

@@ -345,7 +345,9 @@ class FortnoxClient(PlatformHttpClient):
                 "GET", resource, params={**(params or {}), "limit": PAGE_LIMIT, "page": page}
             )
             found = _ci_get(body, envelope)
-            if found is None and not isinstance(body, dict):
+            if not isinstance(body, dict) or not (
+                found is None or (isinstance(found, list) and all(isinstance(i, dict) for i in found))
+            ):
                 raise self._error("MALFORMED_RESPONSE", f"expected {envelope!r} in the Fortnox list answer")
             items.extend(found or [])
             meta = _ci_get(body, "MetaInformation") or {}

@@ -144,7 +144,7 @@ class ShopifyClient(PlatformHttpClient):
             params["fields"] = ",".join(fields)
         while True:
             response, body = await self._get(path, params)
-            yield list((body or {}).get(envelope) or [])
+            yield self._records(body, envelope)
             page_info = _next_page_info(response)
             if not page_info:
                 return
@@ -179,7 +179,10 @@ class ShopifyClient(PlatformHttpClient):
     ) -> int:
         params = self._order_filters(updated_at_min, updated_at_max, created_at_min, created_at_max, status)
         _, body = await self._get("orders/count.json", params)
-        return int((body or {}).get("count", 0))
+        count = body.get("count") if isinstance(body, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise self._error("MALFORMED_RESPONSE", "expected a 'count' number in the orders/count answer")
+        return count
 
     async def get_order(self, order_id: int | str) -> dict:
         _, body = await self._get(f"orders/{_path_id(order_id)}.json")
@@ -193,7 +196,7 @@ class ShopifyClient(PlatformHttpClient):
         number = ref.lstrip("#")
         name = f"#{number}"
         _, body = await self._get("orders.json", {"name": name, "status": "any", "limit": 250})
-        for order in (body or {}).get("orders") or []:
+        for order in self._records(body, "orders"):
             # The name filter is not guaranteed to be exact, so confirm the match here.
             if order.get("name") == name or str(order.get("order_number")) == number:
                 return order
@@ -208,7 +211,7 @@ class ShopifyClient(PlatformHttpClient):
 
     async def get_refunds(self, order_id: int | str) -> list[dict]:
         _, body = await self._get(f"orders/{_path_id(order_id)}/refunds.json")
-        return list((body or {}).get("refunds") or [])
+        return self._records(body, "refunds")
 
     async def cancel_order(self, order_id: int | str, reason: str = "other") -> dict:
         _, body = await self.request(
@@ -225,6 +228,14 @@ class ShopifyClient(PlatformHttpClient):
         return [
             c async for page in self._iter_pages("customers.json", "customers", {}, 250, None) for c in page
         ]
+
+    def _records(self, body: Any, key: str) -> list[dict]:
+        """The list under `key` of a list answer; an answer of another shape is MALFORMED_RESPONSE
+        here rather than a KeyError or AttributeError wherever a record is read."""
+        records = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise self._error("MALFORMED_RESPONSE", f"expected a list of {key!r} objects in the response")
+        return records
 
     def _unwrap(self, body: Any, key: str) -> dict:
         if not isinstance(body, dict) or not isinstance(body.get(key), dict):

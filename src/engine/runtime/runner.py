@@ -410,7 +410,10 @@ class Runner:
             counters["total"] = await ctx.source.count_orders(
                 created_at_min=start, created_at_max=end, status="any"
             )
-        todo = [c for c in th.chunks(th.Window(start, end)) if c.start.isoformat() not in done]
+        todo = await th.skip_empty(
+            [c for c in th.chunks(th.Window(start, end)) if c.start.isoformat() not in done],
+            lambda a, b: ctx.source.count_orders(created_at_min=a, created_at_max=b, status="any"),
+        )
 
         def checkpoint(chunk: th.Window, _records: int) -> None:
             done.add(chunk.start.isoformat())
@@ -434,7 +437,11 @@ class Runner:
         run_start = utcnow()
         window = th.plan(self.db, flow.id, ctx.settings.order.exclusion_date, run_start)  # type: ignore[arg-type]
         done = th.completed(self.db, flow.id, window)  # type: ignore[arg-type]
-        todo = [c for c in th.chunks(window) if not th.is_covered(c, done)]
+        todo = await th.skip_empty(
+            [c for c in th.chunks(window) if not th.is_covered(c, done)],
+            lambda a, b: ctx.source.count_orders(updated_at_min=a, updated_at_max=b, status="any"),
+            lambda empty: th.record_window(self.db, flow.id, task.id, empty, 0),  # type: ignore[arg-type]
+        )
         if todo and not counters["total"]:
             counters["total"] = await ctx.source.count_orders(
                 updated_at_min=todo[0].start, updated_at_max=window.end, status="any"

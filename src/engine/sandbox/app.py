@@ -171,16 +171,16 @@ class TrafficMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": body})
-        elif kind == "malformed_json":
-            cut = body[: max(1, len(body) // 2)]
+        elif kind in ("malformed_json", "wrong_shape"):
+            bad = body[: max(1, len(body) // 2)] if kind == "malformed_json" else b"[" + body + b"]"
             await send(
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [*headers, (b"content-length", str(len(cut)).encode())],
+                    "headers": [*headers, (b"content-length", str(len(bad)).encode())],
                 }
             )
-            await send({"type": "http.response.body", "body": cut})
+            await send({"type": "http.response.body", "body": bad})
         else:
             # Promise the full length, send half, then fail: uvicorn closes the socket and the client
             # sees the connection end before the body does (httpx: RemoteProtocolError).

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 PLATFORMS = ("shopify", "fortnox", "stripe")
-KINDS = ("error_5xx", "rate_429", "timeout", "drop", "malformed_json", "slow")
+KINDS = ("error_5xx", "rate_429", "timeout", "drop", "malformed_json", "slow", "wrong_shape")
 
 
 @dataclass
@@ -18,6 +18,9 @@ class FaultConfig:
     malformed_json: float = 0.0
     slow: float = 0.0
     drop: float = 0.0
+    # Valid JSON of another shape than the platform's (the answer wrapped in a list), as from an API
+    # version the client does not speak.
+    wrong_shape: float = 0.0
     slow_seconds: float = 0.5
     timeout_seconds: float = 30.0
     seed: int | None = None

@@ -322,3 +322,26 @@ async def test_lookup_rejects_unknown_kinds() -> None:
     async with make_client(MemoryTokenStore(tokens()), FakeFortnox(MemoryTokenStore())) as client:
         with pytest.raises(ValueError):
             await client.lookup("bananas")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"Customers": {"CustomerNumber": "1"}},  # one object where a list belongs
+        {"Customers": ["1", "2"]},  # a list, but not of customers
+        [{"Customers": []}],  # the whole answer inside a list
+    ],
+)
+async def test_a_list_answer_of_the_wrong_shape_is_malformed_response(answer) -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/3/customers":
+            return httpx.Response(200, json=answer)
+        return await fake(request)
+
+    async with make_client(store, handler) as client:
+        with pytest.raises(PlatformError) as info:
+            await client.find_customers_by_email("anna@example.com")
+    assert info.value.code == "MALFORMED_RESPONSE"

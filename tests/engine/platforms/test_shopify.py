@@ -122,3 +122,24 @@ async def test_list_products_reads_all_pages() -> None:
 
     async with client_for(handler) as client:
         assert [p["id"] for p in await client.list_products()] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("count", [{"count": 3}]),
+        ("count", {"count": "three"}),
+        ("count", {"orders": []}),
+        ("list", {"orders": {"id": 1}}),
+        ("list", {"order": []}),
+        ("list", [{"orders": []}]),
+    ],
+)
+async def test_an_answer_of_the_wrong_shape_is_malformed_response(path: str, answer) -> None:
+    async with client_for(lambda r: httpx.Response(200, json=answer)) as client:
+        with pytest.raises(PlatformError) as info:
+            if path == "count":
+                await client.count_orders()
+            else:
+                [page async for page in client.iter_order_pages()]
+    assert info.value.code == "MALFORMED_RESPONSE"
