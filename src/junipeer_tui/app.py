@@ -110,6 +110,8 @@ class ConsoleScreen(Screen[None]):
     fast as its first section, and opening another is a switch, not a mount."""
 
     TICK_SECONDS = 1.0
+    # "-narrow" below 100 columns: a slimmer sidebar (app.tcss), so 80×24 keeps room for the tables.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (100, "-wide")]
     BACKGROUND_MOUNT_AFTER = 0.5
     BACKGROUND_MOUNT_EVERY = 0.15
 

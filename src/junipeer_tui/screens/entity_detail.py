@@ -54,7 +54,9 @@ class EntityDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="entity-box", classes="dialog"):
             yield Static("", id="entity-summary")
-            yield PagedTable(["Time", "Action", "Status", "Task", "Message"], id="entity-timeline")
+            yield PagedTable(
+                ["Time", "Action", "Status", "Task", "Message"], fill="Message", id="entity-timeline"
+            )
             with TabbedContent(id="entity-raw"):
                 with TabPane("Source JSON (Shopify)", id="raw-source"), VerticalScroll():
                     yield Static("", id="json-source", classes="json")

@@ -53,28 +53,31 @@ class FlowCard(Vertical, can_focus=True):
         with Horizontal(classes="flow-card-head"):
             yield Label(self.flow.action, classes="flow-action")
             yield Label(self._synced_text(), classes="flow-synced")
+        # Two groups: side by side when the card is wide, one under the other below 100 columns.
         with Horizontal(classes="flow-card-buttons"):
-            if self.flow.manual_allowed:
-                yield Button("Export One", id=f"export-one-{fid}", classes="flow-btn", compact=True)
-                yield Button(
-                    "▾",
-                    id=f"links-one-{fid}",
-                    classes="flow-drop",
-                    compact=True,
-                    tooltip="Logs, Task History",
-                )
-                yield Button("Export Many", id=f"export-many-{fid}", classes="flow-btn", compact=True)
-                yield Button(
-                    "▾",
-                    id=f"links-many-{fid}",
-                    classes="flow-drop",
-                    compact=True,
-                    tooltip="Logs, Task History",
-                )
-            else:
-                yield Label(MANUAL_NOT_ALLOWED, classes="flow-manual-off")
-            yield Button("⚙ Filters", id=f"settings-{fid}", classes="flow-btn", compact=True)
-            yield Button("⇄ References", id=f"references-{fid}", classes="flow-btn", compact=True)
+            with Horizontal(classes="flow-card-group"):
+                if self.flow.manual_allowed:
+                    yield Button("Export One", id=f"export-one-{fid}", classes="flow-btn", compact=True)
+                    yield Button(
+                        "▾",
+                        id=f"links-one-{fid}",
+                        classes="flow-drop",
+                        compact=True,
+                        tooltip="Logs, Task History",
+                    )
+                    yield Button("Export Many", id=f"export-many-{fid}", classes="flow-btn", compact=True)
+                    yield Button(
+                        "▾",
+                        id=f"links-many-{fid}",
+                        classes="flow-drop",
+                        compact=True,
+                        tooltip="Logs, Task History",
+                    )
+                else:
+                    yield Label(MANUAL_NOT_ALLOWED, classes="flow-manual-off")
+            with Horizontal(classes="flow-card-group"):
+                yield Button("⚙ Filters", id=f"settings-{fid}", classes="flow-btn", compact=True)
+                yield Button("⇄ References", id=f"references-{fid}", classes="flow-btn", compact=True)
 
     def _synced_text(self) -> str:
         return f"last synced {relative(self.flow.last_synced_at, self.ctx.clock())}"

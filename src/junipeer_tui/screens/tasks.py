@@ -87,6 +87,9 @@ class TasksSection(PagedSection):
             yield Input(placeholder="to YYYY-MM-DD", id="tasks-to", compact=True)
         yield PagedTable(
             ["Task", "Flow", "Trigger", "Status", "Total", "Synced", "Failed", "Skipped", "Started", "Took"],
+            fill="Flow",
+            # Narrow: the outcome (Synced, Failed, Skipped) stays; ⏎ opens the task with the rest.
+            drop=("Trigger", "Took", "Total", "Started"),
             id="tasks-table",
         )
         yield Static("", id="tasks-status-line", classes="status-line")
@@ -224,7 +227,7 @@ class TaskDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="task-box", classes="dialog"):
             yield Static("", id="task-summary")
-            yield PagedTable(["Level", "Time", "Code", "Ref", "Message"], id="task-logs")
+            yield PagedTable(["Level", "Time", "Code", "Ref", "Message"], fill="Message", id="task-logs")
         yield KeyFooter()
 
     def on_mount(self) -> None:
