@@ -1,10 +1,11 @@
 """The filter builder of a flow: its filters (presets marked "recommended" where they are), a warning
-when a recommended one is missing, how many of the latest fetched records each filter keeps, and an
-editor for custom filters (All must match / One must match, condition rows, + Add Condition)."""
+when a recommended one is missing, how many of the source platform's newest records each filter keeps
+(read from the platform now: stored records lack the ones a filter dropped), and an editor for custom
+filters (All must match / One must match, condition rows, + Add Condition)."""
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -19,29 +20,15 @@ from engine.mapping import filters as filters_mod
 from engine.store.models import Flow, FlowFilter
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.widgets.table import LeanDataTable
-from junipeer_tui.widgets.util import error_text, flow_direction
+from junipeer_tui.widgets.util import call_async, error_text, flow_direction, stamp
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext
 
 SAMPLE = 200
+PREVIEW_TIMEOUT = 60  # seconds the platform may take to hand over the sample
 MATCH_CHOICES = [("All must match", "all"), ("One must match", "one")]
 LIST_OPERATORS = ("one_of", "not_one_of")
-
-
-def sample_records(ctx: ConsoleContext, flow: Flow, limit: int = SAMPLE) -> list[dict[str, Any]]:
-    """The raw source JSON of the flow's latest fetched records (unreadable ones are skipped)."""
-    out = []
-    for e in ctx.service.entities(ctx.integration_id, entity_type=flow.entity_type, limit=limit):
-        if e.flow_id != flow.id or not e.raw_source:
-            continue
-        try:
-            record = json.loads(e.raw_source)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            out.append(record)
-    return out
 
 
 def keep_counts(filters: list[FlowFilter], records: list[dict[str, Any]]) -> tuple[dict[int, int], int]:
@@ -259,7 +246,7 @@ class FilterBuilderScreen(ModalScreen[None]):
                 classes="dialog-body",
             )
             yield Static("", id="filters-warning", classes="warning-line")
-            yield Static("counting…", id="filters-sample", classes="dialog-detail")
+            yield Static("reading recent records…", id="filters-sample", classes="dialog-detail")
             table = LeanDataTable(id="filters-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("Filter", "", "Conditions", "Keeps")
             yield table
@@ -292,32 +279,38 @@ class FilterBuilderScreen(ModalScreen[None]):
             table.add_row(f.name, badge, describe(f), "…", key=str(f.id))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
-        self.query_one("#filters-sample", Static).update("counting…")
+        self.query_one("#filters-sample", Static).update("reading recent records…")
         self._count(list(self.rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter-count")
     def _count(self, rows: list[FlowFilter]) -> None:
         try:
-            records = sample_records(self.ctx, self.flow)
+            records, since = call_async(
+                self.ctx, lambda: self.ctx.service.recent_source_records(self.flow, SAMPLE), PREVIEW_TIMEOUT
+            )
             each, together = keep_counts(rows, records)
         except Exception as exc:
-            self.app.call_from_thread(self._show_counts, {}, 0, 0, error_text(exc))
+            self.app.call_from_thread(self._show_counts, {}, 0, 0, None, error_text(exc))
             return
-        self.app.call_from_thread(self._show_counts, each, together, len(records), "")
+        self.app.call_from_thread(self._show_counts, each, together, len(records), since, "")
 
-    def _show_counts(self, each: dict[int, int], together: int, total: int, error: str) -> None:
+    def _show_counts(
+        self, each: dict[int, int], together: int, total: int, since: datetime | None, error: str
+    ) -> None:
         if not self.is_mounted:
             return
         sample = self.query_one("#filters-sample", Static)
         noun = f"{self.flow.entity_type}s"
+        source = flow_direction(self.ctx, self.flow)[0]
         if error:
-            sample.update(f"Could not test the filters: {error}")
+            sample.update(f"Could not read recent {noun} from {source} to test the filters: {error}")
             return
         if not total:
-            sample.update(f"No fetched {noun} yet to test the filters against.")
+            sample.update(f"{source} has no {noun} created since {stamp(since)} UTC to test the filters on.")
         else:
             sample.update(
-                f"Tested on the {total} most recent {noun}: together they keep {together} of {total}."
+                f"Tested on the {total} newest {noun} in {source} (created since {stamp(since)} UTC, "
+                f"read now): together they keep {together} of {total}."
             )
         table = self.query_one("#filters-table", DataTable)
         for f in self.rows:
