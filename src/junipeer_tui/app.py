@@ -374,7 +374,8 @@ class JunipeerApp(App[None]):
         self.show_section(section_id)
 
     def action_help(self) -> None:
-        from junipeer_tui.screens.help import HelpScreen
+        """The keys of what is in front: the active section, or the dialog open over it."""
+        from junipeer_tui.screens.help import HelpScreen, dialog_actions, dialog_title
 
         console = self.console_screen
         if console is None:
@@ -382,8 +383,11 @@ class JunipeerApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
-        section = console.section()
-        self.push_screen(HelpScreen(GLOBAL_ACTIONS, section.TITLE, list(section.ACTIONS)))
+        if self.screen is console:
+            section = console.section()
+            self.push_screen(HelpScreen(GLOBAL_ACTIONS, section.TITLE, list(section.ACTIONS)))
+            return
+        self.push_screen(HelpScreen(GLOBAL_ACTIONS, dialog_title(self.screen), dialog_actions(self.screen)))
 
     def action_jump_prompt(self) -> None:
         from junipeer_tui.screens.troubleshoot import TroubleshootScreen

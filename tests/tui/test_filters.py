@@ -13,6 +13,9 @@ from engine.mapping import filters as filters_mod
 from engine.service import run_headless
 from junipeer_tui.dialogs.filter_builder import ConditionRow, FilterBuilderScreen, FilterEditor
 from junipeer_tui.screens.flows import FlowsSection
+from junipeer_tui.screens.help import HelpScreen
+from junipeer_tui.screenshots import screen_text, snapshot_app
+from junipeer_tui.widgets.key_footer import KeyFooter
 from tests.tui import harness
 from tests.tui.harness import SectionHarness, settle, wait_until
 
@@ -126,7 +129,8 @@ async def test_builder_warns_about_missing_recommended_and_saves_inline_errors(
         sample = str(builder.query_one("#filters-sample", Static).render())
         assert sample == (
             "Could not read recent orders from Shopify to test the filters: "
-            "PLATFORM_UNAVAILABLE: shopify did not answer — The platform did not answer properly; Retry later."
+            "PLATFORM_UNAVAILABLE: shopify did not answer — "
+            "The platform did not answer properly; Retry later."
         )
         # Remove asks first.
         await pilot.press("d")
@@ -160,3 +164,29 @@ async def test_custom_filter_built_in_the_ui_excludes_an_order(live) -> None:
     logs = ctx.service.logs(ctx.integration_id, ref=victim["name"])
     assert any(log.code == "FILTERED_OUT" and "Not the test buyer" in log.message for log in logs)
     assert victim["name"] not in {o["YourOrderNumber"] for o in sb.get("fortnox/orders")}
+
+
+async def test_filters_dialog_has_its_own_footer_and_help(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "recent_source_records", _shopify_down)
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        builder = app.screen
+        assert isinstance(builder, FilterBuilderScreen)
+        footer = str(builder.query_one(KeyFooter).render())
+        assert "Add preset" in footer and "Remove" in footer and "Export One" not in footer
+        last_line = screen_text(app).splitlines()[-1]
+        assert "Add preset" in last_line and "Export One" not in last_line
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "Filters: Orders → Fortnox" in str(app.screen.query_one("#help-title").render())
+        keys = str(app.screen.query_one("#help-section-actions").render())
+        assert all(word in keys for word in ("Add preset", "Add custom filter", "Edit", "Remove", "Close"))
+        assert "Export One" not in keys
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is builder

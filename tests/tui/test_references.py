@@ -10,7 +10,6 @@ import time
 from textual.widgets import DataTable, Input, Static
 
 from engine.service import run_headless
-
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.reference_form import ReferenceForm
 from junipeer_tui.screens import references as refs_mod

@@ -12,13 +12,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from engine.mapping import filters as filters_mod
 from engine.store.models import Flow, FlowFilter
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import LeanDataTable
 from junipeer_tui.widgets.util import call_async, error_text, flow_direction, stamp
 
@@ -91,7 +92,7 @@ class ConditionRow(Horizontal):
         return {"field": None if field is Select.NULL else field, "operator": op, "value": value}
 
 
-class FilterEditor(ModalScreen[bool]):
+class FilterEditor(Dialog[bool]):
     """Add or edit one filter: a custom one, or a preset (its field fixed)."""
 
     BINDINGS = [
@@ -143,6 +144,7 @@ class FilterEditor(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="filter-save", variant="primary")
                 yield Button("Cancel", id="filter-cancel")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter-name", Input).focus()
@@ -194,7 +196,7 @@ class FilterEditor(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PresetPicker(ModalScreen["filters_mod.Preset | None"]):
+class PresetPicker(Dialog["filters_mod.Preset | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, presets: list[filters_mod.Preset]) -> None:
@@ -211,6 +213,7 @@ class PresetPicker(ModalScreen["filters_mod.Preset | None"]):
                 ],
                 id="preset-list",
             )
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -220,7 +223,7 @@ class PresetPicker(ModalScreen["filters_mod.Preset | None"]):
         self.dismiss(None)
 
 
-class FilterBuilderScreen(ModalScreen[None]):
+class FilterBuilderScreen(Dialog[None]):
     """Filters of one flow (from the flow card's settings: `s`)."""
 
     BINDINGS = [
@@ -256,6 +259,7 @@ class FilterBuilderScreen(ModalScreen[None]):
                 yield Button("Edit", id="filters-edit", compact=True)
                 yield Button("Remove", id="filters-remove", variant="error", compact=True)
                 yield Button("Close", id="filters-close", compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.reload()

@@ -10,10 +10,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.store.models import Reference
+from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import call_async, error_text
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 CHECK_TIMEOUT = 30  # seconds the target platform may take to say whether the record exists
 
 
-class ReferenceForm(ModalScreen["Reference | None"]):
+class ReferenceForm(Dialog["Reference | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -80,6 +81,7 @@ class ReferenceForm(ModalScreen["Reference | None"]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="ref-save", variant="primary")
                 yield Button("Cancel", id="ref-cancel")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#ref-target" if self.existing else "#ref-source", Input).focus()

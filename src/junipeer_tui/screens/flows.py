@@ -17,6 +17,7 @@ from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.export_many import ExportManyDialog
 from junipeer_tui.dialogs.export_one import ExportOneDialog
 from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
+from junipeer_tui.dialogs.move_back import ask_move_back, run_flow_now
 from junipeer_tui.dialogs.quick_links import QuickLinks
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.util import flow_direction, platform_name, relative
@@ -124,6 +125,18 @@ class FlowsSection(Section):
         ),
         Action("flows.logs", "Logs", "l", "logs", "flows", "Log lines of the focused flow"),
         Action("flows.tasks", "Task History", "t", "tasks", "flows", "Past tasks of the focused flow"),
+        Action(
+            "flows.run_now", "Run now", "n", "run_now", "flows", "Sync the focused flow from Time History"
+        ),
+        Action(
+            "flows.perform",
+            "Perform task from a date",
+            "p",
+            "perform",
+            "flows",
+            "Move Time History of the focused flow back, then run it",
+            destructive=True,
+        ),
         Action("flows.detail", "Flow detail", "enter", "detail", "flows", "Open the focused flow"),
     ]
 
@@ -208,6 +221,21 @@ class FlowsSection(Section):
                         "flows",
                     )
                 )
+                actions.append(
+                    Action(
+                        f"flows.run_now.{flow.id}", f"Run now: {route}", None, f"run_now({flow.id})", "flows"
+                    )
+                )
+                actions.append(
+                    Action(
+                        f"flows.perform.{flow.id}",
+                        f"Perform task from a date: {route}",
+                        None,
+                        f"perform({flow.id})",
+                        "flows",
+                        destructive=True,
+                    )
+                )
         if not widgets:
             widgets.append(
                 Static("No flows are enabled. Enable flows in Configure › General.", classes="empty-note")
@@ -279,6 +307,17 @@ class FlowsSection(Section):
         flow = self._flow(flow_id)
         if flow is not None:
             show_section(self, "tasks", flow_id=flow.id)
+
+    def action_run_now(self, flow_id: int | None = None) -> None:
+        flow = self._flow(flow_id)
+        if flow is not None:
+            run_flow_now(self, self.ctx, flow)
+            self.reload()
+
+    def action_perform(self, flow_id: int | None = None) -> None:
+        flow = self._flow(flow_id)
+        if flow is not None:
+            ask_move_back(self, self.ctx, flow, then_run=True)
 
     def action_detail(self, flow_id: int | None = None) -> None:
         from junipeer_tui.screens.flow_detail import FlowDetailScreen

@@ -11,11 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
 from engine.store.models import Task, TaskStatus
 from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import (
@@ -208,7 +208,7 @@ class TasksSection(PagedSection):
         self.reload()
 
 
-class TaskDetailScreen(ModalScreen[None]):
+class TaskDetailScreen(Dialog[None]):
     """One task: what ran, its counts and timings, and its log lines."""
 
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [

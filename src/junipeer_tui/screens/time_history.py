@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.dialogs.move_back import ask_move_back
+from junipeer_tui.dialogs.move_back import ask_move_back, run_flow_now
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.table import LeanDataTable
 from junipeer_tui.widgets.util import flow_direction, relative, stamp
@@ -30,6 +30,18 @@ class TimeHistorySection(Section):
             "Re-process the selected flow from a date",
             destructive=True,
         ),
+        Action(
+            "time_history.perform",
+            "Perform task from a date",
+            "p",
+            "perform",
+            "time_history",
+            "Move the selected flow back to a date, then run it",
+            destructive=True,
+        ),
+        Action(
+            "time_history.run_now", "Run now", "n", "run_now", "time_history", "Run the selected flow now"
+        ),
         Action("time_history.refresh", "Refresh", "ctrl+r", "refresh_view", "time_history", "Read again"),
     ]
 
@@ -42,8 +54,8 @@ class TimeHistorySection(Section):
         yield Label("Time History", classes="section-title")
         yield Static(
             "The next sync of a flow loads what was created or updated after its last loaded date "
-            "(minus the lookback). Move it back to re-process from a date (b); the order exclusion "
-            "date still applies.",
+            "(minus the lookback). Move it back to re-process from a date (b), or move it and run at "
+            "once (p); the order exclusion date still applies.",
             classes="section-note",
         )
         table = LeanDataTable(id="th-table", cursor_type="row")
@@ -129,6 +141,16 @@ class TimeHistorySection(Section):
         flow = self._selected()
         if flow is not None:
             ask_move_back(self, self.ctx, flow, done=lambda _: self.action_refresh_view())
+
+    def action_perform(self) -> None:
+        flow = self._selected()
+        if flow is not None:
+            ask_move_back(self, self.ctx, flow, then_run=True, done=lambda _: self.action_refresh_view())
+
+    def action_run_now(self) -> None:
+        flow = self._selected()
+        if flow is not None:
+            run_flow_now(self, self.ctx, flow)
 
     def action_refresh_view(self) -> None:
         self._rows = []

@@ -44,6 +44,7 @@ class KeyFooter(Widget, can_focus=False):
         self._entries: list[Entry] = []
         self._palette: Entry | None = None
         self._spans: list[tuple[int, int, str]] = []  # (start, end, key) for clicks
+        self._app_keys: set[str] = set()  # keys the app binds (g, q): shown after the screen's own
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -62,11 +63,20 @@ class KeyFooter(Widget, can_focus=False):
 
         entries: list[Entry] = []
         seen: set[str] = set()
-        for _node, binding, enabled, _tooltip in active.values():
+        self._app_keys = set()
+        for node, binding, enabled, _tooltip in active.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
             entries.append(entry(binding, enabled))
+            if node is self.app and binding.key != HELP_KEY:
+                self._app_keys.add(binding.key)
+        # `?` after the keys of what is in front (a dialog binds it first, a section last), then the
+        # global keys.
+        helps = [e for e in entries if e[0] == HELP_KEY]
+        rest = [e for e in entries if e[0] != HELP_KEY]
+        at = next((i for i, e in enumerate(rest) if e[0] in self._app_keys), len(rest))
+        entries = rest[:at] + helps + rest[at:]
         palette: Entry | None = None
         if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, _tooltip = active[self.app.COMMAND_PALETTE_BINDING]
@@ -90,11 +100,10 @@ class KeyFooter(Widget, can_focus=False):
         return text
 
     def _fitting(self, room: int) -> list[Entry]:
-        """The entries that fit in `room` cells, whole and in their order. `?` (which lists every
-        key) stays; the section's own keys come before the global ones, which go first."""
-        global_keys = {"g", "q"}
+        """The entries that fit in `room` cells, whole and in their order: `?` (which lists every
+        key) first, then the screen's own keys; the app's (Find a reference, Quit) go first."""
         ranked = sorted(
-            self._entries, key=lambda e: (e[0] != HELP_KEY, e[0] in global_keys)
+            self._entries, key=lambda e: (e[0] != HELP_KEY, e[0] in self._app_keys)
         )  # stable: the bindings' order within each rank
         kept: set[int] = set()
         used = 0
