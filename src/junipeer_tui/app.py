@@ -387,7 +387,8 @@ class JunipeerApp(App[None]):
             section = console.section()
             self.push_screen(HelpScreen(GLOBAL_ACTIONS, section.TITLE, list(section.ACTIONS)))
             return
-        self.push_screen(HelpScreen(GLOBAL_ACTIONS, dialog_title(self.screen), dialog_actions(self.screen)))
+        # A modal dialog stops the app's keys (1–8, g, q), so its help lists only its own.
+        self.push_screen(HelpScreen([], dialog_title(self.screen), dialog_actions(self.screen)))
 
     def action_jump_prompt(self) -> None:
         from junipeer_tui.screens.troubleshoot import TroubleshootScreen

@@ -85,7 +85,7 @@ async def test_preview_counts_the_sources_newest_orders_not_the_stored_ones(live
         table = builder.query_one("#filters-table")
         for row, f in enumerate(filters):
             alone = sum(filters_mod.evaluate([f], o).kept for o in orders)
-            assert str(table.get_row_at(row)[3]) == f"keeps {alone} of {len(orders)}"
+            assert str(table.get_row_at(row)[2]) == f"keeps {alone} of {len(orders)}"
 
 
 async def test_builder_warns_about_missing_recommended_and_saves_inline_errors(
@@ -186,7 +186,8 @@ async def test_filters_dialog_has_its_own_footer_and_help(console_ctx, monkeypat
         assert "Filters: Orders → Fortnox" in str(app.screen.query_one("#help-title").render())
         keys = str(app.screen.query_one("#help-section-actions").render())
         assert all(word in keys for word in ("Add preset", "Add custom filter", "Edit", "Remove", "Close"))
-        assert "Export One" not in keys
+        assert "Export One" not in keys and "Focus Next" not in keys
+        assert not app.screen.query("#help-global-actions")  # 1–8, g, q do not work in a dialog
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is builder

@@ -251,7 +251,8 @@ class FilterBuilderScreen(Dialog[None]):
             yield Static("", id="filters-warning", classes="warning-line")
             yield Static("reading recent records…", id="filters-sample", classes="dialog-detail")
             table = LeanDataTable(id="filters-table", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Filter", "", "Conditions", "Keeps")
+            # Keeps before Conditions: on a narrow screen the long column is the one cut.
+            table.add_columns("Filter", "", "Keeps", "Conditions")
             yield table
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add preset", id="filters-add-preset", compact=True)
@@ -280,7 +281,7 @@ class FilterBuilderScreen(Dialog[None]):
         for f in self.rows:
             preset = filters_mod.PRESETS.get(f.preset or "")
             badge = "recommended" if preset and preset.recommended else ("preset" if preset else "custom")
-            table.add_row(f.name, badge, describe(f), "…", key=str(f.id))
+            table.add_row(f.name, badge, "…", describe(f), key=str(f.id))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
         self.query_one("#filters-sample", Static).update("reading recent records…")
@@ -319,7 +320,12 @@ class FilterBuilderScreen(Dialog[None]):
         table = self.query_one("#filters-table", DataTable)
         for f in self.rows:
             if f.id in each:
-                table.update_cell(str(f.id), table.ordered_columns[3].key, f"keeps {each[f.id]} of {total}")
+                table.update_cell(
+                    str(f.id),
+                    table.ordered_columns[2].key,
+                    f"keeps {each[f.id]} of {total}",
+                    update_width=True,
+                )
 
     def _selected(self) -> FlowFilter | None:
         table = self.query_one("#filters-table", DataTable)

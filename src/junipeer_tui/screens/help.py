@@ -32,12 +32,15 @@ def action_lines(actions: list[Action]) -> Content:
 
 
 def dialog_actions(screen: Screen[object]) -> list[Action]:
-    """A dialog's keys as actions: its own bindings, and the ones its widgets show in the footer
-    (a table's cursor keys stay out: the hint line covers them)."""
+    """A dialog's keys as actions: its own bindings, and the ones its widgets show in the footer.
+    Textual's screen-wide keys (tab, copy; `app.` and `screen.` actions) and a table's cursor keys
+    stay out: the hint line covers them."""
     out: list[Action] = []
     seen: set[str] = set()
     for key, (node, binding, _enabled, tooltip) in screen.active_bindings.items():
         if node is screen.app or binding.action in seen or not (node is screen or binding.show):
+            continue
+        if binding.action.startswith(("app.", "screen.")):
             continue
         seen.add(binding.action)
         out.append(
@@ -80,8 +83,9 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 yield Static(self.section_title, classes="help-group")
                 yield Static(action_lines(self.section_actions), id="help-section-actions")
-                yield Static("Everywhere", classes="help-group")
-                yield Static(action_lines(self.global_actions), id="help-global-actions")
+                if self.global_actions:  # a dialog stops the app's keys: none is listed there
+                    yield Static("Everywhere", classes="help-group")
+                    yield Static(action_lines(self.global_actions), id="help-global-actions")
                 yield Static(
                     Content.from_markup(
                         "[$text-muted]Tables: ↑↓ move · ⏎ open · tab next field · esc back. "

@@ -250,7 +250,7 @@ class PagedTable(LeanDataTable):
             for name in shown:
                 self.add_column(name, key=name)
             self._add_rows()
-        if fill is not None:
+        if fill in shown:
             width = max(room - sum(natural[c] for c in shown if c != fill) - 2 * self.cell_padding, 1)
             column = self.columns[ColumnKey(fill)]
             if column.auto_width or column.width != width:
