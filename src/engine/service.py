@@ -1005,6 +1005,78 @@ class Service:
         )
         return exp
 
+    # -- asked of the platforms by the console's dialogs ----------------------------------------
+    def _side_connector(self, integration_id: int, side: str) -> Connector:
+        with self.session() as s:
+            conn = s.exec(
+                select(Connector).where(Connector.integration_id == integration_id, Connector.side == side)
+            ).first()
+        if conn is None:
+            raise EngineError("NO_CONNECTOR", f"The integration has no connector on side {side}")
+        return conn
+
+    async def recent_source_records(
+        self, flow: Flow, limit: int = 200
+    ) -> tuple[list[dict[str, Any]], datetime]:
+        """The newest `limit` orders the source platform has now (filtered or not), and since when
+        they were read: the filter preview's sample. Stored records would leave out exactly the ones
+        a filter dropped. The window widens (a day, a week, 30, 60 days) until it holds `limit`,
+        so a busy shop is read one day back, not page by page through its history."""
+        if flow.entity_type != "order":
+            raise EngineError("NO_PREVIEW", f"Filters of {flow.name} cannot be tried on the source yet")
+        client = self.pool.get(self._side_connector(flow.integration_id, flow.source_side))
+        now = utcnow()
+        for days in (1, 7, 30, 60):
+            since = now - timedelta(days=days)
+            if await client.count_orders(created_at_min=since, status="any") >= limit:
+                break
+        records: list[dict[str, Any]] = []
+        async for page in client.iter_order_pages(created_at_min=since, status="any"):
+            records.extend(page)
+        records.sort(key=lambda r: (str(r.get("created_at") or ""), r.get("id") or 0), reverse=True)
+        return records[:limit], since
+
+    async def check_target_record(self, integration_id: int, entity_type: str, target_id: str) -> None:
+        """Raise unless the target platform has a record `target_id` of `entity_type`: a reference
+        typed by hand must point at something that exists, or the next sync updates nothing."""
+        from engine.platforms.http import PlatformError
+
+        target_id = target_id.strip()
+        if not target_id:
+            raise EngineError("BAD_INPUT", "The target id cannot be empty")
+        flows = self.flows(integration_id)
+        if not flows:
+            raise EngineError("NO_FLOW", "The integration has no flow, so no target platform")
+        conn = self._side_connector(integration_id, flows[0].target_side)
+        name = conn.platform.title()
+        client = self.pool.get(conn)
+        getter = {
+            "order": "get_order",
+            "invoice": "get_invoice",
+            "customer": "get_customer",
+            "article": "get_article",
+        }.get(entity_type)
+        if getter is None or not hasattr(client, getter):
+            raise EngineError(
+                "TARGET_NOT_CHECKABLE",
+                f"{name} {entity_type} records cannot be looked up, so this reference cannot be checked",
+            )
+        try:
+            found = await getattr(client, getter)(target_id)
+        except PlatformError as err:
+            if err.code == "NOT_FOUND" or err.status == 404:
+                found = None
+            else:
+                raise EngineError(
+                    "TARGET_UNREACHABLE",
+                    f"Could not ask {name} whether {entity_type} {target_id} exists ({err.code}: "
+                    f"{err.message}); nothing was saved, try again when {name} answers",
+                ) from err
+        if not found:
+            raise EngineError(
+                "TARGET_NOT_FOUND", f"{name} has no {entity_type} {target_id}: check the number"
+            )
+
 
 def _any_of(model: Any, integration_id: int, columns: tuple[str, ...], ref: str) -> Any:
     """Ids of rows where any of `columns` holds a variant of `ref`: a UNION of one indexed lookup per

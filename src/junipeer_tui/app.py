@@ -110,6 +110,8 @@ class ConsoleScreen(Screen[None]):
     fast as its first section, and opening another is a switch, not a mount."""
 
     TICK_SECONDS = 1.0
+    # "-narrow" below 100 columns: a slimmer sidebar (app.tcss), so 80×24 keeps room for the tables.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (100, "-wide")]
     BACKGROUND_MOUNT_AFTER = 0.5
     BACKGROUND_MOUNT_EVERY = 0.15
 
@@ -372,7 +374,8 @@ class JunipeerApp(App[None]):
         self.show_section(section_id)
 
     def action_help(self) -> None:
-        from junipeer_tui.screens.help import HelpScreen
+        """The keys of what is in front: the active section, or the dialog open over it."""
+        from junipeer_tui.screens.help import HelpScreen, dialog_actions, dialog_title
 
         console = self.console_screen
         if console is None:
@@ -380,8 +383,12 @@ class JunipeerApp(App[None]):
         if isinstance(self.screen, HelpScreen):
             self.pop_screen()
             return
-        section = console.section()
-        self.push_screen(HelpScreen(GLOBAL_ACTIONS, section.TITLE, list(section.ACTIONS)))
+        if self.screen is console:
+            section = console.section()
+            self.push_screen(HelpScreen(GLOBAL_ACTIONS, section.TITLE, list(section.ACTIONS)))
+            return
+        # A modal dialog stops the app's keys (1–8, g, q), so its help lists only its own.
+        self.push_screen(HelpScreen([], dialog_title(self.screen), dialog_actions(self.screen)))
 
     def action_jump_prompt(self) -> None:
         from junipeer_tui.screens.troubleshoot import TroubleshootScreen

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import io
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -20,6 +23,7 @@ from junipeer_tui.app import JunipeerApp
 from junipeer_tui.context import ConsoleContext
 
 SIZE = (100, 32)
+NARROW = (80, 24)  # the smallest terminal the console is laid out for
 WORKER_WAIT = 2.0
 Scene = Callable[[Pilot[Any]], Awaitable[None]]
 
@@ -44,6 +48,14 @@ async def settle(pilot: Pilot[Any]) -> None:
             widget.cursor_blink = False
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
+
+
+def screen_text(app: App[Any]) -> str:
+    """What the terminal shows now, as plain text lines: for tests that read a screen."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
 
 
 def _jump(ref: str) -> Scene:

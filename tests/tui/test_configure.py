@@ -68,6 +68,10 @@ async def test_save_with_inline_errors_then_banner_goes(console_ctx, monkeypatch
         section.save_category("order")
         await pilot.pause()
         assert "not a date" in str(field.query_one(".field-error", Static).render())
+        # The field in error keeps its one line of text in view (a border used to cover it).
+        wrong = field.query_one(Input)
+        assert field.has_class("has-error") and wrong.content_size.height == 1
+        assert "2026-02-30" in "".join(seg.text for seg in wrong.render_line(0))
         field.query_one(Input).value = ""
         section.save_category("order")
         await pilot.pause()
@@ -329,6 +333,8 @@ async def test_rename_and_modes(console_ctx, monkeypatch) -> None:
         assert str(section.query_one("#general-name-error", Static).render()) == ""
         integ = svc.integration(iid)
         assert (integ.onboarding_mode, integ.live_mode) == (True, False)
+        note = str(section.query_one("#general-modes-note", Static).render())
+        assert "Scheduling rules run only in Live mode" in note and "same way" not in note
         section.query_one("#general-live", Switch).value = True
         section.query_one("#general-onboarding", Switch).value = False
         await settle(pilot)

@@ -1,5 +1,6 @@
 """The filter builder: presets with the recommended badge, the missing-recommended warning, keep
-counts against recent orders, the custom filter editor, and a filter that really excludes an order."""
+counts against the source's newest orders (read from the sandbox over HTTP), the custom filter
+editor, and a filter that really excludes an order."""
 
 from __future__ import annotations
 
@@ -7,20 +8,23 @@ import asyncio
 
 from textual.widgets import Input, Select, Static
 
+from engine.errors import EngineError
+from engine.mapping import filters as filters_mod
 from engine.service import run_headless
-from junipeer_tui.dialogs.filter_builder import (
-    ConditionRow,
-    FilterBuilderScreen,
-    FilterEditor,
-    keep_counts,
-    sample_records,
-)
+from junipeer_tui.dialogs.filter_builder import ConditionRow, FilterBuilderScreen, FilterEditor
 from junipeer_tui.screens.flows import FlowsSection
+from junipeer_tui.screens.help import HelpScreen
+from junipeer_tui.screenshots import screen_text, snapshot_app
+from junipeer_tui.widgets.key_footer import KeyFooter
 from tests.tui import harness
 from tests.tui.harness import SectionHarness, settle, wait_until
 
 live = harness.live
 SIZE = (100, 32)
+
+
+async def _shopify_down(flow, limit=200):
+    raise EngineError("PLATFORM_UNAVAILABLE", "shopify did not answer")
 
 
 def _custom(console_ctx):
@@ -34,8 +38,9 @@ def _custom(console_ctx):
     )
 
 
-def test_filter_editor_snapshot(console_ctx, snap_compare) -> None:
+def test_filter_editor_snapshot(console_ctx, snap_compare, monkeypatch) -> None:
     flow, custom = _custom(console_ctx)
+    monkeypatch.setattr(console_ctx.service, "recent_source_records", _shopify_down)
 
     async def run_before(pilot) -> None:
         await settle(pilot)
@@ -49,18 +54,45 @@ def test_filter_editor_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(SectionHarness(console_ctx, FlowsSection), terminal_size=SIZE, run_before=run_before)
 
 
-def test_keep_counts_evaluate_recent_orders(console_ctx) -> None:
-    flow, custom = _custom(console_ctx)
-    records = sample_records(console_ctx, flow)
-    assert len(records) >= 20
-    filters = console_ctx.service.filters(flow.id)
-    each, together = keep_counts(filters, records)
-    assert 0 < each[custom.id] <= len(records)
-    assert together <= min(each.values())
+async def test_preview_counts_the_sources_newest_orders_not_the_stored_ones(live) -> None:
+    """After a sync, the orders a filter dropped are not stored: the preview reads them from Shopify,
+    so "keeps" counts them out of every order, not out of the ones that got through."""
+    ctx, sb = live
+    svc = ctx.service
+    flow = svc.flows(ctx.integration_id)[0]
+    orders = sb.get("shopify/orders")
+    svc.save_filter(
+        flow.id,
+        "Not refunded",
+        [{"field": "order.financial_status", "operator": "not_one_of", "value": ["refunded", "pending"]}],
+    )
+    filters = svc.filters(flow.id)
+    keeps = sum(filters_mod.evaluate(filters, o).kept for o in orders)
+    assert 0 < keeps < len(orders)
+    await asyncio.to_thread(lambda: asyncio.run(run_headless(svc, until_idle=True, concurrency=4)))
+    stored = svc.entities(ctx.integration_id, entity_type="order", limit=500)
+    assert len(stored) < len(orders)  # what the old preview counted
+    app = SectionHarness(ctx, FlowsSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        builder = app.screen
+        assert isinstance(builder, FilterBuilderScreen)
+        sample = str(builder.query_one("#filters-sample", Static).render())
+        assert f"Tested on the {len(orders)} newest orders in Shopify" in sample
+        assert f"together they keep {keeps} of {len(orders)}." in sample
+        table = builder.query_one("#filters-table")
+        for row, f in enumerate(filters):
+            alone = sum(filters_mod.evaluate([f], o).kept for o in orders)
+            assert str(table.get_row_at(row)[2]) == f"keeps {alone} of {len(orders)}"
 
 
-async def test_builder_warns_about_missing_recommended_and_saves_inline_errors(console_ctx) -> None:
+async def test_builder_warns_about_missing_recommended_and_saves_inline_errors(
+    console_ctx, monkeypatch
+) -> None:
     svc = console_ctx.service
+    monkeypatch.setattr(svc, "recent_source_records", _shopify_down)
     flow = svc.flows(console_ctx.integration_id)[0]
     for f in svc.filters(flow.id):
         svc.delete_filter(f.id)
@@ -95,7 +127,11 @@ async def test_builder_warns_about_missing_recommended_and_saves_inline_errors(c
             ("Only SEK", [{"field": "order.currency", "operator": "equals", "value": "SEK"}])
         ]
         sample = str(builder.query_one("#filters-sample", Static).render())
-        assert "together they keep" in sample
+        assert sample == (
+            "Could not read recent orders from Shopify to test the filters: "
+            "PLATFORM_UNAVAILABLE: shopify did not answer — "
+            "The platform did not answer properly; Retry later."
+        )
         # Remove asks first.
         await pilot.press("d")
         await pilot.pause()
@@ -128,3 +164,30 @@ async def test_custom_filter_built_in_the_ui_excludes_an_order(live) -> None:
     logs = ctx.service.logs(ctx.integration_id, ref=victim["name"])
     assert any(log.code == "FILTERED_OUT" and "Not the test buyer" in log.message for log in logs)
     assert victim["name"] not in {o["YourOrderNumber"] for o in sb.get("fortnox/orders")}
+
+
+async def test_filters_dialog_has_its_own_footer_and_help(console_ctx, monkeypatch) -> None:
+    monkeypatch.setattr(console_ctx.service, "recent_source_records", _shopify_down)
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        builder = app.screen
+        assert isinstance(builder, FilterBuilderScreen)
+        footer = str(builder.query_one(KeyFooter).render())
+        assert "Add preset" in footer and "Remove" in footer and "Export One" not in footer
+        last_line = screen_text(app).splitlines()[-1]
+        assert "Add preset" in last_line and "Export One" not in last_line
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "Filters: Orders → Fortnox" in str(app.screen.query_one("#help-title").render())
+        keys = str(app.screen.query_one("#help-section-actions").render())
+        assert all(word in keys for word in ("Add preset", "Add custom filter", "Edit", "Remove", "Close"))
+        assert "Export One" not in keys and "Focus Next" not in keys
+        assert not app.screen.query("#help-global-actions")  # 1–8, g, q do not work in a dialog
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is builder

@@ -14,6 +14,7 @@ from junipeer_tui.dialogs.export_many import ExportManyDialog
 from junipeer_tui.dialogs.export_one import ExportOneDialog, recent_records
 from junipeer_tui.screens.flow_detail import FlowDetailScreen
 from junipeer_tui.screens.flows import FlowCard, FlowsSection
+from junipeer_tui.screenshots import NARROW, SCENES, snapshot_app
 from tests.tui import harness
 from tests.tui.conftest import FROZEN_NOW
 from tests.tui.harness import SectionHarness, settle, wait_until
@@ -25,6 +26,10 @@ SIZE = (100, 32)
 
 def test_flows_section_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(SectionHarness(console_ctx, FlowsSection), terminal_size=SIZE, run_before=settle)
+
+
+def test_flows_80x24_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=NARROW, run_before=SCENES["flows"])
 
 
 def test_export_one_dialog_snapshot(console_ctx, snap_compare) -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from engine.store.models import LogEntry
-from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
+from junipeer_tui.screenshots import NARROW, SCENES, SIZE, settle, snapshot_app
 
 
 def test_logs_for_ref_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["logs_for_ref"])
+
+
+def test_logs_80x24_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=NARROW, run_before=SCENES["logs"])
 
 
 async def test_level_filter_shows_only_errors(console_ctx) -> None:

@@ -3,16 +3,56 @@ provider, and placeholders for sections that are not built yet."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from junipeer_tui import app as app_mod
 from junipeer_tui.commands import ConsoleCommands
 from junipeer_tui.screens.help import HelpScreen
-from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
+from junipeer_tui.screenshots import NARROW, SCENES, SIZE, screen_text, settle, snapshot_app
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.sidebar import SECTIONS
 
 
 def test_shell_dashboard_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["dashboard"])
+
+
+def test_shell_dashboard_80x24_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=NARROW, run_before=SCENES["dashboard"])
+
+
+# What each section must show whole at 80×24: a row of the records table, the last table columns,
+# the card's last buttons.
+NARROW_MUST_SHOW = {
+    "dashboard": [r"│ +synced error pending +│", r"│ Orders +26 +1 +0 +│", r"│ Customers +10 +0 +0 +│"],
+    "flows": [r"Export One +▾ +Export Many +▾ ", r"│ +⚙ Filters +⇄ References +│"],
+    "tasks": [r"Status +Synced +Failed +Skipped", r"completed +26 +1 +3"],
+    "logs": [r"Code +Ref +Message", r"ARTICLE_NOT_FOUND +#1006 +Order #1006: Article"],
+    "time_history": [
+        r"Orders: Shopify → Fortnox +2026-11-24 12:00 +5 min",
+        r"2026-11-23 00:00 +2026-11-24 00:00 +2",
+    ],
+}
+
+
+@pytest.mark.parametrize("scene", list(NARROW_MUST_SHOW))
+async def test_80x24_cuts_no_column_button_or_key(console_ctx, scene) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=NARROW) as pilot:
+        await SCENES[scene](pilot)
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        for pattern in NARROW_MUST_SHOW[scene]:
+            assert any(re.search(pattern, line) for line in lines), (pattern, "\n".join(lines))
+        footer = app.console_screen.query_one(KeyFooter)
+        shown, palette = lines[-1].rsplit("▏", 1)
+        assert palette.strip() == "^p palette" and "? Help" in shown
+        # Every key in the footer is whole: a key and its full description, none cut at the edge.
+        whole = {f"{display} {description}" for _key, display, description, _on in footer._entries}
+        parts = [part.strip() for part in shown.split("  ") if part.strip()]
+        assert parts and all(part in whole for part in parts), parts
 
 
 def test_help_modal_snapshot(console_ctx, snap_compare) -> None:

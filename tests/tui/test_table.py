@@ -12,7 +12,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from junipeer_tui.widgets.key_footer import KeyFooter
-from junipeer_tui.widgets.table import LeanDataTable
+from junipeer_tui.widgets.table import LeanDataTable, PagedTable
 
 ROWS: list[tuple[Any, ...]] = [
     (Text("synced", style="green"), "#1001", "1000017", "2", "3 min ago"),
@@ -82,3 +82,46 @@ async def test_screen_draws_the_same_as_datatable() -> None:
         rich = [list(table.render_line(y)) for y in range(6)]
         assert fast == rich
         assert "#1001" in texts([fast[1]])[0] and table.cursor_coordinate == Coordinate(2, 0)
+
+
+class PagedApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield PagedTable(
+            ["Level", "Time", "Code", "Ref", "Flow", "Task", "Message"],
+            fill="Message",
+            fill_min=20,
+            drop=("Task", "Flow"),
+            id="t",
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(PagedTable).show_rows(
+            [
+                (n, ("error", "10:02:41", "ARTICLE_NOT_FOUND", f"#{1000 + n}", "Orders", "#1", "Order " * 20))
+                for n in range(40)
+            ]
+        )
+
+
+@pytest.mark.parametrize(
+    ("width", "shown"),
+    [
+        (140, ["Level", "Time", "Code", "Ref", "Flow", "Task", "Message"]),
+        (80, ["Level", "Time", "Code", "Ref", "Flow", "Message"]),
+        (62, ["Level", "Time", "Code", "Ref", "Message"]),
+    ],
+)
+async def test_narrow_table_drops_columns_and_fills_the_rest(width: int, shown: list[str]) -> None:
+    """The fill column ends at the table's edge: no horizontal scrollbar, nothing off-screen."""
+    app = PagedApp()
+    async with app.run_test(size=(width, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(PagedTable)
+        assert table.shown_columns == shown
+        assert [c.label.plain for c in table.ordered_columns] == shown
+        assert table.virtual_size.width == table.scrollable_content_region.width
+        assert not table.show_horizontal_scrollbar
+        assert texts([list(table.render_line(1))])[0].startswith(" error  10:02:41  ARTICLE_NOT_FOUND  #1000")
+        await pilot.resize_terminal(140, 12)
+        await pilot.pause()
+        assert table.shown_columns == ["Level", "Time", "Code", "Ref", "Flow", "Task", "Message"]

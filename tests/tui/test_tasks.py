@@ -8,7 +8,7 @@ import pytest
 
 from engine.store.models import Task
 from junipeer_tui.screens.tasks import TaskDetailScreen
-from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
+from junipeer_tui.screenshots import NARROW, SCENES, SIZE, settle, snapshot_app
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +25,10 @@ def _frozen_task_messages(console_ctx) -> None:
 
 def test_tasks_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["tasks"])
+
+
+def test_tasks_80x24_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=NARROW, run_before=SCENES["tasks"])
 
 
 def test_task_detail_snapshot(console_ctx, snap_compare) -> None:

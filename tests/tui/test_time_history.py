@@ -1,5 +1,6 @@
-"""Time History: per flow and direction, covered windows, and moving it back through a confirmation
-that says how many records the next run re-processes."""
+"""Time History: per flow and direction, covered windows, moving it back through a confirmation
+that says how many records the next run re-processes, then the offer to run now; Run now and Perform
+task from a date in the command palette."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from datetime import timedelta
 from textual.widgets import Input, Static
 
 from engine.service import run_headless
+from junipeer_tui.commands import ConsoleCommands
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.move_back import MoveBackDialog
 from junipeer_tui.screens.time_history import TimeHistorySection
+from junipeer_tui.screenshots import snapshot_app
 from junipeer_tui.widgets.util import aware
 from tests.tui import harness
 from tests.tui.conftest import FROZEN_NOW
@@ -80,4 +83,43 @@ async def test_moving_time_history_back_through_the_ui(live) -> None:
         assert "re-processes" in str(detail.render()), str(detail.render())
         await pilot.press("y")
         await settle(pilot)
-    assert aware(ctx.service.time_history(flow.id).last_loaded) == target
+        assert aware(ctx.service.time_history(flow.id).last_loaded) == target
+        # Moved back: the console offers to run the flow now rather than wait for a schedule.
+        offer = app.screen
+        assert isinstance(offer, ConfirmDialog) and offer.title_text == f"Run {flow.name} now?"
+        assert str(offer.query_one("#confirm-no").label) == "Later"
+        await pilot.press("y")
+        await wait_until(pilot, lambda: _manual_syncs(ctx) and _manual_syncs(ctx)[0].status == "completed")
+        await settle(pilot)
+    assert aware(ctx.service.time_history(flow.id).last_loaded) > before
+
+
+def _manual_syncs(ctx):
+    return [t for t in ctx.service.tasks(ctx.integration_id) if t.kind == "sync" and t.trigger == "manual"]
+
+
+async def test_palette_runs_a_flow_now_and_offers_perform_task(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")  # Flows lists an entry per flow once shown
+        await settle(pilot)
+        commands = {title: callback for title, _help, callback in ConsoleCommands(app.screen).commands()}
+        for title in (
+            "Run now (Flows)",
+            "Perform task from a date (Flows)",
+            "Run now: Orders → Fortnox (Flows)",
+            "Perform task from a date: Orders → Fortnox (Flows)",
+            "Run now (Time History)",
+            "Perform task from a date (Time History)",
+        ):
+            assert title in commands, sorted(commands)
+        await commands["Perform task from a date (Time History)"]()
+        await settle(pilot)
+        assert app.console_screen.active == "time_history" and isinstance(app.screen, MoveBackDialog)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not _manual_syncs(console_ctx)
+        await commands["Run now: Orders → Fortnox (Flows)"]()
+        await settle(pilot)
+        assert app.console_screen.active == "flows"
+        assert len(_manual_syncs(console_ctx)) == 1

@@ -9,13 +9,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import error_text
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     BINDINGS = [
         Binding("escape,n", "cancel", "Cancel"),
         Binding("y", "confirm", "Confirm"),
@@ -27,6 +28,7 @@ class ConfirmDialog(ModalScreen[bool]):
         body: str,
         *,
         confirm_label: str = "Confirm",
+        cancel_label: str = "Cancel",
         destructive: bool = False,
         detail: Callable[[], str] | None = None,
         detail_pending: str = "counting…",
@@ -35,6 +37,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.title_text = title
         self.body = body
         self.confirm_label = confirm_label
+        self.cancel_label = cancel_label
         self.destructive = destructive
         self.detail = detail
         self.detail_pending = detail_pending
@@ -49,7 +52,8 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(
                     self.confirm_label, id="confirm-yes", variant="error" if self.destructive else "primary"
                 )
-                yield Button("Cancel", id="confirm-no")
+                yield Button(self.cancel_label, id="confirm-no")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # A destructive confirmation starts on Cancel: Enter alone never deletes.

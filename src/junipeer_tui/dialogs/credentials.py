@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from engine.store.models import Connector
+from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import error_text, platform_name
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ SECRET_FIELDS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-class CredentialsForm(ModalScreen[bool]):
+class CredentialsForm(Dialog[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, ctx: ConsoleContext, connector: Connector) -> None:
@@ -58,6 +59,7 @@ class CredentialsForm(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save and test", id="cred-save", variant="primary")
                 yield Button("Cancel", id="cred-cancel")
+        yield KeyFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Static
 from engine.runtime.runner import counts_text, message_beyond_counts
 from engine.store.models import Flow, Task, TaskStatus
 from junipeer_tui.dialogs.tasks import TaskDialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import aware, duration, error_text, flow_direction, parse_day
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class ExportManyDialog(TaskDialog):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export-many-run", variant="primary")
                 yield Button("Cancel", id="export-many-close")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         progress = self.query_one("#export-many-progress")

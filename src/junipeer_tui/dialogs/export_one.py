@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from engine.errors import hint
 from engine.store.models import Entity, EntityStatus, Flow, Task, TaskStatus
 from junipeer_tui.dialogs.tasks import TaskDialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import error_text, flow_direction, relative
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class ExportOneDialog(TaskDialog):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export-one-run", variant="primary")
                 yield Button("Close", id="export-one-close")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-one-ref", Input).focus()

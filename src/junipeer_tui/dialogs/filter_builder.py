@@ -1,47 +1,35 @@
 """The filter builder of a flow: its filters (presets marked "recommended" where they are), a warning
-when a recommended one is missing, how many of the latest fetched records each filter keeps, and an
-editor for custom filters (All must match / One must match, condition rows, + Add Condition)."""
+when a recommended one is missing, how many of the source platform's newest records each filter keeps
+(read from the platform now: stored records lack the ones a filter dropped), and an editor for custom
+filters (All must match / One must match, condition rows, + Add Condition)."""
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from engine.mapping import filters as filters_mod
 from engine.store.models import Flow, FlowFilter
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import LeanDataTable
-from junipeer_tui.widgets.util import error_text, flow_direction
+from junipeer_tui.widgets.util import call_async, error_text, flow_direction, stamp
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext
 
 SAMPLE = 200
+PREVIEW_TIMEOUT = 60  # seconds the platform may take to hand over the sample
 MATCH_CHOICES = [("All must match", "all"), ("One must match", "one")]
 LIST_OPERATORS = ("one_of", "not_one_of")
-
-
-def sample_records(ctx: ConsoleContext, flow: Flow, limit: int = SAMPLE) -> list[dict[str, Any]]:
-    """The raw source JSON of the flow's latest fetched records (unreadable ones are skipped)."""
-    out = []
-    for e in ctx.service.entities(ctx.integration_id, entity_type=flow.entity_type, limit=limit):
-        if e.flow_id != flow.id or not e.raw_source:
-            continue
-        try:
-            record = json.loads(e.raw_source)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            out.append(record)
-    return out
 
 
 def keep_counts(filters: list[FlowFilter], records: list[dict[str, Any]]) -> tuple[dict[int, int], int]:
@@ -104,7 +92,7 @@ class ConditionRow(Horizontal):
         return {"field": None if field is Select.NULL else field, "operator": op, "value": value}
 
 
-class FilterEditor(ModalScreen[bool]):
+class FilterEditor(Dialog[bool]):
     """Add or edit one filter: a custom one, or a preset (its field fixed)."""
 
     BINDINGS = [
@@ -156,6 +144,7 @@ class FilterEditor(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="filter-save", variant="primary")
                 yield Button("Cancel", id="filter-cancel")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter-name", Input).focus()
@@ -207,7 +196,7 @@ class FilterEditor(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PresetPicker(ModalScreen["filters_mod.Preset | None"]):
+class PresetPicker(Dialog["filters_mod.Preset | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, presets: list[filters_mod.Preset]) -> None:
@@ -224,6 +213,7 @@ class PresetPicker(ModalScreen["filters_mod.Preset | None"]):
                 ],
                 id="preset-list",
             )
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -233,7 +223,7 @@ class PresetPicker(ModalScreen["filters_mod.Preset | None"]):
         self.dismiss(None)
 
 
-class FilterBuilderScreen(ModalScreen[None]):
+class FilterBuilderScreen(Dialog[None]):
     """Filters of one flow (from the flow card's settings: `s`)."""
 
     BINDINGS = [
@@ -259,9 +249,10 @@ class FilterBuilderScreen(ModalScreen[None]):
                 classes="dialog-body",
             )
             yield Static("", id="filters-warning", classes="warning-line")
-            yield Static("counting…", id="filters-sample", classes="dialog-detail")
+            yield Static("reading recent records…", id="filters-sample", classes="dialog-detail")
             table = LeanDataTable(id="filters-table", cursor_type="row", zebra_stripes=True)
-            table.add_columns("Filter", "", "Conditions", "Keeps")
+            # Keeps before Conditions: on a narrow screen the long column is the one cut.
+            table.add_columns("Filter", "", "Keeps", "Conditions")
             yield table
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add preset", id="filters-add-preset", compact=True)
@@ -269,6 +260,7 @@ class FilterBuilderScreen(ModalScreen[None]):
                 yield Button("Edit", id="filters-edit", compact=True)
                 yield Button("Remove", id="filters-remove", variant="error", compact=True)
                 yield Button("Close", id="filters-close", compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.reload()
@@ -289,40 +281,51 @@ class FilterBuilderScreen(ModalScreen[None]):
         for f in self.rows:
             preset = filters_mod.PRESETS.get(f.preset or "")
             badge = "recommended" if preset and preset.recommended else ("preset" if preset else "custom")
-            table.add_row(f.name, badge, describe(f), "…", key=str(f.id))
+            table.add_row(f.name, badge, "…", describe(f), key=str(f.id))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
-        self.query_one("#filters-sample", Static).update("counting…")
+        self.query_one("#filters-sample", Static).update("reading recent records…")
         self._count(list(self.rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter-count")
     def _count(self, rows: list[FlowFilter]) -> None:
         try:
-            records = sample_records(self.ctx, self.flow)
+            records, since = call_async(
+                self.ctx, lambda: self.ctx.service.recent_source_records(self.flow, SAMPLE), PREVIEW_TIMEOUT
+            )
             each, together = keep_counts(rows, records)
         except Exception as exc:
-            self.app.call_from_thread(self._show_counts, {}, 0, 0, error_text(exc))
+            self.app.call_from_thread(self._show_counts, {}, 0, 0, None, error_text(exc))
             return
-        self.app.call_from_thread(self._show_counts, each, together, len(records), "")
+        self.app.call_from_thread(self._show_counts, each, together, len(records), since, "")
 
-    def _show_counts(self, each: dict[int, int], together: int, total: int, error: str) -> None:
+    def _show_counts(
+        self, each: dict[int, int], together: int, total: int, since: datetime | None, error: str
+    ) -> None:
         if not self.is_mounted:
             return
         sample = self.query_one("#filters-sample", Static)
         noun = f"{self.flow.entity_type}s"
+        source = flow_direction(self.ctx, self.flow)[0]
         if error:
-            sample.update(f"Could not test the filters: {error}")
+            sample.update(f"Could not read recent {noun} from {source} to test the filters: {error}")
             return
         if not total:
-            sample.update(f"No fetched {noun} yet to test the filters against.")
+            sample.update(f"{source} has no {noun} created since {stamp(since)} UTC to test the filters on.")
         else:
             sample.update(
-                f"Tested on the {total} most recent {noun}: together they keep {together} of {total}."
+                f"Tested on the {total} newest {noun} in {source} (created since {stamp(since)} UTC, "
+                f"read now): together they keep {together} of {total}."
             )
         table = self.query_one("#filters-table", DataTable)
         for f in self.rows:
             if f.id in each:
-                table.update_cell(str(f.id), table.ordered_columns[3].key, f"keeps {each[f.id]} of {total}")
+                table.update_cell(
+                    str(f.id),
+                    table.ordered_columns[2].key,
+                    f"keeps {each[f.id]} of {total}",
+                    update_width=True,
+                )
 
     def _selected(self) -> FlowFilter | None:
         table = self.query_one("#filters-table", DataTable)

@@ -1,5 +1,6 @@
 """Pick the date Time History moves back to (then a confirmation says how many records the next run
-re-processes)."""
+re-processes, and once moved, an offer to run the flow now), and `run_flow_now`, the one way the
+console queues a Time History run of a flow."""
 
 from __future__ import annotations
 
@@ -11,19 +12,20 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
 from engine.store.models import Flow, TaskTrigger
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.dialogs.confirm import ConfirmDialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import aware, call_async, error_text, parse_moment, stamp
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext
 
 
-class MoveBackDialog(ModalScreen["datetime | None"]):
+class MoveBackDialog(Dialog["datetime | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, ctx: ConsoleContext, flow: Flow, *, title: str = "Move Time History back") -> None:
@@ -51,6 +53,7 @@ class MoveBackDialog(ModalScreen["datetime | None"]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Continue", id="move-back-ok", variant="primary")
                 yield Button("Cancel", id="move-back-cancel")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#move-back-date", Input).focus()
@@ -130,20 +133,44 @@ def _apply(host: Widget, ctx: ConsoleContext, flow: Flow, when: datetime, then_r
     except Exception as exc:
         host.notify(error_text(exc), title="Time History", severity="error", timeout=10)
         return
-    message = f"Time History of {flow.name} moved back to {stamp(when)} UTC."
+    moved = f"Time History of {flow.name} moved back to {stamp(when)} UTC."
     if then_run:
-        try:
-            task = ctx.service.sync(flow, trigger=TaskTrigger.MANUAL)
-        except Exception as exc:
-            host.notify(message + f" The run was not queued: {error_text(exc)}", severity="error", timeout=10)
-            return
-        if task is None:
-            message += " A run is already queued or running: it starts from there."
-        else:
-            message += f" Task {task.id} queued."
-            ctx.notify_engine()
-            if ctx.engine is None:
-                host.app.run_worker(
-                    lambda: asyncio.run(ctx.service.run_now(task)), thread=True, exit_on_error=False
-                )
-    host.notify(message, title="Time History")
+        run_flow_now(host, ctx, flow, moved)
+        return
+    host.notify(moved, title="Time History")
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            run_flow_now(host, ctx, flow)
+
+    # Moved back, nothing re-processes until the next scheduled run (none at all when not live).
+    host.app.push_screen(
+        ConfirmDialog(
+            f"Run {flow.name} now?",
+            f"{moved} Run {flow.name} now to re-process from there, or leave it to the next scheduled "
+            "run (scheduling rules run only in Live mode).",
+            confirm_label="Run now",
+            cancel_label="Later",
+        ),
+        answered,
+    )
+
+
+def run_flow_now(host: Widget, ctx: ConsoleContext, flow: Flow, lead: str = "") -> None:
+    """Queue a Time History run of `flow` (one, if none waits or runs) and start it: on the embedded
+    engine, else in a worker of this console."""
+    try:
+        task = ctx.service.sync(flow, trigger=TaskTrigger.MANUAL)
+    except Exception as exc:
+        host.notify(f"{lead} The run was not queued: {error_text(exc)}".strip(), severity="error", timeout=10)
+        return
+    if task is None:
+        message = f"{lead} A run of {flow.name} is already queued or running: it starts from there."
+    else:
+        message = f"{lead} Task #{task.id} queued: {flow.name} runs now."
+        ctx.notify_engine()
+        if ctx.engine is None:
+            host.app.run_worker(
+                lambda: asyncio.run(ctx.service.run_now(task)), thread=True, exit_on_error=False
+            )
+    host.notify(message.strip(), title=flow.name)

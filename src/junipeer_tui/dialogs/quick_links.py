@@ -5,12 +5,14 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 
-class QuickLinks(ModalScreen["str | None"]):
+
+class QuickLinks(Dialog["str | None"]):
     """Dismisses with "logs", "tasks" or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Close")]
@@ -23,6 +25,7 @@ class QuickLinks(ModalScreen["str | None"]):
         with Vertical(classes="dialog picker quick-links"):
             yield Label(self.title_text, classes="dialog-title")
             yield OptionList(Option("Logs", id="logs"), Option("Task History", id="tasks"), id="quick-links")
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -1,24 +1,29 @@
 """Add a reference by hand (records that exist on both sides since before go-live), or edit the
-target id of a wrong link."""
+target id of a wrong link. The target id is looked up in the target platform before anything is
+saved: a link to a record that does not exist would make the next sync update nothing."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.store.models import Reference
-from junipeer_tui.widgets.util import error_text
+from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.widgets.key_footer import KeyFooter
+from junipeer_tui.widgets.util import call_async, error_text
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext
 
+CHECK_TIMEOUT = 30  # seconds the target platform may take to say whether the record exists
 
-class ReferenceForm(ModalScreen["Reference | None"]):
+
+class ReferenceForm(Dialog["Reference | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
@@ -71,10 +76,12 @@ class ReferenceForm(ModalScreen["Reference | None"]):
                 yield Input(
                     ex.target_id if ex else "", placeholder="Fortnox number", id="ref-target", compact=True
                 )
+            yield Static("", id="ref-status", classes="dialog-note")
             yield Static("", id="ref-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="ref-save", variant="primary")
                 yield Button("Cancel", id="ref-cancel")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#ref-target" if self.existing else "#ref-source", Input).focus()
@@ -91,21 +98,52 @@ class ReferenceForm(ModalScreen["Reference | None"]):
             self.action_cancel()
 
     def save(self) -> None:
-        svc = self.ctx.service
+        if self.query_one("#ref-save", Button).disabled:
+            return  # a check is under way
+        entity_type = (
+            self.existing.entity_type if self.existing else str(self.query_one("#ref-type", Select).value)
+        )
         target = self.query_one("#ref-target", Input).value
+        self.query_one("#ref-error", Static).update("")
+        self.query_one("#ref-save", Button).disabled = True
+        self.query_one("#ref-status", Static).update(
+            f"Looking up {entity_type} {target.strip()} in the target…"
+        )
+        self._check_then_save(entity_type, target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reference-check")
+    def _check_then_save(self, entity_type: str, target: str) -> None:
+        svc, iid = self.ctx.service, self.ctx.integration_id
+        try:
+            call_async(self.ctx, lambda: svc.check_target_record(iid, entity_type, target), CHECK_TIMEOUT)
+        except Exception as exc:
+            self.app.call_from_thread(self._failed, error_text(exc))
+            return
+        self.app.call_from_thread(self._store, entity_type, target)
+
+    def _failed(self, text: str) -> None:
+        if self.is_mounted:
+            self.query_one("#ref-status", Static).update("")
+            self.query_one("#ref-error", Static).update(text)
+            self.query_one("#ref-save", Button).disabled = False
+
+    def _store(self, entity_type: str, target: str) -> None:
+        if not self.is_mounted:
+            return
+        svc = self.ctx.service
         try:
             if self.existing is not None:
                 ref = svc.edit_reference(self.existing.id, target)  # type: ignore[arg-type]
             else:
                 ref = svc.add_reference(
                     self.ctx.integration_id,
-                    str(self.query_one("#ref-type", Select).value),
+                    entity_type,
                     self.query_one("#ref-source", Input).value,
                     target,
                     self.query_one("#ref-label", Input).value.strip() or None,
                 )
         except Exception as exc:
-            self.query_one("#ref-error", Static).update(error_text(exc))
+            self._failed(error_text(exc))
             return
         self.dismiss(ref)
 

@@ -8,17 +8,18 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, SelectionList, Static, Switch
 
 from engine.store.models import ScheduleRule
+from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import error_text
 
 if TYPE_CHECKING:
     from junipeer_tui.context import ConsoleContext
 
 
-class ScheduleRuleForm(ModalScreen["ScheduleRule | None"]):
+class ScheduleRuleForm(Dialog["ScheduleRule | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, ctx: ConsoleContext, existing: ScheduleRule | None = None) -> None:
@@ -76,6 +77,7 @@ class ScheduleRuleForm(ModalScreen["ScheduleRule | None"]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="rule-save", variant="primary", compact=True)
                 yield Button("Cancel", id="rule-cancel", compact=True)
+        yield KeyFooter()
 
     @staticmethod
     def _hour(widget_id: str, value: str | None, example: str) -> Input:

@@ -8,10 +8,10 @@ import time
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.screen import ModalScreen
 from textual.worker import get_current_worker
 
 from engine.store.models import Task, TaskStatus
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.widgets.util import error_text
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ FINISHED = (TaskStatus.COMPLETED, TaskStatus.STOPPED)
 POLL_SECONDS = 0.25
 
 
-class TaskDialog(ModalScreen[None]):
+class TaskDialog(Dialog[None]):
     """Base of Export One / Export Many: start, follow and report one task."""
 
     ctx: ConsoleContext

@@ -434,10 +434,12 @@ class ConfigureSection(Section):
                 yield Label("Onboarding mode (still being set up)")
             with Horizontal(classes="switch-row"):
                 yield Switch(integ.live_mode, id="general-live")
-                yield Label("Live mode (syncing real orders)")
+                yield Label("Live mode (scheduling rules run)")
             yield Static(
-                "The header shows live when live mode is on and onboarding mode off. The modes are "
-                "labels: the engine syncs the same way in either.",
+                "Scheduling rules run only in Live mode; until then flows run only when you start "
+                "them (Export One, Export Many, Perform task from a date). Onboarding mode is a label: "
+                "the header shows live when Live mode is on and onboarding mode off.",
+                id="general-modes-note",
                 classes="section-note",
             )
         with Vertical(classes="card") as card:

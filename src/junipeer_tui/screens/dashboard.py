@@ -20,7 +20,7 @@ from junipeer_tui.widgets.util import Every, aware, entity_tab_title, guarded, s
 
 CHART_DAYS = 7
 CHART_TASK_LIMIT = 2000  # one bounded query buckets the last 7 days
-BAR_WIDTH = 14
+BAR_WIDTH = 10  # the chart's panel stays narrow enough for two columns at 80 characters
 
 
 def day_buckets(tasks: list[Any], today: datetime, days: int = CHART_DAYS) -> list[tuple[str, int, int]]:
@@ -102,18 +102,18 @@ class DashboardSection(Section):
                 with Vertical(id="dash-tasks", classes="panel"):
                     yield Static("", id="dash-ratio")
                     yield Static("", id="dash-chart")
-                with Vertical(id="dash-entities", classes="panel"):
-                    yield Static("", id="dash-entity-counts")
-            with Horizontal(classes="dash-row dash-row-small"):
-                with Vertical(id="dash-running", classes="panel"):
-                    yield Static("", id="dash-running-text")
-                with Vertical(id="dash-next", classes="panel"):
-                    yield Static("", id="dash-next-text")
+                with Vertical(id="dash-side"):
+                    with Vertical(id="dash-entities", classes="panel"):
+                        yield Static("", id="dash-entity-counts")
+                    with Vertical(id="dash-running", classes="panel"):
+                        yield Static("", id="dash-running-text")
+                    with Vertical(id="dash-next", classes="panel"):
+                        yield Static("", id="dash-next-text")
             with Vertical(id="dash-errors", classes="panel"):
-                yield PagedTable(["Time", "Code", "Ref", "Message"], id="dash-errors-table")
+                yield PagedTable(["Time", "Code", "Ref", "Message"], fill="Message", id="dash-errors-table")
 
     def on_mount(self) -> None:
-        self.query_one("#dash-tasks").border_title = "Tasks: completed vs stopped"
+        self.query_one("#dash-tasks").border_title = "Completed vs stopped"
         self.query_one("#dash-entities").border_title = "Records per entity type"
         self.query_one("#dash-running").border_title = "Running now"
         self.query_one("#dash-next").border_title = "Next scheduled runs"
@@ -136,7 +136,7 @@ class DashboardSection(Section):
         counts = svc.task_counts(iid)
         done, stopped = counts.get(TaskStatus.COMPLETED, 0), counts.get(TaskStatus.STOPPED, 0)
         finished = done + stopped
-        ratio = f"{done / finished:.0%} of finished tasks completed" if finished else "No finished task yet"
+        ratio = f"{done / finished:.0%} completed" if finished else "No finished task yet"
         self.query_one("#dash-ratio", Static).update(
             Content.from_markup(
                 "[b $text-success]$done[/] completed · [b $text-error]$stopped[/] stopped\n$ratio\n"
@@ -179,20 +179,19 @@ class DashboardSection(Section):
             text = Content.from_markup("[$text-muted]No records yet: the first sync creates them.[/]")
         else:
             order = ["order", "customer", "article", "stock"]
-            lines = [
-                Content.from_markup(
-                    "[$text-muted]$h[/]", h=f"{'':<11}{'synced':>8}{'error':>7}{'pending':>9}"
-                )
-            ]
-            for etype in sorted(counts, key=lambda t: (order.index(t) if t in order else 99, t)):
+            types = sorted(counts, key=lambda t: (order.index(t) if t in order else 99, t))
+            # As narrow as the names and figures allow: the panel shares 80 columns with the chart.
+            width = max(len(entity_tab_title(t)) for t in types)
+            lines = [Content.from_markup("[$text-muted]$h[/]", h=f"{'':<{width}} synced error pending")]
+            for etype in types:
                 c = counts[etype]
                 lines.append(
                     Content.from_markup(
-                        "$name[$text-success]$ok[/][$text-error]$err[/][$text-warning]$pend[/]",
-                        name=f"{entity_tab_title(etype):<11}",
-                        ok=f"{c.get('synced', 0):>8}",
-                        err=f"{c.get('error', 0):>7}",
-                        pend=f"{c.get('pending', 0):>9}",
+                        "$name [$text-success]$ok[/] [$text-error]$err[/] [$text-warning]$pend[/]",
+                        name=f"{entity_tab_title(etype):<{width}}",
+                        ok=f"{c.get('synced', 0):>6}",
+                        err=f"{c.get('error', 0):>5}",
+                        pend=f"{c.get('pending', 0):>7}",
                     )
                 )
             text = Content("\n").join(lines)

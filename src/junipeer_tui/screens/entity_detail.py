@@ -1,26 +1,27 @@
 """One entity: its references, the transaction history timeline, the raw source and target JSON
-(highlighted with the theme's colours; `c` copies the JSON shown), and Retry."""
+(highlighted with the theme's colours; `c` copies the JSON shown), and Retry, which the screen
+follows until the retry task ends, showing what it did."""
 
 from __future__ import annotations
 
 import json
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.highlight import highlight
-from textual.screen import ModalScreen
 from textual.widgets import Static, TabbedContent, TabPane
 
 from engine.errors import hint
-from engine.store.models import Entity, EntityStatus
+from engine.store.models import Entity, EntityStatus, Task
 from junipeer_tui.context import ConsoleContext
-from junipeer_tui.screens.entities import retry_entity_worker
+from junipeer_tui.dialogs.tasks import TaskDialog
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedTable, cell
-from junipeer_tui.widgets.util import ago, entity_tab_title, error_text, guarded, stamp
+from junipeer_tui.widgets.util import ago, entity_tab_title, error_text, guarded, report_error, stamp
 
 
 def pretty_json(raw: str | None) -> str:
@@ -33,7 +34,7 @@ def pretty_json(raw: str | None) -> str:
         return raw
 
 
-class EntityDetailScreen(ModalScreen[None]):
+class EntityDetailScreen(TaskDialog):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("escape", "close", "Back"),
         Binding("r", "retry", "Retry"),
@@ -50,11 +51,14 @@ class EntityDetailScreen(ModalScreen[None]):
         self.entity_id = entity_id
         self.entity: Entity | None = None
         self.json_text: dict[str, str] = {}
+        self.retry_task: Task | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="entity-box", classes="dialog"):
             yield Static("", id="entity-summary")
-            yield PagedTable(["Time", "Action", "Status", "Task", "Message"], id="entity-timeline")
+            yield PagedTable(
+                ["Time", "Action", "Status", "Task", "Message"], fill="Message", id="entity-timeline"
+            )
             with TabbedContent(id="entity-raw"):
                 with TabPane("Source JSON (Shopify)", id="raw-source"), VerticalScroll():
                     yield Static("", id="json-source", classes="json")
@@ -106,6 +110,16 @@ class EntityDetailScreen(ModalScreen[None]):
                 lines.append(
                     Content.from_markup("[$text-warning]What to do:[/] $todo · r retries", todo=todo)
                 )
+        if self.retry_task is not None:
+            task = self.retry_task
+            lines.append(
+                Content.from_markup(
+                    "[$text-accent]Retry:[/] task #$id $status$message",
+                    id=str(task.id),
+                    status=task.status,
+                    message=f" · {task.message}" if task.message else "",
+                )
+            )
         self.query_one("#entity-summary", Static).update(Content("\n").join(lines))
         self.query_one("#entity-timeline", PagedTable).show_rows(
             [
@@ -150,7 +164,29 @@ class EntityDetailScreen(ModalScreen[None]):
     @guarded("retry")
     def action_retry(self) -> None:
         if self.entity is not None:
-            retry_entity_worker(self, self.ctx, self.entity)
+            self._queue_retry(self.entity)
+
+    @work(thread=True, exit_on_error=False, group="retry")
+    def _queue_retry(self, entity: Entity) -> None:
+        try:
+            task = self.ctx.service.retry_entity(entity.id)  # type: ignore[arg-type]
+        except Exception as exc:
+            self.app.call_from_thread(report_error, self.app, exc, f"retry {entity.retriever_reference}")
+            return
+        self.app.call_from_thread(self._retry_queued, entity, task)
+
+    def _retry_queued(self, entity: Entity, task: Task) -> None:
+        self.notify(
+            f"{entity.retriever_reference} will be re-synced by task #{task.id}", title="Retry queued"
+        )
+        self.retry_task = task
+        self.load()
+        self.start_task(task)
+
+    def task_update(self, task: Task) -> None:
+        """The retry task moved: show it and what it did to this entity (status, timeline)."""
+        self.retry_task = task
+        self.load()
 
     def action_logs(self) -> None:
         if self.entity is not None:

@@ -9,11 +9,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import ConsoleContext
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
 from junipeer_tui.dialogs.move_back import ask_move_back
 from junipeer_tui.screens.flows import MANUAL_NOT_ALLOWED, show_section
@@ -34,7 +34,7 @@ def time_history_lines(ctx: ConsoleContext, flow: Flow, windows: int = 5) -> lis
     return lines
 
 
-class FlowDetailScreen(ModalScreen[None]):
+class FlowDetailScreen(Dialog[None]):
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("s", "settings", "Settings"),

@@ -17,6 +17,7 @@ from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.export_many import ExportManyDialog
 from junipeer_tui.dialogs.export_one import ExportOneDialog
 from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
+from junipeer_tui.dialogs.move_back import ask_move_back, run_flow_now
 from junipeer_tui.dialogs.quick_links import QuickLinks
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.util import flow_direction, platform_name, relative
@@ -53,28 +54,31 @@ class FlowCard(Vertical, can_focus=True):
         with Horizontal(classes="flow-card-head"):
             yield Label(self.flow.action, classes="flow-action")
             yield Label(self._synced_text(), classes="flow-synced")
+        # Two groups: side by side when the card is wide, one under the other below 100 columns.
         with Horizontal(classes="flow-card-buttons"):
-            if self.flow.manual_allowed:
-                yield Button("Export One", id=f"export-one-{fid}", classes="flow-btn", compact=True)
-                yield Button(
-                    "▾",
-                    id=f"links-one-{fid}",
-                    classes="flow-drop",
-                    compact=True,
-                    tooltip="Logs, Task History",
-                )
-                yield Button("Export Many", id=f"export-many-{fid}", classes="flow-btn", compact=True)
-                yield Button(
-                    "▾",
-                    id=f"links-many-{fid}",
-                    classes="flow-drop",
-                    compact=True,
-                    tooltip="Logs, Task History",
-                )
-            else:
-                yield Label(MANUAL_NOT_ALLOWED, classes="flow-manual-off")
-            yield Button("⚙ Filters", id=f"settings-{fid}", classes="flow-btn", compact=True)
-            yield Button("⇄ References", id=f"references-{fid}", classes="flow-btn", compact=True)
+            with Horizontal(classes="flow-card-group"):
+                if self.flow.manual_allowed:
+                    yield Button("Export One", id=f"export-one-{fid}", classes="flow-btn", compact=True)
+                    yield Button(
+                        "▾",
+                        id=f"links-one-{fid}",
+                        classes="flow-drop",
+                        compact=True,
+                        tooltip="Logs, Task History",
+                    )
+                    yield Button("Export Many", id=f"export-many-{fid}", classes="flow-btn", compact=True)
+                    yield Button(
+                        "▾",
+                        id=f"links-many-{fid}",
+                        classes="flow-drop",
+                        compact=True,
+                        tooltip="Logs, Task History",
+                    )
+                else:
+                    yield Label(MANUAL_NOT_ALLOWED, classes="flow-manual-off")
+            with Horizontal(classes="flow-card-group"):
+                yield Button("⚙ Filters", id=f"settings-{fid}", classes="flow-btn", compact=True)
+                yield Button("⇄ References", id=f"references-{fid}", classes="flow-btn", compact=True)
 
     def _synced_text(self) -> str:
         return f"last synced {relative(self.flow.last_synced_at, self.ctx.clock())}"
@@ -121,6 +125,18 @@ class FlowsSection(Section):
         ),
         Action("flows.logs", "Logs", "l", "logs", "flows", "Log lines of the focused flow"),
         Action("flows.tasks", "Task History", "t", "tasks", "flows", "Past tasks of the focused flow"),
+        Action(
+            "flows.run_now", "Run now", "n", "run_now", "flows", "Sync the focused flow from Time History"
+        ),
+        Action(
+            "flows.perform",
+            "Perform task from a date",
+            "p",
+            "perform",
+            "flows",
+            "Move Time History of the focused flow back, then run it",
+            destructive=True,
+        ),
         Action("flows.detail", "Flow detail", "enter", "detail", "flows", "Open the focused flow"),
     ]
 
@@ -205,6 +221,21 @@ class FlowsSection(Section):
                         "flows",
                     )
                 )
+                actions.append(
+                    Action(
+                        f"flows.run_now.{flow.id}", f"Run now: {route}", None, f"run_now({flow.id})", "flows"
+                    )
+                )
+                actions.append(
+                    Action(
+                        f"flows.perform.{flow.id}",
+                        f"Perform task from a date: {route}",
+                        None,
+                        f"perform({flow.id})",
+                        "flows",
+                        destructive=True,
+                    )
+                )
         if not widgets:
             widgets.append(
                 Static("No flows are enabled. Enable flows in Configure › General.", classes="empty-note")
@@ -276,6 +307,17 @@ class FlowsSection(Section):
         flow = self._flow(flow_id)
         if flow is not None:
             show_section(self, "tasks", flow_id=flow.id)
+
+    def action_run_now(self, flow_id: int | None = None) -> None:
+        flow = self._flow(flow_id)
+        if flow is not None:
+            run_flow_now(self, self.ctx, flow)
+            self.reload()
+
+    def action_perform(self, flow_id: int | None = None) -> None:
+        flow = self._flow(flow_id)
+        if flow is not None:
+            ask_move_back(self, self.ctx, flow, then_run=True)
 
     def action_detail(self, flow_id: int | None = None) -> None:
         from junipeer_tui.screens.flow_detail import FlowDetailScreen

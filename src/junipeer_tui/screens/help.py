@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
 
 from junipeer_tui.context import Action
 
@@ -31,6 +31,39 @@ def action_lines(actions: list[Action]) -> Content:
     return Content("\n").join(lines) if lines else Content.from_markup("[$text-muted]   (no actions)[/]")
 
 
+def dialog_actions(screen: Screen[object]) -> list[Action]:
+    """A dialog's keys as actions: its own bindings, and the ones its widgets show in the footer.
+    Textual's screen-wide keys (tab, copy; `app.` and `screen.` actions) and a table's cursor keys
+    stay out: the hint line covers them."""
+    out: list[Action] = []
+    seen: set[str] = set()
+    for key, (node, binding, _enabled, tooltip) in screen.active_bindings.items():
+        if node is screen.app or binding.action in seen or not (node is screen or binding.show):
+            continue
+        if binding.action.startswith(("app.", "screen.")):
+            continue
+        seen.add(binding.action)
+        out.append(
+            Action(
+                binding.action,
+                binding.description or binding.action,
+                key,
+                binding.action,
+                description=tooltip or binding.tooltip,
+            )
+        )
+    return out
+
+
+def dialog_title(screen: Screen[object]) -> str:
+    """What the dialog calls itself: its title line, else its box's border title."""
+    titles = screen.query(".dialog-title")
+    if titles and isinstance(titles.first(), Label | Static):
+        return str(titles.first().render())
+    boxes = [w.border_title for w in screen.query(".dialog") if w.border_title]
+    return str(boxes[0]) if boxes else "This dialog"
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("escape", "dismiss", "Close"),
@@ -50,8 +83,9 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-body"):
                 yield Static(self.section_title, classes="help-group")
                 yield Static(action_lines(self.section_actions), id="help-section-actions")
-                yield Static("Everywhere", classes="help-group")
-                yield Static(action_lines(self.global_actions), id="help-global-actions")
+                if self.global_actions:  # a dialog stops the app's keys: none is listed there
+                    yield Static("Everywhere", classes="help-group")
+                    yield Static(action_lines(self.global_actions), id="help-global-actions")
                 yield Static(
                     Content.from_markup(
                         "[$text-muted]Tables: ↑↓ move · ⏎ open · tab next field · esc back. "

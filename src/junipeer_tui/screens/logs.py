@@ -49,7 +49,15 @@ class LogsSection(PagedSection):
             )
             yield Select([(f.name, f.id) for f in flows], prompt="Any flow", id="logs-flow", compact=True)
             yield Input(placeholder="text or code", id="logs-text", compact=True)
-        yield PagedTable(["Level", "Time", "Code", "Ref", "Flow", "Task", "Message"], id="logs-table")
+        yield PagedTable(
+            ["Level", "Time", "Code", "Ref", "Flow", "Task", "Message"],
+            # A narrow console keeps the message: the filters name the flow and the code's colour
+            # the level.
+            fill="Message",
+            fill_min=24,
+            drop=("Task", "Flow", "Level"),
+            id="logs-table",
+        )
         yield Static("", id="logs-status-line", classes="status-line")
 
     def on_mount(self) -> None:

@@ -11,11 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Select, Static
 
 from engine.store.models import Task, TaskStatus
 from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import (
@@ -87,6 +87,9 @@ class TasksSection(PagedSection):
             yield Input(placeholder="to YYYY-MM-DD", id="tasks-to", compact=True)
         yield PagedTable(
             ["Task", "Flow", "Trigger", "Status", "Total", "Synced", "Failed", "Skipped", "Started", "Took"],
+            fill="Flow",
+            # Narrow: the outcome (Synced, Failed, Skipped) stays; ⏎ opens the task with the rest.
+            drop=("Trigger", "Took", "Total", "Started"),
             id="tasks-table",
         )
         yield Static("", id="tasks-status-line", classes="status-line")
@@ -205,7 +208,7 @@ class TasksSection(PagedSection):
         self.reload()
 
 
-class TaskDetailScreen(ModalScreen[None]):
+class TaskDetailScreen(Dialog[None]):
     """One task: what ran, its counts and timings, and its log lines."""
 
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
@@ -224,7 +227,7 @@ class TaskDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="task-box", classes="dialog"):
             yield Static("", id="task-summary")
-            yield PagedTable(["Level", "Time", "Code", "Ref", "Message"], id="task-logs")
+            yield PagedTable(["Level", "Time", "Code", "Ref", "Message"], fill="Message", id="task-logs")
         yield KeyFooter()
 
     def on_mount(self) -> None:

@@ -11,9 +11,9 @@ from textual.widgets import DataTable, Label, Static
 
 from engine.store.models import Flow
 from junipeer_tui.context import Action, ConsoleContext
-from junipeer_tui.dialogs.move_back import ask_move_back
+from junipeer_tui.dialogs.move_back import ask_move_back, run_flow_now
 from junipeer_tui.widgets.section import Section
-from junipeer_tui.widgets.table import LeanDataTable
+from junipeer_tui.widgets.table import PagedTable
 from junipeer_tui.widgets.util import flow_direction, relative, stamp
 
 
@@ -30,6 +30,18 @@ class TimeHistorySection(Section):
             "Re-process the selected flow from a date",
             destructive=True,
         ),
+        Action(
+            "time_history.perform",
+            "Perform task from a date",
+            "p",
+            "perform",
+            "time_history",
+            "Move the selected flow back to a date, then run it",
+            destructive=True,
+        ),
+        Action(
+            "time_history.run_now", "Run now", "n", "run_now", "time_history", "Run the selected flow now"
+        ),
         Action("time_history.refresh", "Refresh", "ctrl+r", "refresh_view", "time_history", "Read again"),
     ]
 
@@ -42,16 +54,28 @@ class TimeHistorySection(Section):
         yield Label("Time History", classes="section-title")
         yield Static(
             "The next sync of a flow loads what was created or updated after its last loaded date "
-            "(minus the lookback). Move it back to re-process from a date (b); the order exclusion "
-            "date still applies.",
+            "(minus the lookback). Move it back to re-process from a date (b), or move it and run at "
+            "once (p); the order exclusion date still applies.",
             classes="section-note",
         )
-        table = LeanDataTable(id="th-table", cursor_type="row")
-        table.add_columns("Flow", "Last loaded (UTC)", "", "Lookback", "Windows")
-        yield table
+        # At 80 columns the relative time and the count of windows (listed below) give way to the
+        # flow's name, and a window's completion time to its range and records.
+        yield PagedTable(
+            ["Flow", "Last loaded (UTC)", "Loaded", "Lookback", "Windows"],
+            fill="Flow",
+            fill_min=25,
+            drop=("Loaded", "Windows"),
+            id="th-table",
+        )
         yield Label("Covered windows", classes="subsection-title", id="th-windows-title")
-        windows = LeanDataTable(id="th-windows", cursor_type="none", zebra_stripes=True)
-        windows.add_columns("From (UTC)", "To (UTC)", "Records", "Completed")
+        windows = PagedTable(
+            ["From (UTC)", "To (UTC)", "Records", "Completed"],
+            fill="Completed",
+            fill_min=16,
+            drop=("Completed",),
+            id="th-windows",
+        )
+        windows.cursor_type = "none"
         yield windows
 
     def on_mount(self) -> None:
@@ -80,13 +104,9 @@ class TimeHistorySection(Section):
         if rows == self._rows:
             return  # the refresh tick: nothing changed
         self._rows = rows
-        table = self.query_one("#th-table", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for flow, row in zip(self.flows, rows, strict=True):
-            table.add_row(*row, key=str(flow.id))
-        if self.flows:
-            table.move_cursor(row=max(0, min(cursor, len(self.flows) - 1)))
+        self.query_one("#th-table", PagedTable).show_rows(
+            [(flow.id, row) for flow, row in zip(self.flows, rows, strict=True)], force=True
+        )
         self._show_windows()
 
     def _selected(self) -> Flow | None:
@@ -97,13 +117,17 @@ class TimeHistorySection(Section):
 
     def _show_windows(self) -> None:
         flow = self._selected()
-        windows = self.query_one("#th-windows", DataTable)
-        windows.clear()
+        windows = self.query_one("#th-windows", PagedTable)
         if flow is None:
+            windows.show_rows([])
             return
         self.query_one("#th-windows-title", Label).update(f"Covered windows: {flow.name} (latest first)")
-        for w in self.ctx.service.time_windows(flow.id, limit=50):  # type: ignore[arg-type]
-            windows.add_row(stamp(w.start), stamp(w.end), str(w.records), stamp(w.completed_at))
+        windows.show_rows(
+            [
+                (w.id, (stamp(w.start), stamp(w.end), str(w.records), stamp(w.completed_at)))
+                for w in self.ctx.service.time_windows(flow.id, limit=50)  # type: ignore[arg-type]
+            ]
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "th-table":
@@ -129,6 +153,16 @@ class TimeHistorySection(Section):
         flow = self._selected()
         if flow is not None:
             ask_move_back(self, self.ctx, flow, done=lambda _: self.action_refresh_view())
+
+    def action_perform(self) -> None:
+        flow = self._selected()
+        if flow is not None:
+            ask_move_back(self, self.ctx, flow, then_run=True, done=lambda _: self.action_refresh_view())
+
+    def action_run_now(self) -> None:
+        flow = self._selected()
+        if flow is not None:
+            run_flow_now(self, self.ctx, flow)
 
     def action_refresh_view(self) -> None:
         self._rows = []

@@ -10,12 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, LoadingIndicator, Static
 
 from engine.errors import hint
 from engine.service import Explanation
 from junipeer_tui.context import ConsoleContext
+from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.screens.entities import retry_entity_worker
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedTable, cell
@@ -39,7 +39,7 @@ def verdict_label(exp: Explanation) -> str:
     return exp.verdict
 
 
-class TroubleshootScreen(ModalScreen[None]):
+class TroubleshootScreen(Dialog[None]):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("escape", "close", "Back"),
         Binding("r", "retry", "Retry"),

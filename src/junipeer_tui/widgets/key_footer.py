@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 Entry = tuple[str, str, str, bool]  # (key, key display, description, enabled)
+HELP_KEY = "question_mark"
 
 
 class KeyFooter(Widget, can_focus=False):
@@ -43,6 +44,7 @@ class KeyFooter(Widget, can_focus=False):
         self._entries: list[Entry] = []
         self._palette: Entry | None = None
         self._spans: list[tuple[int, int, str]] = []  # (start, end, key) for clicks
+        self._app_keys: set[str] = set()  # keys the app binds (g, q): shown after the screen's own
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -61,11 +63,20 @@ class KeyFooter(Widget, can_focus=False):
 
         entries: list[Entry] = []
         seen: set[str] = set()
-        for _node, binding, enabled, _tooltip in active.values():
+        self._app_keys = set()
+        for node, binding, enabled, _tooltip in active.values():
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
             entries.append(entry(binding, enabled))
+            if node is self.app and binding.key != HELP_KEY:
+                self._app_keys.add(binding.key)
+        # `?` after the keys of what is in front (a dialog binds it first, a section last), then the
+        # global keys.
+        helps = [e for e in entries if e[0] == HELP_KEY]
+        rest = [e for e in entries if e[0] != HELP_KEY]
+        at = next((i for i, e in enumerate(rest) if e[0] in self._app_keys), len(rest))
+        entries = rest[:at] + helps + rest[at:]
         palette: Entry | None = None
         if self.app.ENABLE_COMMAND_PALETTE and self.app.COMMAND_PALETTE_BINDING in active:
             _node, binding, enabled, _tooltip = active[self.app.COMMAND_PALETTE_BINDING]
@@ -88,19 +99,35 @@ class KeyFooter(Widget, can_focus=False):
             text.stylize("dim")
         return text
 
+    def _fitting(self, room: int) -> list[Entry]:
+        """The entries that fit in `room` cells, whole and in their order: `?` (which lists every
+        key) first, then the screen's own keys; the app's (Find a reference, Quit) go first."""
+        ranked = sorted(
+            self._entries, key=lambda e: (e[0] != HELP_KEY, e[0] in self._app_keys)
+        )  # stable: the bindings' order within each rank
+        kept: set[int] = set()
+        used = 0
+        for entry in ranked:
+            width = self._entry_text(entry).cell_len
+            if used + width > room:
+                if entry[0] == HELP_KEY:
+                    continue
+                break
+            kept.add(id(entry))
+            used += width
+        return [e for e in self._entries if id(e) in kept]
+
     def render(self) -> Text:
         line = Text(no_wrap=True, overflow="crop", end="")
         spans: list[tuple[int, int, str]] = []
-        for entry in self._entries:
+        tail = Text.assemble(("▏", "dim"), self._entry_text(self._palette)) if self._palette else Text()
+        # Docked right like Textual's footer: keys that do not fit are left to `?`, never cut.
+        room = max(self.size.width - tail.cell_len, 0)
+        for entry in self._fitting(room):
             start = line.cell_len
             line.append_text(self._entry_text(entry))
             spans.append((start, line.cell_len, entry[0]))
         if self._palette is not None:
-            # Docked right like Textual's footer: the keys before it are cut, never the palette key.
-            tail = Text.assemble(("▏", "dim"), self._entry_text(self._palette))
-            room = max(self.size.width - tail.cell_len, 0)
-            line.truncate(room)
-            spans = [(start, min(end, room), key) for start, end, key in spans if start < room]
             line.pad_right(room - line.cell_len)
             spans.append((room + 1, room + tail.cell_len, self._palette[0]))
             line.append_text(tail)

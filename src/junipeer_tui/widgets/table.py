@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -14,6 +15,7 @@ from textual import on
 from textual.app import App
 from textual.cache import LRUCache
 from textual.widgets import DataTable, Input, Select
+from textual.widgets.data_table import ColumnKey
 
 from junipeer_tui.context import ConsoleContext
 from junipeer_tui.widgets.section import Section
@@ -149,16 +151,41 @@ class LeanDataTable(DataTable[Any]):
 
 
 class PagedTable(LeanDataTable):
-    """Rows are (key, cells); `show_rows` keeps the cursor on the same key across rebuilds."""
+    """Rows are (key, cells); `show_rows` keeps the cursor on the same key across rebuilds.
 
-    def __init__(self, columns: Iterable[str], **kwargs: Any) -> None:
+    On a table narrower than its columns, the columns named in `drop` go first, in that order, until
+    the rest fits, and the `fill` column takes the width left (cut to it): at 80 columns a Message
+    or a Failed column never ends up off-screen behind a horizontal scrollbar."""
+
+    def __init__(
+        self,
+        columns: Iterable[str],
+        *,
+        fill: str | None = None,
+        fill_min: int = 12,
+        drop: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._columns = list(columns)
+        self._fill = fill
+        self._fill_min = fill_min  # characters the fill column keeps before a column is dropped
+        self._drop = list(drop)
+        self._shown = list(self._columns)
+        self._rows: list[Row] = []
         self._signature: tuple[Any, ...] | None = None
         self.keys: list[Any] = []
 
     def on_mount(self) -> None:
-        self.add_columns(*self._columns)
+        for name in self._shown:
+            self.add_column(name, key=name)
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    @property
+    def shown_columns(self) -> list[str]:
+        return list(self._shown)
 
     def page_size(self, extra: int = 20) -> int:
         """What one query should fetch: more rows than the table can show. Sized from the screen,
@@ -177,15 +204,59 @@ class PagedTable(LeanDataTable):
         if signature == self._signature and not force:
             return False
         self._signature = signature
+        self._rows = list(rows)
+        self._add_rows()
+        self._fit()
+        return True
+
+    def _add_rows(self) -> None:
         keep, row_index = self.current_key, self.cursor_row
         self.clear()
-        self.keys = [key for key, _ in rows]
-        for key, cells in rows:
-            self.add_row(*cells, key=str(key))
-        if rows:
-            target = self.keys.index(keep) if keep in self.keys else min(max(row_index, 0), len(rows) - 1)
+        self.keys = [key for key, _ in self._rows]
+        at = [self._columns.index(name) for name in self._shown]
+        for key, cells in self._rows:
+            self.add_row(*(cells[i] for i in at), key=str(key))
+        if self._rows:
+            target = (
+                self.keys.index(keep) if keep in self.keys else min(max(row_index, 0), len(self._rows) - 1)
+            )
             self.move_cursor(row=target, animate=False, scroll=True)
-        return True
+
+    def _natural_widths(self) -> dict[str, int]:
+        """Each column's width with its widest cell of the page (first line), padding included."""
+        widths = {name: cell_len(name) for name in self._columns}
+        for _key, cells in self._rows:
+            for name, value in zip(self._columns, cells, strict=False):
+                plain = value.plain if isinstance(value, Text) else str(value)
+                widths[name] = max(widths[name], cell_len(plain.partition("\n")[0]))
+        return {name: width + 2 * self.cell_padding for name, width in widths.items()}
+
+    def _fit(self) -> None:
+        if not (self._fill or self._drop) or not self.is_mounted or not self.size.width:
+            return
+        overflows = len(self._rows) + self.header_height > self.size.height
+        room = self.size.width - (self.styles.scrollbar_size_vertical if overflows else 0)
+        natural = self._natural_widths()
+        fill = self._fill if self._fill in self._columns else None
+        fill_min = min(natural[fill], self._fill_min + 2 * self.cell_padding) if fill else 0
+        shown = list(self._columns)
+        for name in self._drop:
+            if sum(natural[c] for c in shown if c != fill) + fill_min <= room:
+                break
+            shown.remove(name)
+        if shown != self._shown:
+            self._shown = shown
+            self.clear(columns=True)
+            for name in shown:
+                self.add_column(name, key=name)
+            self._add_rows()
+        if fill in shown:
+            width = max(room - sum(natural[c] for c in shown if c != fill) - 2 * self.cell_padding, 1)
+            column = self.columns[ColumnKey(fill)]
+            if column.auto_width or column.width != width:
+                column.auto_width, column.width = False, width
+                self._require_update_dimensions = True
+                self.refresh()
 
 
 class PagedSection(Section):
