@@ -35,6 +35,8 @@ HINTS: dict[str, str] = {
     "KEYRING_UNAVAILABLE": "Start your desktop's keyring, or keep secrets in a 0600 file in the data "
     "directory: set JUNIPEER_SECRETS=file and enter the credentials again.",
     "SANDBOX_CANNOT_LISTEN": "Pick another --port (0 picks a free one), or a --host this machine has.",
+    "NOTHING_TO_RUN": "Connect an integration (`junipeer sandbox connect`) or enable a flow in Configure > "
+    "General.",
     "BAD_INPUT": "Correct the value as the message says, then try again.",
     "VALIDATION_FAILED": "Fortnox refused the data; read the message, fix the cause, then Retry.",
 }

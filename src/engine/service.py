@@ -7,8 +7,8 @@ million rows as on a thousand.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -545,14 +545,23 @@ class Service:
     def runner(self, **kwargs: Any) -> Runner:
         return Runner(self.db, self.secrets, **kwargs)
 
-    async def run_now(self, task: Task, progress: Any = None) -> Task:
-        """Run one enqueued task in this process (the CLI's Export One / Export Many)."""
+    async def run_now(self, task: Task, progress: Any = None, say: Any = None) -> Task:
+        """Run one enqueued task in this process (the CLI's Export One / Export Many). Ctrl+C (or
+        SIGTERM) hands it back as pending after the records in hand, a second one at once; `say`
+        hears what the signals do."""
         runner = self.runner(progress=progress)
         try:
             claimed = queue.claim(self.db, task.id, runner.worker_id, runner.lease_seconds)  # type: ignore[arg-type]
             if claimed is None:  # a running worker took it first: report where it stands
                 return self.task(task.id)  # type: ignore[arg-type]
-            return await runner.execute(claimed)
+            with runner.stopped_by_signals(say):
+                execution = asyncio.ensure_future(runner.execute(claimed))
+                try:
+                    return await execution
+                except asyncio.CancelledError:
+                    if not execution.cancelled():  # this coroutine itself was cancelled
+                        raise
+                    return self.task(task.id)  # type: ignore[arg-type]
         finally:
             await runner.pool.aclose()
 
@@ -708,6 +717,18 @@ class Service:
         for etype, status, n in rows:
             out.setdefault(etype, {})[status] = n
         return out
+
+    def errors_left(self, since: datetime) -> int:
+        """Records that ended in error since `since` and wait for a person: no automatic retry is
+        coming for them (a data error, or the automatic attempts are used up)."""
+        with self.session() as s:
+            return s.exec(
+                select(func.count()).where(
+                    Entity.status == EntityStatus.ERROR,
+                    Entity.retry_at.is_(None),  # type: ignore[union-attr]
+                    Entity.last_updated >= since,
+                )
+            ).one()
 
     def task_counts(self, integration_id: int) -> dict[str, int]:
         with self.session() as s:
@@ -1132,11 +1153,16 @@ def upgrade_database(db_url: str | None = None) -> tuple[str | None, str]:
         db.dispose()
 
 
-async def run_headless(service: Service, *, until_idle: bool = False, **runner_kwargs: Any) -> None:
-    """`junipeer run`: scheduler + worker until SIGINT/SIGTERM (the record in hand is finished), or,
-    with `until_idle`, until every enabled flow has caught up and no task is pending."""
-    import signal
-
+async def run_headless(
+    service: Service,
+    *,
+    until_idle: bool = False,
+    say: Callable[[str], None] | None = None,
+    **runner_kwargs: Any,
+) -> Runner:
+    """`junipeer run`: scheduler + worker until SIGINT/SIGTERM (the records in hand are finished; a
+    second signal stops at once), or, with `until_idle`, until every enabled flow has caught up and
+    nothing is left to do by itself. Returns the runner: `stopping` tells whether a signal ended it."""
     from engine.runtime.scheduler import Scheduler
 
     runner = service.runner(**runner_kwargs)
@@ -1149,16 +1175,10 @@ async def run_headless(service: Service, *, until_idle: bool = False, **runner_k
     else:
         scheduler = Scheduler(service, on_enqueue=runner.notify)
         scheduler.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Only the main thread may own signals; tests and the console run the engine elsewhere.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, runner.stop)
     try:
-        await runner.run(until_idle=until_idle)
+        with runner.stopped_by_signals(say):
+            await runner.run(until_idle=until_idle)
     finally:
         if scheduler is not None:
             scheduler.shutdown()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+    return runner

@@ -49,7 +49,10 @@ class ActivityLog:
         self._last_line.pop(task.id, None)  # type: ignore[arg-type]
         self.ended.append(task)
         if task.status not in (TaskStatus.COMPLETED, TaskStatus.STOPPED):
-            self.echo(f"Task {task.id} paused by shutdown: it resumes on the next run")
+            if task.not_before is not None:  # an outage paused it; the message says until when
+                self.echo(f"Task {task.id} {task.message}")
+            else:
+                self.echo(f"Task {task.id} paused by shutdown: it resumes on the next run")
             return
         took = ""
         if task.started_at and task.finished_at:

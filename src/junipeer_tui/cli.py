@@ -22,6 +22,7 @@ from rich.table import Table
 from engine.errors import EngineError, hint
 from engine.runtime.runner import counts_text, message_beyond_counts
 from engine.service import Service, operator_error, upgrade_database
+from engine.store.models import utcnow
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -325,25 +326,39 @@ def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
                     err=True,
                 )
 
-    activity = ActivityLog(obj.service, lambda line: click.echo(line, err=True))
-    asyncio.run(
+    enabled = [f for i in obj.service.integrations() for f in obj.service.flows(i.id) if f.enabled]  # type: ignore[arg-type]
+    if until_idle and not enabled:
+        raise EngineError(
+            "NOTHING_TO_RUN", "no integration in this database has an enabled flow, so nothing was synced"
+        )
+    activity = ActivityLog(obj.service, _say)
+    started = utcnow()
+    runner = asyncio.run(
         run_headless(
             obj.service,
             until_idle=until_idle,
+            say=_say,
             concurrency=concurrency,
             progress=activity.progress,
             finished=activity.finished,
         )
     )
-    if until_idle:
-        stopped = activity.stopped
-        click.echo(
-            f"Idle: every enabled flow has caught up ({len(activity.ended)} "
-            f"task{'' if len(activity.ended) == 1 else 's'} run, {len(stopped)} stopped)",
-            err=True,
-        )
-        if stopped:  # a stopped task is work that did not happen: scripts must see it
-            sys.exit(1)
+    if not until_idle:
+        return
+    ran = f"{len(activity.ended)} task{'' if len(activity.ended) == 1 else 's'} run"
+    if runner.stopping.is_set():  # a signal ended it: say so, and leave the rest to the next run
+        _say(f"Stopped by a signal before every flow caught up ({ran}); the next run resumes the rest")
+        return
+    stopped, errors = activity.stopped, obj.service.errors_left(started)
+    verdict = "every enabled flow has caught up" if not stopped else "not every flow caught up"
+    said = [f"{len(stopped)} stopped"] + (
+        [f"{errors} record{'s' if errors != 1 else ''} in error"] if errors else []
+    )
+    _say(f"Idle: {verdict} ({ran}, {', '.join(said)})")
+    if stopped or errors:  # work that did not happen, or records that wait for a person
+        if errors:
+            _say("See them with `junipeer entities --status error`; fix the cause, then `junipeer retry`.")
+        sys.exit(1)
 
 
 # -- read-only listings -------------------------------------------------------------------------
@@ -428,9 +443,9 @@ def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
             def progress(_tid: int, counters: dict[str, int]) -> None:
                 bar.update(handle, total=counters["total"] or None, completed=counters["processed"])
 
-            result = asyncio.run(svc.run_now(task, progress))
+            result = asyncio.run(svc.run_now(task, progress, say=_say))
     else:
-        result = asyncio.run(svc.run_now(task))
+        result = asyncio.run(svc.run_now(task, say=_say))
     row = _task_row(result)
     if as_json:
         click.echo(json.dumps(row, default=str))
@@ -439,8 +454,23 @@ def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
         news = message_beyond_counts(result)
         tail = f" — {news}" if news else ""
         out.print(f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){tail}")
-    if result.status != "completed" or result.failed:
+    # The last line says why the exit code is not 0.
+    if result.status == "pending":
+        _say(f"Not finished: task {result.id} was handed back as pending; `junipeer run` resumes it.")
+        sys.exit(130 if result.not_before is None else 1)  # 130: stopped by Ctrl+C, as shells count it
+    if result.status != "completed":
+        _say(f"Failed: task {result.id} stopped; read why with `junipeer logs --task {result.id}`.")
         sys.exit(1)
+    if result.failed:
+        _say(
+            f"Failed: {result.failed} record{'s' if result.failed != 1 else ''} in error; "
+            "see `junipeer entities --status error`, fix the cause, then `junipeer retry`."
+        )
+        sys.exit(1)
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @main.command("export-one")

@@ -8,10 +8,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+
+from engine.sandbox.server import SandboxConfig, start_in_thread
 
 
 def junipeer(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -107,6 +111,7 @@ def test_operator_session_from_the_command_line(served) -> None:
 
     history = junipeer("time-history", "orders", "--set", "2026-11-01", "--yes", env=env)
     assert "last loaded is now 2026-11-01" in history.stdout
+    _add_missing_articles(info)  # the cause of the errors, fixed: the sync now ends without any
     idle = junipeer("run", "--until-idle", env=env)
     assert idle.returncode == 0
     # The headless worker says what it did: the task it ran, how it ended, and that it is idle.
@@ -115,6 +120,76 @@ def test_operator_session_from_the_command_line(served) -> None:
     assert lines[-1] == "Idle: every enabled flow has caught up (1 task run, 0 stopped)"
     retried = junipeer("retry", str(errors[0]["id"]), "--json", env=env, check=False)
     assert json.loads(retried.stdout)["kind"] == "retry"
+
+
+def _add_missing_articles(info: dict) -> None:
+    control = httpx.Client(base_url=info["control_url"], timeout=10)
+    known = {a["ArticleNumber"] for a in control.get("fortnox/articles").json()}
+    skus = {li["sku"] for o in control.get("shopify/orders").json() for li in o["line_items"]}
+    for sku in sorted(skus - known):
+        control.post("fortnox/articles", json={"ArticleNumber": sku, "Description": sku}).raise_for_status()
+    control.close()
+
+
+def test_run_until_idle_says_when_records_wait_for_a_person(served) -> None:
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    idle = junipeer("run", "--until-idle", env=env, check=False)
+    errors = json.loads(junipeer("entities", "--status", "error", "--json", env=env).stdout)
+    assert {e["error_code"] for e in errors} == {"ARTICLE_NOT_FOUND"}
+    assert idle.returncode == 1
+    *_, verdict, what_to_do = idle.stderr.splitlines()
+    assert len(errors) == 1  # one order of this seed has an unknown SKU
+    assert verdict == "Idle: every enabled flow has caught up (1 task run, 0 stopped, 1 record in error)"
+    assert "junipeer entities --status error" in what_to_do and "junipeer retry" in what_to_do
+
+
+def test_run_until_idle_on_a_workspace_with_nothing_to_run_says_so(served) -> None:
+    _, env = served
+    idle = junipeer("run", "--until-idle", env=env, check=False)
+    assert idle.returncode == 1 and "NOTHING_TO_RUN" in idle.stderr and "caught up" not in idle.stderr
+
+
+@pytest.mark.parametrize("presses", [1, 2], ids=["Ctrl+C", "Ctrl+C twice"])
+def test_ctrl_c_hands_an_export_many_back_within_seconds(tmp_path: Path, presses: int) -> None:
+    env = {
+        **os.environ,
+        "JUNIPEER_DATA_DIR": str(tmp_path),
+        "JUNIPEER_SECRETS": "file",
+        "JUNIPEER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+    }
+    # Fortnox's window at 0.4 of real time: the export takes long enough to be interrupted.
+    with start_in_thread(SandboxConfig(orders=120, seed=3, time_scale=0.4)) as sandbox:
+        junipeer("sandbox", "connect", "--url", sandbox.info["base_url"], env=env)
+        since = (date.today() - timedelta(days=400)).isoformat()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "junipeer_tui.cli", "export-many", "orders", "--from", since,
+             "--to", date.today().isoformat()],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        control = httpx.Client(base_url=sandbox.info["control_url"], timeout=10)
+        deadline = time.monotonic() + 60
+        while len(control.get("fortnox/orders").json()) < 3:
+            assert time.monotonic() < deadline and proc.poll() is None, "the export never got going"
+            time.sleep(0.05)
+        pressed = time.monotonic()
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=30)
+        took = time.monotonic() - pressed
+        assert took < 5, f"Ctrl+C took {took:.1f} s"
+        assert proc.returncode == 130, err
+        assert "handed back as pending" in err.splitlines()[-1]
+        [task] = json.loads(junipeer("tasks", "--json", env=env).stdout)
+        assert task["status"] == "pending" and task["synced"] < 120
+        # The next worker takes it up where it was, and nothing reaches Fortnox twice.
+        junipeer("run", "--until-idle", env=env, check=False)
+        tasks = json.loads(junipeer("tasks", "--json", env=env).stdout)
+        assert {t["kind"]: t["status"] for t in tasks} == {"export_many": "completed", "sync": "completed"}
+        refs = [o["YourOrderNumber"] for o in control.get("fortnox/orders").json()]
+        assert len(refs) == len(set(refs))
+        control.close()
 
 
 def test_moving_time_history_from_a_script_needs_yes(served) -> None:
@@ -136,7 +211,7 @@ def test_run_until_idle_exits_non_zero_when_a_task_stops(served, tmp_path: Path)
     idle = junipeer("run", "--until-idle", env=env, check=False)
     assert idle.returncode == 1
     assert "stopped" in idle.stderr and "SETTINGS_REQUIRED" in idle.stderr
-    assert idle.stderr.splitlines()[-1] == "Idle: every enabled flow has caught up (1 task run, 1 stopped)"
+    assert idle.stderr.splitlines()[-1] == "Idle: not every flow caught up (1 task run, 1 stopped)"
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import gc
 import os
+import signal
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from types import ModuleType
 from typing import Any
@@ -112,6 +113,7 @@ class Runner:
         self._stopping: asyncio.Event | None = None
         self._wakeup: asyncio.Event | None = None
         self.running: dict[int, asyncio.Task[Any]] = {}
+        self._executing: set[asyncio.Task[Any]] = set()  # what `abort` cancels
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -129,6 +131,42 @@ class Runner:
     def stop(self) -> None:
         self.stopping.set()
         self.wakeup.set()
+
+    def abort(self) -> None:
+        """Stop at once, not after the records in hand: every task this runner executes is cancelled
+        and handed back as pending. Exactly once still holds: a record cut short keeps its store
+        intent, and its lease runs out for the next attempt."""
+        self.stop()
+        for running in list(self._executing):
+            running.cancel()
+
+    @contextlib.contextmanager
+    def stopped_by_signals(self, say: Callable[[str], None] | None = None) -> Iterator[None]:
+        """While inside, SIGINT or SIGTERM stops the runner after the records in hand, and a second
+        one stops it at once (`abort`). Only the main thread may own signals: elsewhere (tests, the
+        console's engine thread) this does nothing."""
+        loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if self.stopping.is_set():
+                if say is not None:
+                    say("Stopping at once: the tasks are handed back as pending.")
+                self.abort()
+                return
+            if say is not None:
+                say("Stopping after the records in hand (press Ctrl+C again to stop at once)…")
+            self.stop()
+
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, on_signal)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
 
     def notify(self) -> None:
         """A task was enqueued in this process: look now instead of at the next poll."""
@@ -178,13 +216,23 @@ class Runner:
         )
         in_flight: dict[int, str] = {}  # the leases the flow holds; the heartbeat renews them
         beat = asyncio.create_task(self._heartbeat(task.id, counters, recorder, in_flight))
+        me = asyncio.current_task()
+        if me is not None:
+            self._executing.add(me)
         try:
             message = await self._run(task, counters, recorder, in_flight)
+        except asyncio.CancelledError:
+            queue.release(self.db, task.id, self.worker_id, **counters)
+            recorder.info(f"Task {task.id} stopped at once; it resumes on the next run", code="TASK_PAUSED")
+            raise
         except StopRequested:
             queue.release(self.db, task.id, self.worker_id, **counters)
             recorder.info(
                 f"Task {task.id} paused by shutdown; it resumes on the next run", code="TASK_PAUSED"
             )
+            task.status = TaskStatus.PENDING
+            for k, v in counters.items():
+                setattr(task, k, v)
             return task
         except Outage as outage:
             return self._outage(task, outage, recorder, counters)
@@ -200,6 +248,7 @@ class Runner:
             recorder.error(f"Task {task.id} stopped by an internal error: {exc!r}", code="INTERNAL_ERROR")
             return queue.finish(self.db, task.id, TaskStatus.STOPPED, f"INTERNAL_ERROR: {exc!r}", **counters)
         finally:
+            self._executing.discard(me)  # type: ignore[arg-type]
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
@@ -333,8 +382,12 @@ class Runner:
                     listed[i] = True
                     maybe_done(i)
             finally:
-                for _ in range(self.concurrency):
-                    await records.put(None)
+                me = asyncio.current_task()
+                # Cancelled (stopped at once): the consumers are cancelled too, and a full queue would
+                # never take the end markers.
+                if me is None or not me.cancelling():
+                    for _ in range(self.concurrency):
+                        await records.put(None)
 
         async def consume() -> None:
             while (item := await records.get()) is not None:
