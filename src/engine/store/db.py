@@ -12,13 +12,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from engine.store.private import private_dir, private_sqlite_file
+
 ENV_URL = "JUNIPEER_DATABASE_URL"
 
 
 def data_dir() -> Path:
     path = Path(os.environ.get("JUNIPEER_DATA_DIR") or platformdirs.user_data_dir("junipeer"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path)
 
 
 def default_url() -> str:
@@ -51,6 +52,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def make_engine(url: str | None = None) -> Engine:
     url = normalise_url(url or default_url())
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
