@@ -112,26 +112,45 @@ def sandbox() -> None:
 @click.option("--time-scale", default=1.0, show_default=True, help="Scales every rate-limit window.")
 @click.option("--no-limits", is_flag=True, help="Turn rate limits off.")
 def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: float, no_limits: bool) -> None:
-    """Serve the sandbox; prints one JSON line with URLs and credentials, runs until SIGINT/SIGTERM."""
+    """Serve the sandbox; prints one JSON line with URLs, credentials and the control token, runs until
+    SIGINT/SIGTERM. Warns on stderr when it listens beyond this machine (--host 0.0.0.0)."""
     from engine.sandbox.server import SandboxConfig, serve
+
+    def announce(info: dict[str, Any]) -> None:
+        url, token = info["base_url"], info["control_token"]
+        click.echo(f"connect with: junipeer sandbox connect --url {url} --token {token}", err=True)
 
     serve(
         SandboxConfig(
             host=host, port=port, orders=orders, seed=seed, time_scale=time_scale, limits=not no_limits
-        )
+        ),
+        announce,
     )
 
 
 @sandbox.command("connect")
 @click.option("--url", required=True, help="The sandbox base URL printed by `junipeer sandbox serve`.")
+@click.option(
+    "--token",
+    envvar="JUNIPEER_SANDBOX_TOKEN",
+    help="The control_token printed by `junipeer sandbox serve` (or JUNIPEER_SANDBOX_TOKEN).",
+)
 @click.option("--name", default="Sandbox", show_default=True)
 @click.option("--live", is_flag=True, help="Set it to Live mode: its scheduling rules run in `junipeer run`.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) -> None:
+def sandbox_connect(obj: Ctx, url: str, token: str | None, name: str, live: bool, as_json: bool) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
-    info = fetch_sandbox_info(url)
+    from engine.sandbox.client import fetch_info
+
+    if not token:
+        raise EngineError(
+            "SANDBOX_TOKEN_NEEDED",
+            "the sandbox hands out its credentials only with its control token: add --token with the "
+            "control_token `junipeer sandbox serve` printed (or set JUNIPEER_SANDBOX_TOKEN)",
+        )
+    info = fetch_info(url, token)
     integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live))
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
     emit(
@@ -142,15 +161,6 @@ def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) ->
         ["integration", "side", "platform", "status"],
         as_json,
     )
-
-
-def fetch_sandbox_info(url: str) -> dict[str, Any]:
-    try:
-        resp = httpx.get(url.rstrip("/") + "/_sandbox/", timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise EngineError("SANDBOX_UNREACHABLE", f"No sandbox answers at {url}: {exc}") from exc
 
 
 # -- demo and run -------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def served(tmp_path: Path):
         text=True,
     )
     info = json.loads(proc.stdout.readline())
-    yield info, env
+    # As an operator's script does: `sandbox connect` finds the control token in the environment.
+    yield info, {**env, "JUNIPEER_SANDBOX_TOKEN": info["control_token"]}
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
 
@@ -72,7 +73,7 @@ def test_sandbox_connect_live_sets_live_mode(served) -> None:
 
 def test_operator_session_from_the_command_line(served) -> None:
     info, env = served
-    assert set(info) >= {"base_url", "shopify", "fortnox", "stripe", "control_url"}
+    assert set(info) >= {"base_url", "shopify", "fortnox", "stripe", "control_url", "control_token"}
     connected = json.loads(
         junipeer("sandbox", "connect", "--url", info["base_url"], "--json", env=env).stdout
     )
