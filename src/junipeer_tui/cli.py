@@ -18,7 +18,7 @@ from rich.table import Table
 
 from engine.errors import EngineError
 from engine.runtime.runner import counts_text, message_beyond_counts
-from engine.service import Service
+from engine.service import EntitySelection, Service
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -292,37 +292,51 @@ def _task_row(t: Any) -> dict[str, Any]:
     }
 
 
-def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
-    """Run an enqueued manual task now, with a progress bar on a terminal."""
+def _run_tasks(obj: Ctx, tasks: list[Any], as_json: bool) -> list[Any]:
+    """Run enqueued manual tasks now, one after the other, with a progress bar each on a terminal."""
     svc = obj.service
-    show_bar = sys.stderr.isatty() and not as_json
-    if show_bar:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    if not sys.stderr.isatty() or as_json:
+        return [asyncio.run(svc.run_now(task)) for task in tasks]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        ) as bar:
+    results = []
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        for task in tasks:
             handle = bar.add_task(f"Task {task.id}", total=None)
 
-            def progress(_tid: int, counters: dict[str, int]) -> None:
+            def progress(_tid: int, counters: dict[str, int], handle: Any = handle) -> None:
                 bar.update(handle, total=counters["total"] or None, completed=counters["processed"])
 
-            result = asyncio.run(svc.run_now(task, progress))
-    else:
-        result = asyncio.run(svc.run_now(task))
+            results.append(asyncio.run(svc.run_now(task, progress)))
+    return results
+
+
+def _task_line(result: Any) -> str:
     row = _task_row(result)
+    said = counts_text(result.synced, result.failed, result.skipped)
+    news = message_beyond_counts(result)
+    tail = f" — {news}" if news else ""
+    return f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){tail}"
+
+
+def _failed(result: Any) -> bool:
+    return result.status != "completed" or bool(result.failed)
+
+
+def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
+    """Run an enqueued manual task now, with a progress bar on a terminal."""
+    [result] = _run_tasks(obj, [task], as_json)
     if as_json:
-        click.echo(json.dumps(row, default=str))
+        click.echo(json.dumps(_task_row(result), default=str))
     else:
-        said = counts_text(result.synced, result.failed, result.skipped)
-        news = message_beyond_counts(result)
-        tail = f" — {news}" if news else ""
-        out.print(f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){tail}")
-    if result.status != "completed" or result.failed:
+        out.print(_task_line(result))
+    if _failed(result):
         sys.exit(1)
 
 
@@ -535,14 +549,69 @@ def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_j
 
 
 @main.command()
-@click.argument("entity_id", type=int)
+@click.argument("entity_id", type=int, required=False)
+@click.option(
+    "--status", type=click.Choice(["pending", "synced", "error"]), help="Retry every entity in this status."
+)
+@click.option("--code", help="... whose error has this code (ARTICLE_NOT_FOUND).")
+@click.option("--since", type=_date, help="... that changed on or after this day (YYYY-MM-DD, UTC).")
+@click.option("--type", "entity_type", help="... of this entity type (order).")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def retry(obj: Ctx, entity_id: int, as_json: bool) -> None:
-    """Re-sync one entity (after fixing the cause of its error)."""
-    task = obj.service.retry_entity(entity_id)
-    _run_task(obj, task, as_json)
+def retry(
+    obj: Ctx,
+    entity_id: int | None,
+    status: str | None,
+    code: str | None,
+    since: date | None,
+    entity_type: str | None,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Re-sync one entity, or with --status every entity that matches (after fixing the cause of
+    their errors): `retry 42`, `retry --status error --code ARTICLE_NOT_FOUND --since 2026-11-20`."""
+    svc = obj.service
+    if entity_id is not None:
+        if status or code or since or entity_type:
+            raise click.UsageError("give an ENTITY_ID or --status (with --code, --since, --type), not both")
+        _run_task(obj, svc.retry_entity(entity_id), as_json)
+        return
+    if not status:
+        raise click.UsageError("give an ENTITY_ID, or --status (with --code, --since, --type) to retry many")
+    iid = obj.integration_id()
+    since_at = datetime.combine(since, datetime.min.time(), UTC) if since else None
+    selection = EntitySelection(entity_type=entity_type, status=status, code=code, since=since_at)
+    said = ", ".join(
+        [f"with status {status}"]
+        + ([f"code {code.strip().upper()}"] if code else [])
+        + ([f"changed since {since}"] if since else [])
+        + ([f"type {entity_type}"] if entity_type else [])
+    )
+    count = svc.count_retryable(iid, selection)
+    if not count:
+        out.print(f"Nothing to retry: no entity {said}.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():  # nobody to ask: a script must say it means it
+            raise EngineError(
+                "CONFIRMATION_NEEDED",
+                f"retrying re-syncs {count} entities {said}; add --yes to retry them without a terminal "
+                "to confirm on",
+            )
+        click.confirm(f"Retry {count} entities {said}?", abort=True)
+    results = _run_tasks(obj, svc.retry_entities(iid, selection), as_json)
+    if as_json:
+        click.echo(json.dumps([_task_row(r) for r in results], default=str))
+    else:
+        for result in results:
+            out.print(_task_line(result))
+        total = counts_text(*(sum(getattr(r, n) for r in results) for n in ("synced", "failed", "skipped")))
+        tasks_said = "1 task" if len(results) == 1 else f"{len(results)} tasks"
+        out.print(f"Retried {sum(r.total for r in results)} entities in {tasks_said}: {total}")
+    if any(_failed(r) for r in results):
+        sys.exit(1)
 
 
 @main.command()
