@@ -525,10 +525,9 @@ class Service:
         assert flow is not None
         return self._enqueue(flow, "retry", {"entity_ids": [entity_id]}, TaskTrigger.RETRY)
 
-    def _retryable(self, integration_id: int, selection: EntitySelection) -> Any:
+    def _retryable(self, integration_id: int, sel: EntitySelection) -> Any:
         """Ids and flows of the selected entities that a retry can re-fetch: the records their flow
         retrieves. A side record (a customer made for an order) is re-synced with its order."""
-        sel = selection
         q = (
             select(Entity.id, Entity.flow_id)
             .join(Flow, col(Flow.id) == Entity.flow_id)
