@@ -44,6 +44,7 @@ from typing import Any
 import httpx
 
 from engine.sandbox import SandboxConfig
+from engine.sandbox.client import control_client
 from engine.sandbox.server import RunningSandbox, start_in_process
 from machine import machine  # bench/ is the script's directory, so on sys.path
 
@@ -79,7 +80,8 @@ def proc_cpu_seconds(pid: int) -> float:
 
 
 def _control(info: dict[str, Any], method: str, path: str) -> Any:
-    response = httpx.request(method, info["control_url"] + path, timeout=30)
+    with control_client(info, timeout=30) as client:
+        response = client.request(method, path)
     response.raise_for_status()
     return response.json()
 

@@ -62,6 +62,22 @@ SANDBOX_SHIPPING = {
 }
 SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL"}
 
+# Entities per retry task of a bulk retry: a chunk's task stays short enough to watch in Tasks and
+# to hand back on shutdown, and several workers can take the chunks at once.
+RETRY_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class EntitySelection:
+    """The entities a bulk retry takes: the Entities screen's tab, status and search, or `junipeer
+    retry`'s --type, --status, --code and --since (when the entity last changed: its error)."""
+
+    entity_type: str | None = None
+    status: str | None = None
+    ref: str | None = None
+    code: str | None = None
+    since: datetime | None = None
+
 
 @dataclass
 class Explanation:
@@ -525,6 +541,46 @@ class Service:
         assert flow is not None
         return self._enqueue(flow, "retry", {"entity_ids": [entity_id]}, TaskTrigger.RETRY)
 
+    def _retryable(self, integration_id: int, sel: EntitySelection) -> Any:
+        """Ids and flows of the selected entities that a retry can re-fetch: the records their flow
+        retrieves. A side record (a customer made for an order) is re-synced with its order."""
+        q = (
+            select(Entity.id, Entity.flow_id)
+            .join(Flow, col(Flow.id) == Entity.flow_id)
+            .where(
+                *_entity_conditions(integration_id, sel.entity_type, sel.status, sel.ref),
+                col(Entity.entity_type) == Flow.entity_type,
+            )
+        )
+        if sel.code:
+            q = q.where(Entity.error_code == sel.code.strip().upper())
+        if sel.since:
+            q = q.where(Entity.last_updated >= sel.since)
+        return q
+
+    def count_retryable(self, integration_id: int, selection: EntitySelection) -> int:
+        """How many entities `retry_entities` would re-sync: what a confirmation shows."""
+        with self.session() as s:
+            subquery = self._retryable(integration_id, selection).subquery()
+            return int(s.exec(select(func.count()).select_from(subquery)).one())
+
+    def retry_entities(self, integration_id: int, selection: EntitySelection) -> list[Task]:
+        """Enqueue retry tasks for every selected entity, RETRY_CHUNK entities per task; none when
+        nothing matches."""
+        with self.session() as s:
+            rows = s.exec(self._retryable(integration_id, selection).order_by(col(Entity.id))).all()
+            flows = {f.id: f for f in s.exec(select(Flow).where(col(Flow.id).in_({fid for _, fid in rows})))}
+        by_flow: dict[int, list[int]] = {}
+        for entity_id, flow_id in rows:
+            by_flow.setdefault(flow_id, []).append(entity_id)
+        return [
+            self._enqueue(
+                flows[flow_id], "retry", {"entity_ids": ids[i : i + RETRY_CHUNK]}, TaskTrigger.RETRY
+            )
+            for flow_id, ids in by_flow.items()
+            for i in range(0, len(ids), RETRY_CHUNK)
+        ]
+
     def retry_task(self, task_id: int) -> Task:
         task = self.task(task_id)
         with self.session() as s:
@@ -654,18 +710,7 @@ class Service:
         limit: int = 100,
     ) -> list[Entity]:
         _check_length(ref, "The reference")
-        # A reference search restricts by id (its subquery holds the integration); repeating the
-        # integration here would make SQLite walk the integration's rows instead.
-        ref_columns = ("retriever_reference", "storer_reference", "source_id")
-        q = select(Entity).where(
-            col(Entity.id).in_(_any_of(Entity, integration_id, ref_columns, ref))
-            if ref
-            else Entity.integration_id == integration_id
-        )
-        if entity_type:
-            q = q.where(Entity.entity_type == entity_type)
-        if status:
-            q = q.where(Entity.status == status)
+        q = select(Entity).where(*_entity_conditions(integration_id, entity_type, status, ref))
         if before_id:
             q = q.where(Entity.id < before_id)
         with self.session() as s:
@@ -1097,6 +1142,24 @@ class Service:
             raise EngineError(
                 "TARGET_NOT_FOUND", f"{name} has no {entity_type} {target_id}: check the number"
             )
+
+
+def _entity_conditions(
+    integration_id: int, entity_type: str | None, status: str | None, ref: str | None
+) -> list[Any]:
+    # A reference search restricts by id (its subquery holds the integration); repeating the
+    # integration here would make SQLite walk the integration's rows instead.
+    ref_columns = ("retriever_reference", "storer_reference", "source_id")
+    conditions = [
+        col(Entity.id).in_(_any_of(Entity, integration_id, ref_columns, ref))
+        if ref
+        else Entity.integration_id == integration_id
+    ]
+    if entity_type:
+        conditions.append(Entity.entity_type == entity_type)
+    if status:
+        conditions.append(Entity.status == status)
+    return conditions
 
 
 def _any_of(model: Any, integration_id: int, columns: tuple[str, ...], ref: str) -> Any:

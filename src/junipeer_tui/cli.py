@@ -21,7 +21,7 @@ from rich.table import Table
 
 from engine.errors import EngineError, hint
 from engine.runtime.runner import counts_text, message_beyond_counts
-from engine.service import Service, operator_error, upgrade_database
+from engine.service import EntitySelection, Service, operator_error, upgrade_database
 from engine.store.models import utcnow
 
 out = Console(highlight=False, soft_wrap=True)
@@ -201,14 +201,19 @@ def sandbox() -> None:
 @click.option("--no-limits", is_flag=True, help="Turn rate limits off.")
 @handled
 def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: float, no_limits: bool) -> None:
-    """Serve the sandbox; prints one JSON line with URLs and credentials, runs until SIGINT/SIGTERM."""
+    """Serve the sandbox; prints one JSON line with URLs, credentials and the control token, runs until
+    SIGINT/SIGTERM. Warns on stderr when it listens beyond this machine (--host 0.0.0.0)."""
     from engine.sandbox.server import SandboxConfig, serve
+
+    def announce(info: dict[str, Any]) -> None:
+        url, token = info["base_url"], info["control_token"]
+        click.echo(f"connect with: junipeer sandbox connect --url {url} --token {token}", err=True)
 
     config = SandboxConfig(
         host=host, port=port, orders=orders, seed=seed, time_scale=time_scale, limits=not no_limits
     )
     try:
-        serve(config)
+        serve(config, announce)
     except OSError as exc:
         # Binding is the only place the sandbox meets the machine's network: a port taken, a host
         # this machine doesn't have, a port below 1024 without the rights.
@@ -225,15 +230,28 @@ def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: floa
 
 @sandbox.command("connect")
 @click.option("--url", required=True, help="The sandbox base URL printed by `junipeer sandbox serve`.")
+@click.option(
+    "--token",
+    envvar="JUNIPEER_SANDBOX_TOKEN",
+    help="The control_token printed by `junipeer sandbox serve` (or JUNIPEER_SANDBOX_TOKEN).",
+)
 @click.option("--name", default="Sandbox", show_default=True)
 @click.option("--live", is_flag=True, help="Set it to Live mode: its scheduling rules run in `junipeer run`.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) -> None:
+def sandbox_connect(obj: Ctx, url: str, token: str | None, name: str, live: bool, as_json: bool) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
+    from engine.sandbox.client import fetch_info
+
     obj.upgrade = True
-    info = fetch_sandbox_info(url)
+    if not token:
+        raise EngineError(
+            "SANDBOX_TOKEN_NEEDED",
+            "the sandbox hands out its credentials only with its control token: add --token with the "
+            "control_token `junipeer sandbox serve` printed (or set JUNIPEER_SANDBOX_TOKEN)",
+        )
+    info = fetch_info(url, token)
     integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live))
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
     emit(
@@ -244,15 +262,6 @@ def sandbox_connect(obj: Ctx, url: str, name: str, live: bool, as_json: bool) ->
         ["integration", "side", "platform", "status"],
         as_json,
     )
-
-
-def fetch_sandbox_info(url: str) -> dict[str, Any]:
-    try:
-        resp = httpx.get(url.rstrip("/") + "/_sandbox/", timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise EngineError("SANDBOX_UNREACHABLE", f"No sandbox answers at {url}: {exc}") from exc
 
 
 # -- demo and run -------------------------------------------------------------------------------
@@ -424,49 +433,79 @@ def _task_row(t: Any) -> dict[str, Any]:
     }
 
 
-def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
-    """Run an enqueued manual task now, with a progress bar on a terminal."""
+def _run_tasks(obj: Ctx, tasks: list[Any], as_json: bool) -> list[Any]:
+    """Run enqueued manual tasks now, one after the other, with a progress bar each on a terminal.
+    A task handed back by Ctrl+C ends the run: the ones after it wait for `junipeer run` too."""
     svc = obj.service
-    show_bar = sys.stderr.isatty() and not as_json
-    if show_bar:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    results: list[Any] = []
 
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-        ) as bar:
+    def run_all(progress_for: Callable[[Any], Any]) -> list[Any]:
+        for task in tasks:
+            results.append(asyncio.run(svc.run_now(task, progress_for(task), say=_say)))
+            if results[-1].status == "pending":
+                break
+        return results
+
+    if not sys.stderr.isatty() or as_json:
+        return run_all(lambda _task: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+
+        def progress_for(task: Any) -> Any:
             handle = bar.add_task(f"Task {task.id}", total=None)
 
             def progress(_tid: int, counters: dict[str, int]) -> None:
                 bar.update(handle, total=counters["total"] or None, completed=counters["processed"])
 
-            result = asyncio.run(svc.run_now(task, progress, say=_say))
-    else:
-        result = asyncio.run(svc.run_now(task, say=_say))
+            return progress
+
+        return run_all(progress_for)
+
+
+def _task_line(result: Any) -> str:
     row = _task_row(result)
-    if as_json:
-        click.echo(json.dumps(row, default=str))
-    else:
-        said = counts_text(result.synced, result.failed, result.skipped)
-        news = message_beyond_counts(result)
-        tail = f" — {news}" if news else ""
-        out.print(f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){tail}")
-    # The last line says why the exit code is not 0.
-    if result.status == "pending":
-        _say(f"Not finished: task {result.id} was handed back as pending; `junipeer run` resumes it.")
-        sys.exit(130 if result.not_before is None else 1)  # 130: stopped by Ctrl+C, as shells count it
-    if result.status != "completed":
-        _say(f"Failed: task {result.id} stopped; read why with `junipeer logs --task {result.id}`.")
+    said = counts_text(result.synced, result.failed, result.skipped)
+    news = message_beyond_counts(result)
+    tail = f" — {news}" if news else ""
+    return f"Task {row['id']} {row['status']}: {said} ({row['duration_s']} s){tail}"
+
+
+def _exit_for(results: list[Any]) -> None:
+    """Exit non-zero when the tasks did not all do their work, with a last line that says why."""
+    handed_back = [r for r in results if r.status == "pending"]
+    stopped = [r for r in results if r.status not in ("pending", "completed")]
+    failed = sum(r.failed for r in results)
+    if handed_back:
+        ids = ", ".join(str(r.id) for r in handed_back)
+        _say(f"Not finished: task {ids} was handed back as pending; `junipeer run` resumes it.")
+        # 130 after Ctrl+C, as shells count an interrupt; 1 when an outage paused it
+        sys.exit(130 if all(r.not_before is None for r in handed_back) else 1)
+    if stopped:
+        _say(f"Failed: task {stopped[0].id} stopped; read why with `junipeer logs --task {stopped[0].id}`.")
         sys.exit(1)
-    if result.failed:
+    if failed:
         _say(
-            f"Failed: {result.failed} record{'s' if result.failed != 1 else ''} in error; "
+            f"Failed: {failed} record{'s' if failed != 1 else ''} in error; "
             "see `junipeer entities --status error`, fix the cause, then `junipeer retry`."
         )
         sys.exit(1)
+
+
+def _run_task(obj: Ctx, task: Any, as_json: bool) -> None:
+    """Run an enqueued manual task now, with a progress bar on a terminal."""
+    [result] = _run_tasks(obj, [task], as_json)
+    if as_json:
+        click.echo(json.dumps(_task_row(result), default=str))
+    else:
+        out.print(_task_line(result))
+    _exit_for([result])
 
 
 def _say(line: str) -> None:
@@ -683,14 +722,68 @@ def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_j
 
 
 @main.command()
-@click.argument("entity_id", type=ID)
+@click.argument("entity_id", type=ID, required=False)
+@click.option(
+    "--status", type=click.Choice(["pending", "synced", "error"]), help="Retry every entity in this status."
+)
+@click.option("--code", help="... whose error has this code (ARTICLE_NOT_FOUND).")
+@click.option("--since", type=_date, help="... that changed on or after this day (YYYY-MM-DD, UTC).")
+@click.option("--type", "entity_type", help="... of this entity type (order).")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def retry(obj: Ctx, entity_id: int, as_json: bool) -> None:
-    """Re-sync one entity (after fixing the cause of its error)."""
-    task = obj.service.retry_entity(entity_id)
-    _run_task(obj, task, as_json)
+def retry(
+    obj: Ctx,
+    entity_id: int | None,
+    status: str | None,
+    code: str | None,
+    since: date | None,
+    entity_type: str | None,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Re-sync one entity, or with --status every entity that matches (after fixing the cause of
+    their errors): `retry 42`, `retry --status error --code ARTICLE_NOT_FOUND --since 2026-11-20`."""
+    svc = obj.service
+    if entity_id is not None:
+        if status or code or since or entity_type:
+            raise click.UsageError("give an ENTITY_ID or --status (with --code, --since, --type), not both")
+        _run_task(obj, svc.retry_entity(entity_id), as_json)
+        return
+    if not status:
+        raise click.UsageError("give an ENTITY_ID, or --status (with --code, --since, --type) to retry many")
+    iid = obj.integration_id()
+    since_at = datetime.combine(since, datetime.min.time(), UTC) if since else None
+    selection = EntitySelection(entity_type=entity_type, status=status, code=code, since=since_at)
+    said = ", ".join(
+        [f"with status {status}"]
+        + ([f"code {code.strip().upper()}"] if code else [])
+        + ([f"changed since {since}"] if since else [])
+        + ([f"type {entity_type}"] if entity_type else [])
+    )
+    count = svc.count_retryable(iid, selection)
+    if not count:
+        out.print(f"Nothing to retry: no entity {said}.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():  # nobody to ask: a script must say it means it
+            raise EngineError(
+                "CONFIRMATION_NEEDED",
+                f"retrying re-syncs {count} entities {said}; add --yes to retry them without a terminal "
+                "to confirm on",
+            )
+        click.confirm(f"Retry {count} entities {said}?", abort=True)
+    results = _run_tasks(obj, svc.retry_entities(iid, selection), as_json)
+    if as_json:
+        click.echo(json.dumps([_task_row(r) for r in results], default=str))
+    else:
+        for result in results:
+            out.print(_task_line(result))
+        total = counts_text(*(sum(getattr(r, n) for r in results) for n in ("synced", "failed", "skipped")))
+        tasks_said = "1 task" if len(results) == 1 else f"{len(results)} tasks"
+        out.print(f"Retried {sum(r.total for r in results)} entities in {tasks_said}: {total}")
+    _exit_for(results)
 
 
 @main.command()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from engine.sandbox.client import control_client
 from engine.sandbox.server import SandboxConfig, start_in_thread
 from engine.secrets import FileSecretStore
 from engine.service import Service, run_headless
@@ -20,7 +21,7 @@ class Sandbox:
     def __init__(self, running: Any) -> None:
         self.running = running
         self.info = running.info
-        self.http = httpx.Client(base_url=running.info["control_url"], timeout=10)
+        self.http = control_client(running.info)
 
     def get(self, path: str) -> Any:
         resp = self.http.get(path)

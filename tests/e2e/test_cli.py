@@ -12,9 +12,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
+from engine.sandbox.client import control_client
 from engine.sandbox.server import SandboxConfig, start_in_thread
 
 
@@ -60,7 +60,8 @@ def served(tmp_path: Path):
         text=True,
     )
     info = json.loads(proc.stdout.readline())
-    yield info, env
+    # As an operator's script does: `sandbox connect` finds the control token in the environment.
+    yield info, {**env, "JUNIPEER_SANDBOX_TOKEN": info["control_token"]}
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0
 
@@ -77,7 +78,7 @@ def test_sandbox_connect_live_sets_live_mode(served) -> None:
 
 def test_operator_session_from_the_command_line(served) -> None:
     info, env = served
-    assert set(info) >= {"base_url", "shopify", "fortnox", "stripe", "control_url"}
+    assert set(info) >= {"base_url", "shopify", "fortnox", "stripe", "control_url", "control_token"}
     connected = json.loads(
         junipeer("sandbox", "connect", "--url", info["base_url"], "--json", env=env).stdout
     )
@@ -123,7 +124,7 @@ def test_operator_session_from_the_command_line(served) -> None:
 
 
 def _add_missing_articles(info: dict) -> None:
-    control = httpx.Client(base_url=info["control_url"], timeout=10)
+    control = control_client(info)
     known = {a["ArticleNumber"] for a in control.get("fortnox/articles").json()}
     skus = {li["sku"] for o in control.get("shopify/orders").json() for li in o["line_items"]}
     for sku in sorted(skus - known):
@@ -167,7 +168,7 @@ def test_ctrl_c_hands_an_export_many_back_within_seconds(tmp_path: Path, presses
              "--to", date.today().isoformat()],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        control = httpx.Client(base_url=sandbox.info["control_url"], timeout=10)
+        control = control_client(sandbox.info)
         deadline = time.monotonic() + 60
         while len(control.get("fortnox/orders").json()) < 3:
             assert time.monotonic() < deadline and proc.poll() is None, "the export never got going"

@@ -11,10 +11,10 @@ import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from alembic import command
 
+from engine.sandbox.client import control_client
 from engine.store.db import _alembic_config, make_engine
 from tests.e2e.test_cli import junipeer, served  # noqa: F401  (served: the fixture)
 
@@ -161,9 +161,10 @@ def test_numbers_out_of_range_are_bad_input(env, args: list[str]) -> None:
 def test_a_huge_reference_is_bad_input_and_asks_nothing(served, args: list[str]) -> None:  # noqa: F811
     info, env = served
     junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
-    httpx.post(info["control_url"] + "stats/reset").raise_for_status()
+    control = control_client(info)
+    control.post("stats/reset").raise_for_status()
     refused(junipeer(*args, env=env, check=False), "BAD_INPUT", "at most 255")
-    assert httpx.get(info["control_url"] + "stats").json()["shopify"]["requests"] == 0
+    assert control.get("stats").json()["shopify"]["requests"] == 0
     assert junipeer("tasks", "--json", env=env).stdout.strip() == "[]"
 
 
@@ -187,9 +188,7 @@ def test_a_wrong_shaped_platform_answer_is_malformed_response(served) -> None:  
     info, env = served
     junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
     # Shopify answers valid JSON of another shape: every answer wrapped in a list.
-    httpx.post(
-        info["control_url"] + "faults", json={"platform": "shopify", "wrong_shape": 1.0}
-    ).raise_for_status()
+    control_client(info).post("faults", json={"platform": "shopify", "wrong_shape": 1.0}).raise_for_status()
     explained = junipeer("explain", "#1001", env=env, check=False)
     refused(explained, "MALFORMED_RESPONSE", "Retry later")
     exported = junipeer("export-one", "orders", "#1001", env=env, check=False)

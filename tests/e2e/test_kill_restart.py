@@ -14,10 +14,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
 from engine.mapping.filters import PRESETS
+from engine.sandbox.client import control_client
 from engine.sandbox.server import SandboxConfig, start_in_process
 from engine.secrets import FileSecretStore
 from engine.service import Service
@@ -55,7 +55,7 @@ def _worker(db_url: str, data_dir: Path) -> subprocess.Popen:
 @pytest.mark.slow
 def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) -> None:
     sandbox = start_in_process(SandboxConfig(orders=ORDERS, seed=5, time_scale=0.05))
-    control = httpx.Client(base_url=sandbox.info["control_url"], timeout=10)
+    control = control_client(sandbox.info)
     try:
         service = Service(db_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
         iid = asyncio.run(service.connect_sandbox(sandbox.info, "Shop")).id
@@ -110,12 +110,13 @@ def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) ->
 
 def test_sigterm_finishes_the_record_in_hand_and_exits_zero(sqlite_url: str, tmp_path: Path) -> None:
     sandbox = start_in_process(SandboxConfig(orders=ORDERS, seed=6, time_scale=0.05))
+    control = control_client(sandbox.info)
     try:
         service = Service(sqlite_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
         iid = asyncio.run(service.connect_sandbox(sandbox.info, "Shop")).id
         worker = _worker(sqlite_url, tmp_path)
         deadline = time.monotonic() + 60
-        while len(httpx.get(sandbox.info["control_url"] + "fortnox/orders").json()) < 5:
+        while len(control.get("fortnox/orders").json()) < 5:
             assert time.monotonic() < deadline, "the worker made no progress"
             time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
@@ -126,4 +127,5 @@ def test_sigterm_finishes_the_record_in_hand_and_exits_zero(sqlite_url: str, tmp
         assert service.entities(iid, status="pending") == []  # nothing abandoned half-done
         assert any(log.code == "TASK_PAUSED" for log in service.logs(iid))
     finally:
+        control.close()
         sandbox.stop()

@@ -1,7 +1,10 @@
-"""Entities: tabs, search by reference, the detail screen with raw JSON, Retry."""
+"""Entities: tabs, search by reference, the detail screen with raw JSON, Retry, Retry all shown."""
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
+from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.screens.entity_detail import EntityDetailScreen
 from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
 
@@ -52,6 +55,58 @@ async def test_retry_an_errored_entity_creates_a_retry_task(console_ctx) -> None
         task = svc.tasks(iid, limit=1)[0]
         assert task.kind == "retry" and task.params == {"entity_ids": [errored.id]}
         assert any(f"task #{task.id}" in n.message for n in app._notifications)
+
+
+async def retry_all_shown(pilot) -> None:
+    await pilot.press("3")
+    await settle(pilot)
+    await pilot.press("R")
+    await settle(pilot)
+
+
+def test_retry_all_shown_confirm_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=retry_all_shown)
+
+
+async def test_retry_all_shown_asks_with_the_count_then_enqueues(console_ctx) -> None:
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    orders = svc.entities(iid, entity_type="order", limit=1000)
+    errored = [e.id for e in orders if e.status == "error"]
+    assert len(orders) == 27 and errored
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await retry_all_shown(pilot)
+        # Every order of the tab, not only those on the page.
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Re-sync all 27 orders, on every page" in str(
+            app.screen.query_one("#confirm-body", Static).render()
+        )
+        await pilot.press("n")
+        await settle(pilot)
+        assert svc.tasks(iid, status="pending") == []  # asking enqueues nothing
+
+        # Narrowed to the errors: the status filter is what is retried.
+        app.show_section("entities", status="error")
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        body = str(app.screen.query_one("#confirm-body", Static).render())
+        assert f"Re-sync {'all ' if len(errored) > 1 else 'the '}{len(errored)} order" in body
+        assert "with status Error" in body
+        await pilot.press("y")
+        await settle(pilot)
+        [task] = svc.tasks(iid, status="pending")
+        assert (task.kind, task.trigger, task.params) == ("retry", "retry", {"entity_ids": errored})
+        assert any(f"by task #{task.id}" in n.message for n in app._notifications)
+
+        # Customers are re-synced with their orders: nothing to ask about.
+        app.show_section("entities", entity_type="customer", status=None)
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert any(n.message.startswith("Nothing to retry: no customers") for n in app._notifications)
+        assert len(svc.tasks(iid, status="pending")) == 1
 
 
 async def test_copy_json_to_clipboard(console_ctx) -> None:

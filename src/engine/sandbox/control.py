@@ -1,7 +1,14 @@
-"""`/_sandbox/` control endpoints: drive the fake shop, inspect state, stats and faults (no auth)."""
+"""`/_sandbox/` control endpoints: drive the fake shop, inspect state, stats and faults.
+
+They hand out every credential and change what the platforms answer, so each request must carry the
+control token the sandbox printed (`Authorization: Bearer <token>`), and a browser page on another
+origin must not reach them: a request whose Origin is not the sandbox's own is refused, and a POST
+must declare JSON (a cross-origin form post cannot, without a preflight the sandbox never answers).
+"""
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -39,8 +46,31 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
+async def _refusal(request: Request) -> Response | None:
+    """Why this request may not reach a control endpoint (an answer saying so), or None."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return json_response({"error": f"cross-origin request from {origin} refused"}, 403)
+    expected = f"Bearer {_state(request).control_token}".encode()
+    if not secrets.compare_digest(request.headers.get("authorization", "").encode(), expected):
+        return json_response(
+            {"error": "the control endpoints need the control token the sandbox printed when it started"},
+            401,
+            {"WWW-Authenticate": 'Bearer realm="junipeer-sandbox"'},
+        )
+    if request.method == "POST":
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        # No body and no type (an action such as stats/reset) declares nothing a browser form could.
+        if media_type != "application/json" and (media_type or await request.body()):
+            return json_response({"error": "POST a JSON body (Content-Type: application/json)"}, 415)
+    return None
+
+
 def _wrap(handler: Any) -> Any:
     async def endpoint(request: Request) -> Response:
+        refusal = await _refusal(request)
+        if refusal is not None:
+            return refusal
         try:
             return await handler(request)
         except ControlError as exc:

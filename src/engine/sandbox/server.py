@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -19,7 +21,28 @@ from engine.sandbox.app import build_app
 from engine.sandbox.state import SandboxConfig, SandboxState
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may well resolve to an address other machines reach
+        return False
+
+
+def _warn_if_reachable(config: SandboxConfig) -> None:
+    if not is_loopback(config.host):
+        print(
+            f"warning: the sandbox listens on {config.host}, where other machines can reach it: its "
+            "fake platforms accept the credentials it prints and its control endpoints the control "
+            "token. Serve it on 127.0.0.1 unless you mean to share it.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _bind(config: SandboxConfig) -> socket.socket:
+    _warn_if_reachable(config)
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     # proto must be IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto
     # says TCP, and without it every keep-alive response stalls ~40 ms on Nagle + delayed ACK.
@@ -55,12 +78,16 @@ def _server(app: Any) -> uvicorn.Server:
     return uvicorn.Server(cfg)
 
 
-def serve(config: SandboxConfig) -> None:
-    """Bind, print the info JSON line, serve until SIGINT/SIGTERM, then return (exit status 0)."""
+def serve(config: SandboxConfig, announce: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Bind, print the info JSON line (then hand the info to `announce`), serve until SIGINT/SIGTERM,
+    then return (exit status 0)."""
     app = build_app(config)
     sock = _bind(config)
     state: SandboxState = app.state.sandbox
-    print(json.dumps(state.info(_base_url(config, sock))), flush=True)
+    info = state.info(_base_url(config, sock))
+    print(json.dumps(info), flush=True)
+    if announce is not None:
+        announce(info)
     server = _server(app)
 
     def graceful(sig: int, frame: FrameType | None) -> None:

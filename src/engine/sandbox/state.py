@@ -239,6 +239,7 @@ class SandboxState:
         self.config = config
         self.lock = threading.RLock()
         self.creds = Credentials.random()
+        self.control_token = secrets.token_urlsafe(24)
         self.generated_at = float(int(time.time() if now is None else now))
         data = generate(config.seed, config.orders, self.generated_at)
         self.shopify = ShopifyStore(data)
@@ -285,6 +286,7 @@ class SandboxState:
                 "webhook_secret": c.stripe_webhook_secret,
             },
             "control_url": f"{base_url}/_sandbox/",
+            "control_token": self.control_token,
             "time_scale": self.config.time_scale,
             "limits": self.config.limits,
             "seed": self.config.seed,

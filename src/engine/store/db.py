@@ -18,14 +18,14 @@ from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlmodel import Session, create_engine
 
 from engine.errors import EngineError
+from engine.store.private import private_dir, private_sqlite_file
 
 ENV_URL = "JUNIPEER_DATABASE_URL"
 
 
 def data_dir() -> Path:
     path = Path(os.environ.get("JUNIPEER_DATA_DIR") or platformdirs.user_data_dir("junipeer"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path)
 
 
 def default_url() -> str:
@@ -80,6 +80,7 @@ def make_engine(url: str | None = None) -> Engine:
 
 def _create(url: str) -> Engine:
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

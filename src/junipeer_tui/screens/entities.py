@@ -1,5 +1,6 @@
 """Entities: the records the engine knows, one tab per entity type present; search by either
-reference, filter by status, page by keyset; ⏎ opens one (timeline, raw JSON, Retry)."""
+reference, filter by status, page by keyset; ⏎ opens one (timeline, raw JSON, Retry); R retries
+every record the tab, status and search show, on every page, after a confirmation with their count."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static, Tab, Tabs
 
+from engine.service import EntitySelection
 from engine.store.models import Entity, EntityStatus
 from junipeer_tui.context import Action, ConsoleContext
+from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import Every, ago, entity_tab_title, guarded, report_error
 
@@ -38,6 +41,28 @@ def retry_entity_worker(widget: Any, ctx: ConsoleContext, entity: Entity) -> Non
     )
 
 
+@work(thread=True, group="retry")
+def retry_all_worker(widget: EntitiesSection, selection: EntitySelection, count_only: bool) -> None:
+    """Off the UI thread: count what a selection retries (then ask), or enqueue its retry tasks."""
+    ctx, app = widget.ctx, widget.app
+    try:
+        if count_only:
+            count = ctx.service.count_retryable(ctx.integration_id, selection)
+            app.call_from_thread(widget.confirm_retry_all, selection, count)
+            return
+        tasks = ctx.service.retry_entities(ctx.integration_id, selection)
+        ctx.notify_engine()
+    except Exception as exc:
+        app.call_from_thread(report_error, app, exc, "retry the records shown")
+        return
+    if not tasks:  # they changed between the question and the answer
+        app.call_from_thread(app.notify, "Nothing to retry any more.", severity="warning")
+        return
+    count = sum(len(t.params["entity_ids"]) for t in tasks)
+    ids = f"task #{tasks[0].id}" if len(tasks) == 1 else f"tasks #{tasks[0].id}–#{tasks[-1].id}"
+    app.call_from_thread(app.notify, f"{count} records will be re-synced by {ids}", title="Retry queued")
+
+
 class EntitiesSection(PagedSection):
     TABLE_ID = "entities-table"
     SECTION = "entities"
@@ -45,6 +70,14 @@ class EntitiesSection(PagedSection):
     ACTIONS: ClassVar[list[Action]] = [
         Action("entities_open", "Open entity", "enter", "open_entity", "entities", "Timeline and raw JSON"),
         Action("entities_retry", "Retry entity", "r", "retry", "entities", "Re-sync this record"),
+        Action(
+            "entities_retry_all",
+            "Retry all shown",
+            "R",
+            "retry_all",
+            "entities",
+            "Re-sync every record shown, on all pages",
+        ),
         Action(
             "entities_search", "Search", "slash", "search", "entities", "By retriever or storer reference"
         ),
@@ -220,6 +253,50 @@ class EntitiesSection(PagedSection):
             self.app.notify("Pick a record first.", severity="warning")
             return
         retry_entity_worker(self, self.ctx, entity)
+
+    def selection(self) -> EntitySelection | None:
+        """What the tab, the status filter and the search show, on every page."""
+        if self.entity_type is None:
+            return None
+        status = self.query_one("#entities-status", Select).value
+        search = self.query_one("#entities-search", Input).value.strip()
+        return EntitySelection(
+            entity_type=self.entity_type,
+            status=status if isinstance(status, str) else None,
+            ref=search or None,
+        )
+
+    @guarded("retry the records shown")
+    def action_retry_all(self) -> None:
+        selection = self.selection()
+        if selection is None:
+            self.app.notify("No records yet.", severity="warning")
+            return
+        retry_all_worker(self, selection, count_only=True)
+
+    def confirm_retry_all(self, selection: EntitySelection, count: int) -> None:
+        assert selection.entity_type is not None
+        plural = entity_tab_title(selection.entity_type).lower()
+        shown = [f"status {selection.status.title()}"] if selection.status else []
+        shown += [f"matching {selection.ref!r}"] if selection.ref else []
+        where = f" with {', '.join(shown)}" if shown else ""
+        if not count:
+            # A side record (a customer) is re-synced with the record its flow fetches (an order).
+            self.app.notify(f"Nothing to retry: no {plural}{where} can be fetched again.", severity="warning")
+            return
+        what = f"all {count} {plural}" if count > 1 else f"the 1 {selection.entity_type}"
+        body = (
+            f"Re-sync {what}{where}, on every page: each is fetched again from its source and stored "
+            "in the target."
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                retry_all_worker(self, selection, count_only=False)
+
+        self.app.push_screen(
+            ConfirmDialog("Retry all shown?", body, confirm_label=f"Retry {count}"), confirmed
+        )
 
     def action_search(self) -> None:
         self.query_one("#entities-search", Input).focus()

@@ -1,8 +1,9 @@
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+
+from engine.sandbox.client import control_client
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +19,7 @@ def sandbox() -> Iterator[dict[str, Any]]:
 
 
 def control(info: dict[str, Any], method: str, path: str, **kw: Any) -> Any:
-    response = httpx.request(method, info["control_url"] + path, timeout=10, **kw)
+    with control_client(info) as client:
+        response = client.request(method, path, **kw)
     response.raise_for_status()
     return response.json() if response.content else None

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from engine.sandbox import RunningSandbox, SandboxConfig, start_in_thread
+from engine.sandbox.client import control_client
 
 
 def fortnox_tokens(info: dict[str, Any], refresh_token: str | None = None) -> httpx.Response:
@@ -57,5 +58,5 @@ def fortnox(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def control(sandbox: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.info["control_url"], timeout=10) as client:
+    with control_client(sandbox.info) as client:
         yield client

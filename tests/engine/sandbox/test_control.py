@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from engine.sandbox import SandboxConfig, start_in_thread
+from engine.sandbox.client import control_client
 
 from .conftest import fortnox_client, shopify_client
 
@@ -90,7 +91,7 @@ def test_dumps_and_article_fix(sandbox, control, fortnox) -> None:
 
 def test_stats() -> None:
     with start_in_thread(SandboxConfig(orders=10, limits=False)) as sb, shopify_client(sb.info) as shop:
-        control = httpx.Client(base_url=sb.info["control_url"])
+        control = control_client(sb.info)
         shop.get("orders.json")
         shop.get("orders/5100000017.json")
         httpx.get(sb.info["shopify"]["base_url"] + "orders.json")
@@ -108,7 +109,7 @@ def faulty():
     with (
         start_in_thread(SandboxConfig(orders=10, limits=False)) as sb,
         fortnox_client(sb.info) as fortnox,
-        httpx.Client(base_url=sb.info["control_url"]) as control,
+        control_client(sb.info) as control,
     ):
         yield sb, fortnox, control
 

@@ -8,6 +8,7 @@ import sys
 import httpx
 
 from engine.sandbox import SandboxConfig, start_in_process
+from engine.sandbox.client import control_client
 
 
 def test_cli_prints_info_line_and_exits_cleanly_on_sigterm() -> None:
@@ -20,7 +21,8 @@ def test_cli_prints_info_line_and_exits_cleanly_on_sigterm() -> None:
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
-        keys = {"base_url", "shopify", "fortnox", "stripe", "control_url", "time_scale", "limits", "seed"}
+        keys = {"base_url", "shopify", "fortnox", "stripe", "control_url", "control_token", "time_scale"}
+        keys |= {"limits", "seed"}
         assert set(info) == keys | {"orders"}
         assert (
             info["orders"] == 30
@@ -51,8 +53,8 @@ def test_cli_prints_info_line_and_exits_cleanly_on_sigterm() -> None:
 
 def test_start_in_process() -> None:
     with start_in_process(SandboxConfig(orders=10)) as sandbox:
-        response = httpx.get(sandbox.info["control_url"])
-        assert response.json()["orders"] == 10
+        with control_client(sandbox.info) as control:
+            assert control.get("").json()["orders"] == 10
         assert sandbox.base_url == sandbox.info["base_url"] and not sandbox.base_url.endswith("/")
         process = sandbox.process
     assert process is not None and process.returncode == 0
