@@ -161,6 +161,7 @@ def test_ctrl_c_hands_an_export_many_back_within_seconds(tmp_path: Path, presses
     }
     # Fortnox's window at 0.4 of real time: the export takes long enough to be interrupted.
     with start_in_thread(SandboxConfig(orders=120, seed=3, time_scale=0.4)) as sandbox:
+        env["JUNIPEER_SANDBOX_TOKEN"] = sandbox.info["control_token"]
         junipeer("sandbox", "connect", "--url", sandbox.info["base_url"], env=env)
         since = (date.today() - timedelta(days=400)).isoformat()
         proc = subprocess.Popen(

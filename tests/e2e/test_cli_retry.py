@@ -123,6 +123,6 @@ def test_retry_takes_an_id_or_a_status(served) -> None:  # noqa: F811
     info, env = served
     junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
     neither = junipeer("retry", env=env, check=False)
-    assert neither.returncode == 2 and "--status" in neither.stderr
+    assert neither.returncode == 1 and "BAD_INPUT" in neither.stderr and "--status" in neither.stderr
     both = junipeer("retry", "42", "--status", "error", env=env, check=False)
-    assert both.returncode == 2 and "not both" in both.stderr
+    assert both.returncode == 1 and "BAD_INPUT" in both.stderr and "not both" in both.stderr

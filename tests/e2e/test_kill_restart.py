@@ -77,7 +77,9 @@ def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) ->
 
         final = _worker(db_url, tmp_path)
         _, err = final.communicate(timeout=240)
-        assert final.returncode == 0, err.decode()[-2000:]
+        # Orders with an unknown SKU wait for a person, and the exit code says so.
+        in_error = service.entities(iid, entity_type="order", status="error", limit=10_000)
+        assert final.returncode == (1 if in_error else 0), err.decode()[-2000:]
 
         shop = control.get("shopify/orders").json()
         fortnox_orders = control.get("fortnox/orders").json()
