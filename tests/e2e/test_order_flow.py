@@ -296,3 +296,25 @@ def test_customers_without_email_are_created_once_when_answers_are_lost(connecte
     assert any(
         log.code == "ADOPTED" and "customer" in log.message for log in service.logs(iid, text="Adopted")
     )
+
+
+def test_a_malformed_order_fails_alone_with_a_code_run_after_run(connected) -> None:
+    """One order Shopify sends with a date that is not one, one with rows of the wrong shape: each
+    ends in error with MALFORMED_RECORD, every other order syncs, and the next run does the same
+    instead of stopping the task."""
+    service, sb, iid = connected
+    paid = [o for o in sb.get("shopify/orders") if o["financial_status"] == "paid"]
+    bad_date, bad_rows = paid[0], paid[1]
+    sb.post(f"shopify/orders/{bad_date['id']}", {"replace": {"created_at": "not-a-date"}})
+    sb.post(f"shopify/orders/{bad_rows['id']}", {"replace": {"line_items": [["MUG-1", 2]]}})
+    for _ in range(2):
+        sync(service)
+        for order, what in ((bad_date, "created_at"), (bad_rows, "line_items")):
+            entity = _entity(service, iid, order["name"])
+            assert entity is not None and entity.status == "error"
+            assert entity.error_code == "MALFORMED_RECORD" and what in entity.error_message
+            assert entity.retry_at is None  # a data error waits for a person, not for a retry
+        assert {t.status for t in service.tasks(iid)} == {TaskStatus.COMPLETED}
+    synced = service.entities(iid, entity_type="order", status="synced", limit=1000)
+    assert len(synced) >= len(paid) - 2 - 3  # the rest went through (a few carry an unknown SKU)
+    assert bad_date["name"] not in sb.fortnox_orders_by_ref()

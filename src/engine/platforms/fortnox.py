@@ -332,8 +332,12 @@ class FortnoxClient(PlatformHttpClient):
         body = await self._api("PUT", _path(resource, number), idempotent=True, json_body={envelope: payload})
         return self._unwrap(body, envelope)
 
-    async def _action(self, resource: str, number: str, action: str, envelope: str) -> dict:
-        body = await self._api("PUT", f"{_path(resource, number)}/{action}", idempotent=False)
+    async def _action(
+        self, resource: str, number: str, action: str, envelope: str, *, safe_to_repeat: bool = False
+    ) -> dict:
+        """PUT an action. `safe_to_repeat` for actions Fortnox refuses to do twice (createinvoice,
+        bookkeep): a lost answer is then simply asked again, and the caller meets the refusal."""
+        body = await self._api("PUT", f"{_path(resource, number)}/{action}", idempotent=safe_to_repeat)
         return self._unwrap(body, envelope)
 
     async def list_all(self, resource: str, envelope: str, params: dict | None = None) -> list[dict]:
@@ -427,7 +431,7 @@ class FortnoxClient(PlatformHttpClient):
         return [o for o in found if ref in (o.get("ExternalInvoiceReference1"), o.get("YourOrderNumber"))]
 
     async def create_invoice_from_order(self, number: str) -> dict:
-        return await self._action("orders", number, "createinvoice", "Invoice")
+        return await self._action("orders", number, "createinvoice", "Invoice", safe_to_repeat=True)
 
     async def cancel_order(self, number: str) -> dict:
         return await self._action("orders", number, "cancel", "Order")
@@ -454,7 +458,7 @@ class FortnoxClient(PlatformHttpClient):
         return list(matches.values())
 
     async def bookkeep_invoice(self, number: str) -> dict:
-        return await self._action("invoices", number, "bookkeep", "Invoice")
+        return await self._action("invoices", number, "bookkeep", "Invoice", safe_to_repeat=True)
 
     async def cancel_invoice(self, number: str) -> dict:
         return await self._action("invoices", number, "cancel", "Invoice")

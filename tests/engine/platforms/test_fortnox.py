@@ -289,13 +289,41 @@ async def test_get_article_none_on_404_and_actions_use_put() -> None:
         assert (await client.create_invoice_from_order("5"))["DocumentNumber"] == "9"
 
 
-async def test_createinvoice_5xx_is_ambiguous_and_not_retried() -> None:
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        ("create_invoice_from_order", "/3/orders/5/createinvoice"),
+        ("bookkeep_invoice", "/3/invoices/5/bookkeep"),
+    ],
+)
+async def test_actions_fortnox_refuses_twice_are_asked_again_after_a_5xx(call: str, path: str) -> None:
+    """Fortnox answers a second createinvoice / bookkeep with a refusal, so asking again after a
+    lost answer can't make a second invoice: the client retries them inside the attempt."""
     store = MemoryTokenStore(tokens())
     fake = FakeFortnox(store)
-    fake.routes[("PUT", "orders/5/createinvoice")] = httpx.Response(500, json={"message": "Internal error"})
+    attempts = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        if request.method == "PUT" and request.url.path == path:
+            attempts += 1
+            if attempts < 3:
+                return httpx.Response(500, json={"message": "Internal error"})
+            return httpx.Response(200, json={"Invoice": {"DocumentNumber": "9"}})
+        return await fake(request)
+
+    async with make_client(store, handler) as client:
+        assert (await getattr(client, call)("5"))["DocumentNumber"] == "9"
+    assert attempts == 3
+
+
+async def test_cancel_5xx_is_ambiguous_and_not_retried() -> None:
+    store = MemoryTokenStore(tokens())
+    fake = FakeFortnox(store)
+    fake.routes[("PUT", "orders/5/cancel")] = httpx.Response(500, json={"message": "Internal error"})
     async with make_client(store, fake) as client:
         with pytest.raises(PlatformError) as info:
-            await client.create_invoice_from_order("5")
+            await client.cancel_order("5")
     assert info.value.ambiguous and info.value.retryable
     assert fake.api_calls == 1
 
