@@ -148,7 +148,7 @@ class Service:
         the CLI runs each command in a loop of its own."""
         loop = asyncio.get_running_loop()
         if self._pool is None or self._pool_loop is not loop:
-            self._pool, self._pool_loop = ClientPool(self.secrets), loop
+            self._pool, self._pool_loop = ClientPool(self.secrets, self.db), loop
         return self._pool
 
     # -- integrations -------------------------------------------------------------------------

@@ -277,9 +277,12 @@ def test_customers_without_email_are_created_once_when_answers_are_lost(connecte
             conn.options = {**conn.options, "timeout": 0.5}
             s.add(conn)
         s.commit()
+    # Half the customer creates are applied and their answers lost (timed out or dropped).
     sb.post(
-        "faults", {"platform": "fortnox", "timeout": 0.15, "timeout_seconds": 1.0, "drop": 0.15, "seed": 11}
-    )
+        "faults",
+        {"platform": "fortnox", "method": "POST", "path": "/customers", "timeout": 0.25, "drop": 0.25,
+         "timeout_seconds": 1.0, "seed": 11},
+    )  # fmt: skip
     sync(service)
     sb.http.delete("faults")
     for entity in service.entities(iid, entity_type="order", status="error"):

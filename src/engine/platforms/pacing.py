@@ -127,6 +127,19 @@ class SlidingWindowLimiter:
         self._timer, self._timer_at = None, math.inf
         self._wake()
 
+    def set_capacity(self, max_requests: int) -> None:
+        """Change the slots per window (a share of a budget other processes use too). Lowering it
+        takes nothing back: slots already counted run out at their time."""
+        self.max_requests = max(1, max_requests)
+        self._wake()
+
+    def hold_all(self, seconds: float) -> None:
+        """Count every slot as used for `seconds`: a newcomer to a shared budget waits until the
+        others have had time to shrink their shares and what they sent before has left the window."""
+        until = self._clock() + seconds
+        for _ in range(self.max_requests):
+            heapq.heappush(self._releases, until)
+
     def in_window(self) -> int:
         """Slots still counted (for tests and diagnostics)."""
         return self._open + sum(1 for r in self._releases if r > self._clock())

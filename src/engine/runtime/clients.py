@@ -1,14 +1,21 @@
-"""Platform clients built from a Connector row and its secret; one client per connector per
-process, so every task of a worker shares one rate budget per platform account."""
+"""Platform clients built from a Connector row and its secret; one client per connector per pool,
+so every task of a worker shares its pacing, and the pools of every process share a Fortnox
+connection's budget through the database."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from engine.errors import EngineError
-from engine.platforms.fortnox import FortnoxClient, TokenSet
+from engine.platforms.fortnox import RATE_LIMIT_REQUESTS, FortnoxClient, TokenSet
 from engine.platforms.shopify import ShopifyClient
+from engine.runtime.budget import BudgetShare
 from engine.secrets import SecretStore
 from engine.store.models import Connector
 
@@ -79,10 +86,15 @@ class ClientPool:
     """Clients by connector. New credentials carry a new `revision` in the secret entry, so every
     pool (the console's, the engine thread's) rebuilds that connector's client on its next use."""
 
-    def __init__(self, secrets: SecretStore) -> None:
+    def __init__(self, secrets: SecretStore, db: Engine | None = None) -> None:
         self.secrets = secrets
+        # With a database, a paced Fortnox client takes its share of the connection's budget with
+        # every other pool using it (runtime/budget.py); without one it has the whole budget.
+        self.db = db
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._clients: dict[int, tuple[str | None, Any]] = {}
         self._stale: list[Any] = []
+        self._shares: dict[int, BudgetShare] = {}
 
     def get(self, connector: Connector) -> Any:
         assert connector.id is not None
@@ -94,10 +106,22 @@ class ClientPool:
             self._stale.append(cached[1])
         client = build_client(connector, self.secrets)
         self._clients[connector.id] = (revision, client)
+        if self.db is not None and isinstance(client, FortnoxClient) and client.pacing:
+            stale = self._shares.pop(connector.id, None)
+            self._shares[connector.id] = BudgetShare(
+                self.db,
+                f"fortnox:{connector.credential_ref}",
+                self.holder,
+                client.limiter,
+                RATE_LIMIT_REQUESTS,
+            )
+            if stale is not None:
+                self._stale.append(stale)
         return client
 
     async def aclose(self) -> None:
-        for client in [*(c for _, c in self._clients.values()), *self._stale]:
-            await client.aclose()
+        for closable in [*(c for _, c in self._clients.values()), *self._shares.values(), *self._stale]:
+            await closable.aclose()
         self._clients.clear()
+        self._shares.clear()
         self._stale.clear()

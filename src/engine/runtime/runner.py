@@ -109,7 +109,7 @@ class Runner:
         self.progress = progress
         # Told about every task this runner ends (completed, stopped, or paused by shutdown).
         self.finished = finished
-        self.pool = ClientPool(secrets)
+        self.pool = ClientPool(secrets, db)
         self._stopping: asyncio.Event | None = None
         self._wakeup: asyncio.Event | None = None
         self.running: dict[int, asyncio.Task[Any]] = {}

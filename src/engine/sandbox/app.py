@@ -117,7 +117,7 @@ class TrafficMiddleware:
         kind, cfg = None, None
         if not path.startswith("/fortnox/oauth-v1/"):
             with state.lock:
-                kind, cfg = state.faults.pick(platform)
+                kind, cfg = state.faults.pick(platform, scope["method"], path)
         try:
             if kind is None or cfg is None:
                 await self.app(scope, receive, counting_send)

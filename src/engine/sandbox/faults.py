@@ -24,6 +24,10 @@ class FaultConfig:
     slow_seconds: float = 0.5
     timeout_seconds: float = 30.0
     seed: int | None = None
+    # Only requests with this method and a path containing this text ("POST", "/customers"): a fault
+    # aimed at one step, such as a customer create whose answer is lost.
+    method: str | None = None
+    path: str | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> FaultConfig:
@@ -36,6 +40,9 @@ class FaultConfig:
                 setattr(cfg, key, value)
         if body.get("seed") is not None:
             cfg.seed = int(body["seed"])
+        for key in ("method", "path"):
+            if body.get(key) is not None:
+                setattr(cfg, key, str(body[key]))
         return cfg
 
 
@@ -59,11 +66,13 @@ class FaultInjector:
     def describe(self) -> dict[str, Any]:
         return {platform: asdict(cfg) for platform, cfg in self.configs.items()}
 
-    def pick(self, platform: str) -> tuple[str | None, FaultConfig | None]:
+    def pick(self, platform: str, method: str = "", path: str = "") -> tuple[str | None, FaultConfig | None]:
         """At most one fault per request; kinds are tried in a fixed order, each with its own chance."""
         cfg = self.configs.get(platform)
         if cfg is None:
             return None, None
+        if (cfg.method and cfg.method.upper() != method.upper()) or (cfg.path and cfg.path not in path):
+            return None, cfg
         for kind in KINDS:
             chance = getattr(cfg, kind)
             if chance > 0 and self.rng.random() < chance:

@@ -195,6 +195,15 @@ class Entity(SQLModel, table=True):
     auto_retries: int = 0
 
 
+class RateShare(SQLModel, table=True):
+    """A process using a platform connection's rate budget now: each takes an equal share."""
+
+    __tablename__ = "rate_share"
+    budget_key: str = Field(primary_key=True)  # the connection whose budget is shared
+    holder: str = Field(primary_key=True)  # one process's client pool
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
 class EntityTransaction(SQLModel, table=True):
     """One row of an entity's timeline."""
 

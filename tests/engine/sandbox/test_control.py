@@ -131,6 +131,19 @@ def test_fault_5xx_applies_nothing(faulty) -> None:
     assert fortnox.post("customers", json={"Customer": {"Name": "Real"}}).status_code == 201
 
 
+def test_a_fault_aimed_at_one_step_leaves_the_others_alone(faulty) -> None:
+    _, fortnox, control = faulty
+    aimed = {"platform": "fortnox", "error_5xx": 1.0, "method": "POST", "path": "/customers"}
+    assert control.post("faults", json=aimed).status_code == 200
+    assert fortnox.get("customers").status_code == 200  # another method
+    assert (
+        fortnox.post("articles", json={"Article": {"ArticleNumber": "A1", "Description": "A"}}).status_code
+        == 201
+    )
+    assert fortnox.post("customers", json={"Customer": {"Name": "Ghost"}}).status_code == 503
+    assert customers(control) == []
+
+
 def test_fault_429_applies_nothing(faulty) -> None:
     sb, fortnox, control = faulty
     control.post("faults", json={"platform": "*", "rate_429": 1.0})

@@ -1,4 +1,4 @@
-"""pauses and automatic retries
+"""pauses, automatic retries, shared rate budgets
 
 Revision ID: 0003
 Revises: 0002
@@ -17,6 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        'rate_share',
+        sa.Column('budget_key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('seen_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('budget_key', 'holder'),
+    )
+
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('not_before', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
 
@@ -34,3 +42,5 @@ def downgrade() -> None:
 
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_column('not_before')
+
+    op.drop_table('rate_share')
