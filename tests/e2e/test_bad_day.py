@@ -102,3 +102,23 @@ def test_a_transient_failure_is_attempted_again_by_itself(connected) -> None:
         "retry",
         {"entity_ids": [entity.id], "automatic": True},
     )
+
+
+def test_a_shopify_outage_while_listing_pauses_the_task_too(connected) -> None:
+    """The task's own reads (the order pages, the counts) meet the outage before any record does."""
+    service, sb, iid = connected
+    sb.post("faults", {"platform": "shopify", "error_5xx": 1.0})
+
+    def recover() -> None:
+        time.sleep(1.0)
+        sb.http.delete("faults").raise_for_status()
+
+    healer = threading.Thread(target=recover)
+    healer.start()
+    _run_until_idle(service)
+    healer.join()
+
+    [task] = service.tasks(iid)
+    assert task.status == TaskStatus.COMPLETED and task.params.get("pauses", 0) >= 1
+    assert task.synced > 0 and sb.get("fortnox/orders")
+    assert any(log.code == "TASK_PAUSED" for log in service.logs(iid))

@@ -31,7 +31,7 @@ from engine.platforms.http import PlatformError
 from engine.runtime import queue
 from engine.runtime import time_history as th
 from engine.runtime.clients import ClientPool
-from engine.runtime.outage import MAX_PAUSES, Outage, pause_delay
+from engine.runtime.outage import MAX_PAUSES, PLATFORM_DOWN_CODES, Outage, pause_delay
 from engine.runtime.records import Recorder
 from engine.secrets import SecretStore
 from engine.store.models import (
@@ -237,6 +237,8 @@ class Runner:
         except Outage as outage:
             return self._outage(task, outage, recorder, counters)
         except (PlatformError, EngineError) as exc:
+            if exc.code in PLATFORM_DOWN_CODES:  # the task's own reads (pages, counts) met an outage
+                return self._outage(task, Outage(exc.code, exc.message), recorder, counters)
             text = f"Task {task.id} stopped: {exc.message}" + (
                 f" — {hint(exc.code)}" if hint(exc.code) else ""
             )
