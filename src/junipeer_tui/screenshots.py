@@ -18,6 +18,7 @@ from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from junipeer_tui.app import JunipeerApp
 from junipeer_tui.context import ConsoleContext
@@ -40,7 +41,9 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Cursor blink off everywhere, workers done, messages drained."""
     app = pilot.app
     await pilot.pause()
-    with contextlib.suppress(TimeoutError):  # a section may be talking to a platform that is not there
+    # A section may be talking to a platform that is not there. When the wait times out, Textual's
+    # worker wait turns the cancellation into WorkerCancelled, which wait_for passes on as it is.
+    with contextlib.suppress(TimeoutError, WorkerCancelled):
         await asyncio.wait_for(app.workers.wait_for_complete(), WORKER_WAIT)
     await pilot.pause()
     for screen in app.screen_stack:

@@ -53,7 +53,7 @@ async def test_retry_an_errored_entity_creates_a_retry_task(console_ctx) -> None
         await pilot.press("r")
         await settle(pilot)
         task = svc.tasks(iid, limit=1)[0]
-        assert task.kind == "retry" and task.params == {"entity_ids": [errored.id]}
+        assert task.kind == "retry" and task.params["entity_ids"] == [errored.id]
         assert any(f"task #{task.id}" in n.message for n in app._notifications)
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from engine.store.models import utcnow
 
-# The platform did not serve the request; trying later can work.
-PLATFORM_DOWN_CODES = frozenset({"PLATFORM_UNAVAILABLE", "TIMEOUT", "RATE_LIMITED", "MALFORMED_RESPONSE"})
+# The platform did not serve the request; trying later can work. (Not MALFORMED_RESPONSE: an answer
+# of the wrong shape usually means an API version this client does not speak, which waiting won't fix.)
+PLATFORM_DOWN_CODES = frozenset({"PLATFORM_UNAVAILABLE", "TIMEOUT", "RATE_LIMITED"})
 # Worth an automatic attempt later: the platform's failures, and a record another worker held too long.
 TRANSIENT_CODES = PLATFORM_DOWN_CODES | {"IN_FLIGHT"}
 # The platform refuses who we are: every further request fails the same way until someone reconnects.
