@@ -150,6 +150,11 @@ async def test_help_lists_the_active_sections_actions(console_ctx) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
+        # Keys read as the footer shows them: "/ Search", not "slash Search".
+        await pilot.press("3", "question_mark")
+        await settle(pilot)
+        text = str(app.screen.query_one("#help-section-actions").render())
+        assert "/ Search" in text and "slash" not in text, text
 
 
 async def test_palette_lists_sections_and_every_sections_actions(console_ctx) -> None:
