@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import text
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.screens.entity_detail import EntityDetailScreen
@@ -67,6 +67,31 @@ async def test_search_narrows_to_one_order(console_ctx) -> None:
         app.show_section("entities", entity_type="customer", ref="")
         await settle(pilot)
         assert table.row_count == 10
+
+
+async def test_esc_leaves_the_search_for_the_records_and_the_footer_shows_only_live_keys(
+    console_ctx,
+) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "entities-search"
+        # In the search field / is typed, not a key: the footer does not offer it.
+        footer = screen_text(app).splitlines()[-1]
+        assert "/ Search" not in footer and "Retry" not in footer, footer
+        await pilot.press("slash", "1")
+        await settle(pilot)
+        assert app.console_screen.query_one("#entities-search", Input).value == "/1"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "entities-table"
+        assert screen_text(app).splitlines()[-1].startswith(" r Retry entity  R Retry all shown  / Search")
+        # The status filter too.
+        app.console_screen.query_one("#entities-status").focus()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "entities-table"
 
 
 async def test_retry_an_errored_entity_creates_a_retry_task(console_ctx) -> None:
