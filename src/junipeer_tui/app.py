@@ -98,7 +98,7 @@ INPUT_EVENTS = (events.Key, events.MouseDown, events.MouseScrollDown, events.Mou
 def key_display(key: str | None) -> str:
     if not key:
         return ""
-    return {"question_mark": "?", "escape": "esc", "enter": "⏎"}.get(key, key)
+    return {"question_mark": "?", "escape": "esc", "enter": "⏎", "slash": "/"}.get(key, key)
 
 
 class ConsoleScreen(Screen[None]):

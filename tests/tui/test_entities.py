@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+import re
+
+from sqlalchemy import text
+from textual.widgets import Input, Static
 
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.screens.entity_detail import EntityDetailScreen
-from junipeer_tui.screenshots import SCENES, SIZE, settle, snapshot_app
+from junipeer_tui.screenshots import NARROW, SCENES, SIZE, screen_text, settle, snapshot_app
+
+HEADERS = r"Status +Retriever Reference +Storer Reference +Last Updated"
 
 
 def test_entities_snapshot(console_ctx, snap_compare) -> None:
     assert snap_compare(snapshot_app(console_ctx), terminal_size=SIZE, run_before=SCENES["entities"])
+
+
+def test_entities_80x24_snapshot(console_ctx, snap_compare) -> None:
+    assert snap_compare(snapshot_app(console_ctx), terminal_size=NARROW, run_before=SCENES["entities"])
+
+
+async def test_80x24_keeps_last_updated_with_a_pending_order_and_long_customer_references(
+    console_ctx,
+) -> None:
+    """The widest page the tabs show at 80 columns: a "pending" status (the widest) and customers'
+    e-mail addresses as retriever references. Every header stays whole, Last Updated included."""
+    with console_ctx.service.db.begin() as conn:
+        conn.execute(text("UPDATE entity SET status = 'pending' WHERE retriever_reference = '#1029'"))
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        assert any(re.search(HEADERS, line) for line in lines), "\n".join(lines)
+        assert any(re.search(r"pending +#1029 +25 +1 h ago", line) for line in lines)
+        app.show_section("entities", entity_type="customer")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        assert any(re.search(HEADERS, line) for line in lines), "\n".join(lines)
+        assert any(re.search(r"synced +\S+@\S* +\d+ +1 h ago", line) for line in lines), "\n".join(lines)
 
 
 def test_entity_detail_snapshot(console_ctx, snap_compare) -> None:
@@ -37,6 +67,31 @@ async def test_search_narrows_to_one_order(console_ctx) -> None:
         app.show_section("entities", entity_type="customer", ref="")
         await settle(pilot)
         assert table.row_count == 10
+
+
+async def test_esc_leaves_the_search_for_the_records_and_the_footer_shows_only_live_keys(
+    console_ctx,
+) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "entities-search"
+        # In the search field / is typed, not a key: the footer does not offer it.
+        footer = screen_text(app).splitlines()[-1]
+        assert "/ Search" not in footer and "Retry" not in footer, footer
+        await pilot.press("slash", "1")
+        await settle(pilot)
+        assert app.console_screen.query_one("#entities-search", Input).value == "/1"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "entities-table"
+        assert screen_text(app).splitlines()[-1].startswith(" r Retry entity  R Retry all shown  / Search")
+        # The status filter too.
+        app.console_screen.query_one("#entities-status").focus()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "entities-table"
 
 
 async def test_retry_an_errored_entity_creates_a_retry_task(console_ctx) -> None:

@@ -5,6 +5,7 @@ editor, and a filter that really excludes an order."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from textual.widgets import Input, Select, Static
 
@@ -14,7 +15,7 @@ from engine.service import run_headless
 from junipeer_tui.dialogs.filter_builder import ConditionRow, FilterBuilderScreen, FilterEditor
 from junipeer_tui.screens.flows import FlowsSection
 from junipeer_tui.screens.help import HelpScreen
-from junipeer_tui.screenshots import screen_text, snapshot_app
+from junipeer_tui.screenshots import NARROW, screen_text, snapshot_app
 from junipeer_tui.widgets.key_footer import KeyFooter
 from tests.tui import harness
 from tests.tui.harness import SectionHarness, settle, wait_until
@@ -191,3 +192,25 @@ async def test_filters_dialog_has_its_own_footer_and_help(console_ctx, monkeypat
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is builder
+
+
+async def test_filters_dialog_reads_the_selected_filters_conditions_whole_at_80x24(
+    console_ctx, monkeypatch
+) -> None:
+    """The Conditions column is cut at 80 columns (and a long one at any width): the line under the
+    table says the highlighted filter's conditions in full."""
+    monkeypatch.setattr(console_ctx.service, "recent_source_records", _shopify_down)
+    _custom(console_ctx)
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2", "s")
+        await settle(pilot)
+        assert isinstance(app.screen, FilterBuilderScreen)
+        text = " ".join(line.strip(" █") for line in screen_text(app).splitlines())
+        status = "Filter by Status: Order > Status is one of paid, partially_refunded, refunded, authorized"
+        assert status in re.sub(r"\s+", " ", text), text
+        await pilot.press("down")
+        await settle(pilot)
+        text = re.sub(r"\s+", " ", " ".join(line.strip(" █") for line in screen_text(app).splitlines()))
+        assert "Nordic deliveries: Order > Delivery Country is one of SE, NO, DK, FI" in text, text
+        assert status not in text

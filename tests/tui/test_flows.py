@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from textual.widgets import Input, Static
@@ -14,7 +15,7 @@ from junipeer_tui.dialogs.export_many import ExportManyDialog
 from junipeer_tui.dialogs.export_one import ExportOneDialog, recent_records
 from junipeer_tui.screens.flow_detail import FlowDetailScreen
 from junipeer_tui.screens.flows import FlowCard, FlowsSection
-from junipeer_tui.screenshots import NARROW, SCENES, snapshot_app
+from junipeer_tui.screenshots import NARROW, SCENES, screen_text, snapshot_app
 from tests.tui import harness
 from tests.tui.conftest import FROZEN_NOW
 from tests.tui.harness import SectionHarness, settle, wait_until
@@ -133,6 +134,41 @@ async def test_quick_links_keys_and_detail(console_ctx) -> None:
         # The palette gets one entry per flow.
         titles = [a.title for a in app.section.ACTIONS]
         assert "Export One: Orders → Fortnox" in titles
+
+
+def _shows(app, pattern: str) -> bool:
+    return any(re.search(pattern, line) for line in screen_text(app).splitlines())
+
+
+async def test_export_one_at_80x24_keeps_its_buttons_on_screen(console_ctx) -> None:
+    """The list of recent records gives way to the buttons, also once the status line speaks."""
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2", "o")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ExportOneDialog)
+        assert _shows(app, r"█ +Export +Close +█"), screen_text(app)
+        assert _shows(app, r"#1006 +✗ error +1 hour ago +ARTICLE_NOT_FOUND")
+        await pilot.press("enter")  # no reference: the status line says what to type
+        await settle(pilot)
+        assert "Enter a reference" in str(dialog.query_one("#export-one-status", Static).render())
+        assert _shows(app, r"Enter a reference such as #1001") and _shows(app, r"█ +Export +Close +█")
+        assert screen_text(app).splitlines()[-1].startswith(" esc Close")
+
+
+async def test_flow_detail_at_80x24_shows_its_links_whole_and_its_own_keys(console_ctx) -> None:
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.press("2", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FlowDetailScreen)
+        assert _shows(app, r"Settings +Filters +Logs +Task History +█"), screen_text(app)
+        assert _shows(app, r"2026-11-22 00:00 → 2026-11-23 00:00 +1 record +│")
+        # The detail's keys, not those of the Flows section behind it (where s is Filters).
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.startswith(" esc Back  s Settings  f Filters") and "? Help" in footer, footer
+        assert "Export One" not in footer
 
 
 def test_recent_records_put_errors_first(console_ctx) -> None:

@@ -34,6 +34,24 @@ NARROW_MUST_SHOW = {
         r"Orders: Shopify → Fortnox +2026-11-24 12:00 +5 min",
         r"2026-11-23 00:00 +2026-11-24 00:00 +2",
     ],
+    "entities": [
+        r"Status +Retriever Reference +Storer Reference +Last Updated",
+        r"error +#1006 +— +1 h ago",
+    ],
+    "references": [
+        r"Source label +Source id +Target id +Updated",
+        r"#1027 +5100000459 +26 +2026-11-24 10:06",
+    ],
+    "configure": [
+        r"Settings +Connectors +Scheduling +Webhooks +General",
+        r"Clear Cache +Dropdown values come from the platforms;",
+        r"▶ Payment Methods",
+    ],
+    "configure_scheduling": [
+        r"Rule +Flows +Every +Active hours +On",
+        r"Every 15 minutes +Orders +15 min +all day +on",
+        r"a Add rule +e Edit +space On/off +d Delete",
+    ],
 }
 
 
@@ -132,6 +150,11 @@ async def test_help_lists_the_active_sections_actions(console_ctx) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
+        # Keys read as the footer shows them: "/ Search", not "slash Search".
+        await pilot.press("3", "question_mark")
+        await settle(pilot)
+        text = str(app.screen.query_one("#help-section-actions").render())
+        assert "/ Search" in text and "slash" not in text, text
 
 
 async def test_palette_lists_sections_and_every_sections_actions(console_ctx) -> None:

@@ -125,3 +125,41 @@ async def test_narrow_table_drops_columns_and_fills_the_rest(width: int, shown: 
         await pilot.resize_terminal(140, 12)
         await pilot.pause()
         assert table.shown_columns == ["Level", "Time", "Code", "Ref", "Flow", "Task", "Message"]
+
+
+class ReferencesApp(App[None]):
+    """A reference in the middle that is only cut, never widened (Entities, References)."""
+
+    def compose(self) -> ComposeResult:
+        yield PagedTable(
+            ["Status", "Retriever Reference", "Storer Reference", "Last Updated"],
+            fill="Retriever Reference",
+            fill_min=len("Retriever Reference"),
+            stretch=False,
+            id="t",
+        )
+
+    def on_mount(self) -> None:
+        self.query_one(PagedTable).show_rows(
+            [
+                (n, ("synced", f"customer{n}.with.a.long.name@example.com", str(n), "1 h ago"))
+                for n in range(5)
+            ]
+        )
+
+
+async def test_a_fill_column_that_does_not_stretch_is_cut_when_narrow_and_natural_when_wide() -> None:
+    app = ReferencesApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(PagedTable)
+        line = texts([list(table.render_line(1))])[0]
+        # Cut to the width left: the columns after it stay on screen.
+        assert line.rstrip().endswith("0                 1 h ago") and "customer0.with.a" in line, line
+        assert table.virtual_size.width == table.scrollable_content_region.width
+        await pilot.resize_terminal(140, 12)
+        await pilot.pause()
+        line = texts([list(table.render_line(1))])[0]
+        # As wide as its widest cell, not as the table: Last Updated follows it, the rest stays empty.
+        assert "customer0.with.a.long.name@example.com  0 " in line, line
+        assert table.virtual_size.width < table.scrollable_content_region.width

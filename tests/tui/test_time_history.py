@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
 from engine.service import run_headless
 from junipeer_tui.commands import ConsoleCommands
@@ -59,6 +59,39 @@ async def test_move_back_rejects_bad_and_future_dates(console_ctx) -> None:
         await pilot.press("escape")
         flow = console_ctx.service.flows(console_ctx.integration_id)[0]
         assert aware(console_ctx.service.time_history(flow.id).last_loaded) == FROZEN_NOW
+
+
+async def test_perform_task_from_a_date_says_so_then_moves_back_and_runs(console_ctx, monkeypatch) -> None:
+    """p is not b: its dialogs name the action and the run, and no "Run now?" follows."""
+
+    async def estimate(flow, to):
+        return 42
+
+    monkeypatch.setattr(console_ctx.service, "reprocess_estimate", estimate)
+    flow = console_ctx.service.flows(console_ctx.integration_id)[0]
+    app = SectionHarness(console_ctx, TimeHistorySection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, MoveBackDialog)
+        assert (
+            str(picker.query_one(".dialog-title", Label).render()) == f"Perform task from a date: {flow.name}"
+        )
+        picker.query_one(Input).value = "2026-11-20"
+        await pilot.press("enter")
+        await settle(pilot)
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmDialog) and confirm.title_text == "Perform task from a date?"
+        body = str(confirm.query_one("#confirm-body", Static).render())
+        assert f"back to 2026-11-20 00:00 UTC, then run {flow.name} now?" in body, body
+        assert str(confirm.query_one("#confirm-yes").label) == "Move back and run"
+        await pilot.press("y")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmDialog)
+    assert aware(console_ctx.service.time_history(flow.id).last_loaded) == FROZEN_NOW.replace(day=20, hour=0)
+    assert len(_manual_syncs(console_ctx)) == 1
 
 
 async def test_moving_time_history_back_through_the_ui(live) -> None:

@@ -15,3 +15,5 @@ class Dialog(ModalScreen[ScreenResultType]):
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
         Binding("question_mark", "app.help", "Help")
     ]
+    # "-short" below 30 rows (80×24): dialogs with a long list shorten it (sections.tcss).
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]

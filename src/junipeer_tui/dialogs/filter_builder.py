@@ -251,9 +251,11 @@ class FilterBuilderScreen(Dialog[None]):
             yield Static("", id="filters-warning", classes="warning-line")
             yield Static("reading recent records…", id="filters-sample", classes="dialog-detail")
             table = LeanDataTable(id="filters-table", cursor_type="row", zebra_stripes=True)
-            # Keeps before Conditions: on a narrow screen the long column is the one cut.
+            # Keeps before Conditions: on a narrow screen the long column is the one cut, and the
+            # line below the table reads the selected filter's conditions whole.
             table.add_columns("Filter", "", "Keeps", "Conditions")
             yield table
+            yield Static("", id="filters-selected", classes="dialog-note")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add preset", id="filters-add-preset", compact=True)
                 yield Button("Add custom filter (advanced)", id="filters-add-custom", compact=True)
@@ -284,6 +286,7 @@ class FilterBuilderScreen(Dialog[None]):
             table.add_row(f.name, badge, "…", describe(f), key=str(f.id))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        self._show_selected()
         self.query_one("#filters-sample", Static).update("reading recent records…")
         self._count(list(self.rows))
 
@@ -332,6 +335,16 @@ class FilterBuilderScreen(Dialog[None]):
         if not self.rows or table.cursor_row < 0 or table.cursor_row >= len(self.rows):
             return None
         return self.rows[table.cursor_row]
+
+    def _show_selected(self) -> None:
+        selected = self._selected()
+        line = self.query_one("#filters-selected", Static)
+        line.display = selected is not None
+        line.update(f"{selected.name}: {describe(selected)}" if selected is not None else "")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._show_selected()
 
     def _after_edit(self, saved: bool | None) -> None:
         if saved:

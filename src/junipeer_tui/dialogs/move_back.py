@@ -105,8 +105,9 @@ def ask_move_back(
             n = call_async(ctx, lambda: ctx.service.reprocess_estimate(flow, when), 120)
             return f"The next run re-processes {n} {noun} created or updated since {stamp(when)} UTC."
 
+        run = f", then run {flow.name} now" if then_run else ""
         body = (
-            f"Move Time History of {flow.name} back to {stamp(when)} UTC?\n"
+            f"Move Time History of {flow.name} back to {stamp(when)} UTC{run}?\n"
             "Completed windows after that date are forgotten and loaded again; records already in the "
             "target are updated, not duplicated. The order exclusion date still applies."
         )
@@ -119,12 +120,18 @@ def ask_move_back(
 
         host.app.push_screen(
             ConfirmDialog(
-                "Move Time History back?", body, confirm_label="Move back", destructive=True, detail=estimate
+                f"{title}?",
+                body,
+                confirm_label="Move back and run" if then_run else "Move back",
+                destructive=True,
+                detail=estimate,
             ),
             confirmed,
         )
 
-    host.app.push_screen(MoveBackDialog(ctx, flow), picked)
+    # The operator asked for one of two actions: each dialog says which.
+    title = "Perform task from a date" if then_run else "Move Time History back"
+    host.app.push_screen(MoveBackDialog(ctx, flow, title=title), picked)
 
 
 def _apply(host: Widget, ctx: ConsoleContext, flow: Flow, when: datetime, then_run: bool) -> None:

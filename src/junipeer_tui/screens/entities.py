@@ -116,6 +116,12 @@ class EntitiesSection(PagedSection):
             )
         yield PagedTable(
             ["Status", "Retriever Reference", "Storer Reference", "Children", "Last Updated"],
+            # At 80 columns the count of children (on the record's detail) gives way to when it was
+            # last updated; a long retriever reference (a customer's e-mail) is cut, its header not.
+            fill="Retriever Reference",
+            fill_min=len("Retriever Reference"),
+            drop=("Children",),
+            stretch=False,
             id="entities-table",
         )
         yield Static("", id="entities-status-line", classes="status-line")

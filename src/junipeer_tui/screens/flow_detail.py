@@ -18,7 +18,7 @@ from junipeer_tui.dialogs.filter_builder import FilterBuilderScreen
 from junipeer_tui.dialogs.move_back import ask_move_back
 from junipeer_tui.screens.flows import MANUAL_NOT_ALLOWED, show_section
 from junipeer_tui.widgets.key_footer import KeyFooter
-from junipeer_tui.widgets.util import flow_direction, relative, stamp
+from junipeer_tui.widgets.util import counted, flow_direction, relative, stamp
 
 
 def time_history_lines(ctx: ConsoleContext, flow: Flow, windows: int = 5) -> list[str]:
@@ -30,7 +30,7 @@ def time_history_lines(ctx: ConsoleContext, flow: Flow, windows: int = 5) -> lis
         "Covered windows (latest first):" if rows else "No covered windows yet: the flow has not run.",
     ]
     for w in rows:
-        lines.append(f"  {stamp(w.start)} → {stamp(w.end)}   {w.records} records")
+        lines.append(f"  {stamp(w.start)} → {stamp(w.end)}   {counted(w.records, 'record')}")
     return lines
 
 
@@ -75,7 +75,7 @@ class FlowDetailScreen(Dialog[None]):
                         "Run the flow again from a date: Time History moves back to it and a run is queued.",
                     )
                     yield Button("Perform task from a date", id="detail-perform-btn", compact=True)
-            yield KeyFooter()
+        yield KeyFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

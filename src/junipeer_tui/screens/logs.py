@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from engine.store.models import LogEntry, LogLevel
 from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
-from junipeer_tui.widgets.util import guarded, stamp
+from junipeer_tui.widgets.util import counted, guarded, stamp
 
 
 class LogsSection(PagedSection):
@@ -135,7 +135,7 @@ class LogsSection(PagedSection):
 
     def render_status(self) -> None:
         table = self.query_one("#logs-table", PagedTable)
-        parts = [f"page {self.pager.page}", f"{len(self.rows)} lines"]
+        parts = [f"page {self.pager.page}", counted(len(self.rows), "line")]
         if self.task_id:
             parts.append(f"task #{self.task_id} (x clears)")
         if self.pager.page == 1:

@@ -15,7 +15,7 @@ from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.reference_form import ReferenceForm
 from junipeer_tui.widgets.section import Section
-from junipeer_tui.widgets.table import LeanDataTable
+from junipeer_tui.widgets.table import PagedTable
 from junipeer_tui.widgets.util import error_text, flow_direction, stamp
 
 PAGE = 50
@@ -64,9 +64,16 @@ class ReferencesSection(Section):
         with Horizontal(classes="toolbar"):
             yield Input(placeholder="Search: #1001, Shopify id or Fortnox number", id="references-search")
         yield Tabs(id="references-tabs")
-        table = LeanDataTable(id="references-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Source label", "Source id", "Target id", "Origin", "Updated")
-        yield table
+        yield PagedTable(
+            ["Source label", "Source id", "Target id", "Origin", "Updated"],
+            # At 80 columns whether a link was synced or added by hand gives way to when it changed;
+            # a long label (a customer's e-mail) is cut, its header not.
+            fill="Source label",
+            fill_min=len("Source label"),
+            drop=("Origin",),
+            stretch=False,
+            id="references-table",
+        )
         yield Static("", id="references-status", classes="status-line")
 
     def focus_default(self) -> None:
@@ -111,15 +118,12 @@ class ReferencesSection(Section):
         ):
             return  # the refresh tick: nothing changed, keep cursor and scroll as they are
         self.rows, self._shown_for = rows, self._view()
-        table = self.query_one("#references-table", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for r in self.rows:
-            table.add_row(
-                r.source_label or "—", r.source_id, r.target_id, r.origin, stamp(r.updated_at), key=str(r.id)
-            )
-        if self.rows:
-            table.move_cursor(row=max(0, min(cursor, len(self.rows) - 1)))
+        self.query_one("#references-table", PagedTable).show_rows(
+            [
+                (r.id, (r.source_label or "—", r.source_id, r.target_id, r.origin, stamp(r.updated_at)))
+                for r in self.rows
+            ]
+        )
         page = len(self.pages)
         first = (page - 1) * PAGE + 1
         shown = f"rows {first}–{first + len(self.rows) - 1}" if self.rows else "no references"

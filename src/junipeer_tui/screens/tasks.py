@@ -19,6 +19,7 @@ from junipeer_tui.dialogs.base import Dialog
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import (
+    counted,
     entity_tab_title,
     error_text,
     guarded,
@@ -157,7 +158,7 @@ class TasksSection(PagedSection):
         more = " · n older" if len(tasks) >= table.page_size() else ""
         back = " · p newer" if self.pager.page > 1 else ""
         self.query_one("#tasks-status-line", Static).update(
-            f"page {self.pager.page} · {len(tasks)} tasks{flow_note}{more}{back}"
+            f"page {self.pager.page} · {counted(len(tasks), 'task')}{flow_note}{more}{back}"
         )
 
     def apply_filter(self, **criteria: Any) -> None:

@@ -17,6 +17,9 @@ from textual.widget import Widget
 
 Entry = tuple[str, str, str, bool]  # (key, key display, description, enabled)
 HELP_KEY = "question_mark"
+# Keys Textual names but knows no character for: it keeps them bound while an Input has focus, where
+# they are typed instead.
+TYPED = {"slash": "/"}
 
 
 class KeyFooter(Widget, can_focus=False):
@@ -64,8 +67,12 @@ class KeyFooter(Widget, can_focus=False):
         entries: list[Entry] = []
         seen: set[str] = set()
         self._app_keys = set()
+        focused = screen.focused
         for node, binding, enabled, _tooltip in active.values():
             if not binding.show or binding.action in seen:
+                continue
+            typed = TYPED.get(binding.key)
+            if typed and focused is not None and focused.check_consume_key(binding.key, typed):
                 continue
             seen.add(binding.action)
             entries.append(entry(binding, enabled))

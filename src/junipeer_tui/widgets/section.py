@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Select
 
 from junipeer_tui.context import Action, ConsoleContext
 
@@ -30,6 +31,19 @@ class Section(Vertical):
 
     def reload(self) -> None:
         """Re-read what is shown from the service: on show and on the app's refresh tick."""
+
+    def key_escape(self) -> bool:
+        """esc in a filter field (a search, a status, a date) goes back to the records, as the
+        help's "esc back" says; elsewhere esc is left to what is in front."""
+        focused = self.screen.focused
+        in_filters = isinstance(focused, Input | Select) and any(
+            node.has_class("filter-bar") or node.has_class("toolbar") for node in focused.ancestors
+        )
+        tables = [table for table in self.query(DataTable) if table.focusable]
+        if not in_filters or not tables:
+            return False
+        tables[0].focus()
+        return True
 
     def apply_filter(self, **criteria: Any) -> None:
         """Show the section narrowed down, e.g. Logs with ref="#1001" or flow_id=1 (quick links)."""

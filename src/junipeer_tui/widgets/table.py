@@ -155,7 +155,9 @@ class PagedTable(LeanDataTable):
 
     On a table narrower than its columns, the columns named in `drop` go first, in that order, until
     the rest fits, and the `fill` column takes the width left (cut to it): at 80 columns a Message
-    or a Failed column never ends up off-screen behind a horizontal scrollbar."""
+    or a Failed column never ends up off-screen behind a horizontal scrollbar. With `stretch=False`
+    the fill column is only ever cut, never widened past its widest cell: for a column in the
+    middle (a reference) that would push the others to the far edge of a wide table."""
 
     def __init__(
         self,
@@ -164,6 +166,7 @@ class PagedTable(LeanDataTable):
         fill: str | None = None,
         fill_min: int = 12,
         drop: Iterable[str] = (),
+        stretch: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -171,6 +174,7 @@ class PagedTable(LeanDataTable):
         self._fill = fill
         self._fill_min = fill_min  # characters the fill column keeps before a column is dropped
         self._drop = list(drop)
+        self._stretch = stretch
         self._shown = list(self._columns)
         self._rows: list[Row] = []
         self._signature: tuple[Any, ...] | None = None
@@ -252,6 +256,8 @@ class PagedTable(LeanDataTable):
             self._add_rows()
         if fill in shown:
             width = max(room - sum(natural[c] for c in shown if c != fill) - 2 * self.cell_padding, 1)
+            if not self._stretch:
+                width = min(width, natural[fill] - 2 * self.cell_padding)
             column = self.columns[ColumnKey(fill)]
             if column.auto_width or column.width != width:
                 column.auto_width, column.width = False, width

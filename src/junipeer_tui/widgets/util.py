@@ -137,6 +137,11 @@ def styled(value: str, key: str | None = None) -> str:
     return f"[{style}]{value}[/]" if style else value
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 task', '3 tasks': a count and its noun, singular for one."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def entity_tab_title(entity_type: str) -> str:
     return ENTITY_TABS.get(entity_type, entity_type.replace("_", " ").title() + "s")
 
