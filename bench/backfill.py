@@ -696,9 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--b-orders", type=int, default=800, help="orders in the (b) sandbox")
     parser.add_argument("--only", choices=("a", "b"))
     parser.add_argument("--concurrency", type=int, default=8, help="engine consumers = bare-loop workers")
-    parser.add_argument(
-        "--rounds", type=int, default=2, help="(a) runs of each client; the cheapest counts"
-    )
+    parser.add_argument("--rounds", type=int, default=2, help="(a) runs of each client; the cheapest counts")
     parser.add_argument("--write", action="store_true", help="rewrite bench/RESULTS.md")
     parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
     parser.add_argument("--child", choices=("engine", "bare"), help=argparse.SUPPRESS)
