@@ -291,7 +291,7 @@ class JunipeerApp(App[None]):
                 section.reload()
         except Exception as exc:
             report_error(self, exc, f"open {section_id}")
-        console.call_after_refresh(console.focus_section)
+        console.focus_section()
 
     def jump(self, ref: str) -> None:
         """Open the troubleshooting screen for a reference."""

@@ -101,6 +101,32 @@ async def test_keys_and_clicks_switch_sections(console_ctx) -> None:
         assert app.console_screen.active == "logs"
 
 
+async def test_a_section_key_draws_the_section_with_its_focus_in_the_first_frame(console_ctx) -> None:
+    """No frame shows a section before its table has the focus: such a frame lacked the cursor the
+    next key moves, and the table was drawn once more with it a moment later."""
+    app = snapshot_app(console_ctx)
+    frames: list[tuple[str | None, bool]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        content = app.console_screen.query_one("#content")
+        drawn = app._display
+
+        def display(screen, update) -> None:  # type: ignore[no-untyped-def]
+            drawn(screen, update)
+            if update is not None:
+                focus = app.focused
+                inside = focus is not None and any(a.id == content.current for a in focus.ancestors)
+                frames.append((content.current, inside))
+
+        app._display = display  # type: ignore[method-assign]
+        for key in "3451":
+            await pilot.press(key)
+            await settle(pilot)
+    shown = {current for current, _ in frames}
+    assert {"section-entities", "section-logs", "section-tasks", "section-dashboard"} <= shown
+    assert [frame for frame in frames if not frame[1]] == []
+
+
 async def test_sections_mount_in_the_background_soon_after_start(console_ctx) -> None:
     """Opening a section after the first second is a switch, not a mount."""
     app = snapshot_app(console_ctx)

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets import _data_table as data_table_module
 
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.table import LeanDataTable, PagedTable
@@ -23,8 +24,10 @@ ROWS: list[tuple[Any, ...]] = [
 
 
 class TableApp(App[None]):
+    TABLE: type[DataTable[Any]] = LeanDataTable
+
     def compose(self) -> ComposeResult:
-        table = LeanDataTable(id="t", cursor_type="row", zebra_stripes=True)
+        table = self.TABLE(id="t", cursor_type="row", zebra_stripes=True)
         table.add_column("Status", width=8)
         table.add_column("Retriever Reference", width=14)
         table.add_column("Storer")
@@ -82,6 +85,35 @@ async def test_screen_draws_the_same_as_datatable() -> None:
         rich = [list(table.render_line(y)) for y in range(6)]
         assert fast == rich
         assert "#1001" in texts([fast[1]])[0] and table.cursor_coordinate == Coordinate(2, 0)
+
+
+class PlainTableApp(TableApp):
+    TABLE = DataTable
+
+
+async def test_column_widths_equal_what_datatable_measures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same widths and scroll size from the cells' lengths, without DataTable's measure() of
+    every one-line cell (markup, wide characters and a second line included)."""
+    measured: list[Any] = []
+    real_measure = data_table_module.measure
+
+    def counting_measure(console: Any, renderable: Any, default: int, **kw: Any) -> int:
+        measured.append(renderable)
+        return real_measure(console, renderable, default, **kw)
+
+    monkeypatch.setattr(data_table_module, "measure", counting_measure)
+    figures = []
+    for app in (TableApp(), PlainTableApp()):
+        async with app.run_test(size=(90, 12)) as pilot:
+            await pilot.pause()
+            table = app.query_one("#t", DataTable)
+            figures.append(([c.content_width for c in table.ordered_columns], table.virtual_size))
+            cells = [m for m in measured if str(m) not in {str(c.label) for c in table.ordered_columns}]
+            if not isinstance(app, PlainTableApp):
+                assert cells == []  # the header labels only
+                measured.clear()
+    assert figures[0] == figures[1]
+    assert len(cells) == len(ROWS) * 5  # DataTable itself measured every cell
 
 
 class PagedApp(App[None]):

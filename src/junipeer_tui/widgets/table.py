@@ -14,8 +14,10 @@ from rich.text import Text
 from textual import on
 from textual.app import App
 from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable, Input, Select
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from junipeer_tui.context import ConsoleContext
 from junipeer_tui.widgets.section import Section
@@ -87,6 +89,36 @@ class LeanDataTable(DataTable[Any]):
         self._cell_render_cache = LRUCache(self.CACHED_LINES * 8)
         self._row_render_cache = LRUCache(self.CACHED_LINES)
         self._line_cache = LRUCache(self.CACHED_LINES)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Column widths grow to the new rows' cells. A one-line row of Text is measured by the
+        cell length of each cell's longest line, which is the maximum DataTable's measure() takes
+        from Text.__rich_measure__, without the console options and word split it builds per
+        cell: a page of new log lines took a sixth of a section switch there. Rows with a label
+        or more than one line go DataTable's way (they need its height pass)."""
+        rows = [(key, self._row_locations.get(key)) for key in new_rows]
+        rows = [(key, index) for key, index in rows if index is not None]
+        if any(
+            (row := self.rows.get(key)) is None or row.label is not None or row.height != 1 for key, _ in rows
+        ):
+            super()._update_dimensions([key for key, _ in rows])
+            return
+        console = self.app.console
+        columns = self.ordered_columns
+        for _key, index in rows:
+            for column, content in zip(columns, self._get_row_renderables(index).cells, strict=False):
+                if isinstance(content, Text):
+                    width = max(map(cell_len, content.plain.splitlines()), default=0)
+                else:
+                    width = measure(console, content, 1)
+                if width > column.content_width:
+                    column.content_width = width
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            sum(column.get_render_width(self) for column in self.columns.values())
+            + self._row_label_column_width,
+            self._total_row_height + header_height,
+        )
 
     def _render_cell(
         self,
