@@ -233,11 +233,7 @@ def test_lost_answers_never_duplicate_orders(connected) -> None:
     """Timeouts and dropped connections after Fortnox applied the write: the engine looks the order
     up by its shop order name and adopts it instead of creating another."""
     service, sb, iid = connected
-    with service.session() as s:
-        for conn in s.exec(select(Connector)):
-            conn.options = {**conn.options, "timeout": 0.5}
-            s.add(conn)
-        s.commit()
+    _answers_time_out_after(service, 0.5)
     sb.post(
         "faults", {"platform": "fortnox", "timeout": 0.08, "timeout_seconds": 1.0, "drop": 0.08, "seed": 3}
     )
@@ -252,6 +248,15 @@ def test_lost_answers_never_duplicate_orders(connected) -> None:
     assert {e.status for e in orders} <= {"synced", "error"}
     assert {e.error_code for e in orders if e.status == "error"} <= {"ARTICLE_NOT_FOUND"}
     assert any(log.code == "ADOPTED" for log in service.logs(iid, text="Adopted"))
+
+
+def _answers_time_out_after(service, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    """The connectors give up on an answer after `seconds`, so a fault's lost answer is quick."""
+    with service.session() as s:
+        for conn in s.exec(select(Connector)):
+            conn.options = {**conn.options, "timeout": seconds}
+            s.add(conn)
+        s.commit()
 
 
 def _fortnox_order(sb, doc: str) -> dict:
@@ -272,11 +277,7 @@ def test_customers_without_email_are_created_once_when_answers_are_lost(connecte
     shop = [o for o in sb.get("shopify/orders") if o["financial_status"] in KEPT and o.get("customer")]
     for order in shop:
         sb.post(f"shopify/orders/{order['id']}", {"email": None})
-    with service.session() as s:
-        for conn in s.exec(select(Connector)):
-            conn.options = {**conn.options, "timeout": 0.5}
-            s.add(conn)
-        s.commit()
+    _answers_time_out_after(service, 0.5)
     # Half the customer creates are applied and their answers lost (timed out or dropped).
     sb.post(
         "faults",
