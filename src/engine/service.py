@@ -1105,8 +1105,6 @@ class Service:
     async def check_target_record(self, integration_id: int, entity_type: str, target_id: str) -> None:
         """Raise unless the target platform has a record `target_id` of `entity_type`: a reference
         typed by hand must point at something that exists, or the next sync updates nothing."""
-        from engine.platforms.http import PlatformError
-
         target_id = target_id.strip()
         if not target_id:
             raise EngineError("BAD_INPUT", "The target id cannot be empty")

@@ -380,14 +380,19 @@ async def _ensure_invoice(
 
 
 # -- customers ----------------------------------------------------------------------------------
+def _contact_email(order: dict) -> str:
+    """The buyer's email, as the order or its customer carries it ("" when Shopify withheld it)."""
+    return (order.get("email") or (order.get("customer") or {}).get("email") or "").strip()
+
+
 def customer_source_id(order: dict) -> str:
     """Who the order's customer is in Shopify: the customer id, else the email, else (a guest
     without either) the order itself. It is written into the Fortnox customer's ExternalReference,
     which is how an interrupted create is found again."""
     customer = order.get("customer") or {}
-    email = (order.get("email") or customer.get("email") or "").strip().lower()
     if customer.get("id"):
         return str(customer["id"])
+    email = _contact_email(order).lower()
     return f"email:{email}" if email else f"order:{order['id']}"
 
 
@@ -402,7 +407,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
     async with ctx.locks[sid]:
         if (known := await rec.areference("customer", sid)) is not None:
             return known.target_id
-        email = (order.get("email") or (order.get("customer") or {}).get("email") or "").strip().lower()
+        email = _contact_email(order).lower()
         entity = await rec.claim_entity_waiting("customer", sid, email or sid)
         if entity is None:
             raise EngineError("IN_FLIGHT", f"customer {email or sid} is being created by another worker")
@@ -476,7 +481,7 @@ def build_customer(ctx: FlowContext, order: dict) -> dict:
     )
     return {
         "Name": name,
-        "Email": order.get("email") or customer.get("email"),
+        "Email": _contact_email(order) or None,
         "Type": "COMPANY" if billing.get("company") else conf.customer_type,
         "CountryCode": (billing.get("country_code") or conf.default_country_code).upper(),
         "Address1": billing.get("address1"),

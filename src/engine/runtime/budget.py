@@ -61,8 +61,8 @@ class BudgetShare:
     def __init__(self, db: Engine, key: str, holder: str, limiter: Any, total: int) -> None:
         self.db, self.key, self.holder = db, key, holder
         self.limiter, self.total = limiter, total
-        share, holders = share_of(db, key, holder, total)
-        limiter.set_capacity(share)
+        self.share, holders = share_of(db, key, holder, total)
+        limiter.set_capacity(self.share)
         if holders > 1:
             limiter.hold_all(limiter.window_seconds + HEARTBEAT)
         self._task: asyncio.Task[None] | None = None
@@ -73,11 +73,18 @@ class BudgetShare:
         while True:
             await asyncio.sleep(HEARTBEAT)
             try:
-                share, _ = await asyncio.to_thread(share_of, self.db, self.key, self.holder, self.total)
+                self.share, _ = await asyncio.to_thread(share_of, self.db, self.key, self.holder, self.total)
             except Exception as exc:  # the database is away: keep the last share rather than guess
                 log.warning("could not renew the rate budget share of %s: %s", self.key, exc)
                 continue
-            self.limiter.set_capacity(share)
+            self.limiter.set_capacity(self.share)
+
+    def follow(self, limiter: Any) -> None:
+        """Pace `limiter` from now on: the client was rebuilt (new credentials) and the share stays
+        this pool's. It waits a window first, while the old client's requests leave it."""
+        self.limiter = limiter
+        limiter.set_capacity(self.share)
+        limiter.hold_all(limiter.window_seconds)
 
     async def aclose(self) -> None:
         if self._task is not None:

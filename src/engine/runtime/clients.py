@@ -107,16 +107,17 @@ class ClientPool:
         client = build_client(connector, self.secrets)
         self._clients[connector.id] = (revision, client)
         if self.db is not None and isinstance(client, FortnoxClient) and client.pacing:
-            stale = self._shares.pop(connector.id, None)
-            self._shares[connector.id] = BudgetShare(
-                self.db,
-                f"fortnox:{connector.credential_ref}",
-                self.holder,
-                client.limiter,
-                RATE_LIMIT_REQUESTS,
-            )
-            if stale is not None:
-                self._stale.append(stale)
+            share = self._shares.get(connector.id)
+            if share is not None:  # keep this pool's row: leaving and joining again would blink
+                share.follow(client.limiter)
+            else:
+                self._shares[connector.id] = BudgetShare(
+                    self.db,
+                    f"fortnox:{connector.credential_ref}",
+                    self.holder,
+                    client.limiter,
+                    RATE_LIMIT_REQUESTS,
+                )
         return client
 
     async def aclose(self) -> None:

@@ -14,10 +14,11 @@ left for a person.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.errors import EngineError
+from engine.runtime import env_seconds
 from engine.store.models import utcnow
 
 # The platform did not serve the request; trying later can work. (Not MALFORMED_RESPONSE: an answer
@@ -35,13 +36,6 @@ AUTO_RETRIES = 5
 MAX_PAUSES = 8
 
 
-def _seconds(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 def backoff(attempt: int, base: float, cap: float) -> timedelta:
     """The delay before attempt `attempt` + 1 (1-based `attempt`): base, 2 × base, … up to `cap`."""
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempt - 1)))
@@ -49,18 +43,18 @@ def backoff(attempt: int, base: float, cap: float) -> timedelta:
 
 def pause_delay(pauses: int) -> timedelta:
     """How long a task paused by an outage waits before it is claimed again."""
-    return backoff(pauses, _seconds("JUNIPEER_PAUSE_SECONDS", 30.0), 15 * 60)
+    return backoff(pauses, env_seconds("JUNIPEER_PAUSE_SECONDS", 30.0), 15 * 60)
 
 
 def retry_delay(attempt: int) -> timedelta:
     """How long a record that failed transiently waits before it is attempted again."""
-    return backoff(attempt, _seconds("JUNIPEER_RETRY_SECONDS", 15.0), 5 * 60)
+    return backoff(attempt, env_seconds("JUNIPEER_RETRY_SECONDS", 15.0), 5 * 60)
 
 
 def retry_plan(entity: Any, code: str, now: datetime | None = None) -> dict[str, Any]:
     """The entity's retry columns after a failure with `code`: when it is attempted again by
     itself, or nothing (a data error, or the automatic attempts are used up)."""
-    attempts = int(getattr(entity, "auto_retries", 0) or 0)
+    attempts = entity.auto_retries or 0
     if code not in TRANSIENT_CODES or attempts >= AUTO_RETRIES:
         return {"retry_at": None}
     return {"retry_at": (now or utcnow()) + retry_delay(attempts + 1), "auto_retries": attempts + 1}
@@ -69,13 +63,8 @@ def retry_plan(entity: Any, code: str, now: datetime | None = None) -> dict[str,
 SETTLED = {"retry_at": None, "auto_retries": 0}  # a record that synced starts counting afresh
 
 
-class Outage(Exception):
+class Outage(EngineError):
     """A streak of failures that are the platform's: the task gives up its turn."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
     @property
     def needs_a_person(self) -> bool:

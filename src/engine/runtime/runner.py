@@ -28,7 +28,7 @@ from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping import settings as settings_mod
 from engine.platforms.http import PlatformError
-from engine.runtime import queue
+from engine.runtime import env_seconds, queue
 from engine.runtime import time_history as th
 from engine.runtime.clients import ClientPool
 from engine.runtime.outage import MAX_PAUSES, PLATFORM_DOWN_CODES, Outage, pause_delay
@@ -79,13 +79,6 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 class Runner:
     def __init__(
         self,
@@ -104,7 +97,7 @@ class Runner:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.max_tasks = max_tasks
         self.concurrency = concurrency
-        self.lease_seconds = lease_seconds or _env_float("JUNIPEER_LEASE_SECONDS", 60.0)
+        self.lease_seconds = lease_seconds or env_seconds("JUNIPEER_LEASE_SECONDS", 60.0)
         self.poll_seconds = poll_seconds
         self.progress = progress
         # Told about every task this runner ends (completed, stopped, or paused by shutdown).

@@ -34,3 +34,16 @@ async def test_a_newcomer_waits_a_window_and_the_others_shrink(db, monkeypatch) 
     await asyncio.sleep(0.2)
     assert first.max_requests == 25  # and of its leaving
     await one.aclose()
+
+
+async def test_a_rebuilt_client_keeps_the_pools_share(db) -> None:
+    """New credentials rebuild the client; the pool's place in the budget stays, and the new
+    limiter waits a window while the old client's requests leave it."""
+    old, new = SlidingWindowLimiter(25, 0.2), SlidingWindowLimiter(25, 0.2)
+    other = BudgetShare(db, "fortnox:a", "p0", SlidingWindowLimiter(25, 0.2), 25)
+    share = BudgetShare(db, "fortnox:a", "p1", old, 25)
+    share.follow(new)
+    assert new.max_requests == 12 and new.in_window() == 12
+    assert share_of(db, "fortnox:a", "p2", 25) == (8, 3)  # p1 still counted once
+    await share.aclose()
+    await other.aclose()
