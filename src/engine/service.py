@@ -451,6 +451,8 @@ class Service:
             if conn.platform == "shopify":
                 n = await client.count_orders(status="any")
                 message = f"Connected: {n} orders readable"
+                if "read_all_orders" not in await client.access_scopes():
+                    message += " (the last 60 days only: the token lacks read_all_orders)"
             else:
                 terms = await client.lookup("termsofpayments")
                 message = f"Connected: {len(terms)} terms of payment"

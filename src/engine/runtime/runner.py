@@ -454,6 +454,7 @@ class Runner:
         if start >= end:
             return "nothing to export: the range ends before the order exclusion date"
         done = set(params.get("done", []))
+        await module.check_window(ctx, start)
         if not counters["total"]:
             counters["total"] = await ctx.source.count_orders(
                 created_at_min=start, created_at_max=end, status="any"
@@ -485,6 +486,7 @@ class Runner:
         run_start = utcnow()
         window = th.plan(self.db, flow.id, ctx.settings.order.exclusion_date, run_start)  # type: ignore[arg-type]
         done = th.completed(self.db, flow.id, window)  # type: ignore[arg-type]
+        await module.check_window(ctx, window.start)
         todo = await th.skip_empty(
             [c for c in th.chunks(window) if not th.is_covered(c, done)],
             lambda a, b: ctx.source.count_orders(updated_at_min=a, updated_at_max=b, status="any"),

@@ -244,6 +244,17 @@ async def refund_shopify_order(request: Request) -> Response:
         return json_response(refund, 201)
 
 
+async def set_shopify_scopes(request: Request) -> Response:
+    """What the shop's token was granted, e.g. without `read_all_orders` to hide orders older than 60 days."""
+    state = _state(request)
+    scopes = (await _body(request)).get("scopes")
+    if not isinstance(scopes, list) or not all(isinstance(x, str) and x for x in scopes):
+        raise ControlError(400, "scopes must be a list of scope handles such as read_orders")
+    with state.lock:
+        state.shopify.scopes = list(dict.fromkeys(scopes))
+        return json_response({"scopes": state.shopify.scopes})
+
+
 async def dump_shopify(request: Request) -> Response:
     state = _state(request)
     kind = request.path_params["kind"]
@@ -343,6 +354,7 @@ ROUTES = [
     Route("/shopify/orders", _wrap(create_shopify_order), methods=["POST"]),
     Route("/shopify/orders/{order_id:int}", _wrap(update_shopify_order), methods=["POST"]),
     Route("/shopify/orders/{order_id:int}/refunds", _wrap(refund_shopify_order), methods=["POST"]),
+    Route("/shopify/access-scopes", _wrap(set_shopify_scopes), methods=["POST"]),
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),

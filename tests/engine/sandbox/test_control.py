@@ -231,3 +231,26 @@ def test_a_real_order_is_replayed_as_given(shopify, control) -> None:
     assert control.post("shopify/orders", json={"order": ["not", "an", "order"]}).status_code == 400
     dated = {**real, "created_at": "2026-11-02 10:00"}
     assert "offset" in control.post("shopify/orders", json={"order": dated}).json()["error"]
+
+
+def test_without_read_all_orders_older_orders_vanish_silently(shopify, control) -> None:
+    real = control.get("shopify/orders").json()[0]
+    for key in ("id", "name", "order_number", "number", "updated_at", "processed_at"):
+        real.pop(key)
+    real["created_at"] = datetime.fromtimestamp(time.time() - 61 * 86_400).astimezone().isoformat()
+    old = control.post("shopify/orders", json={"order": real}).json()
+    scopes = shopify.get("../../oauth/access_scopes.json").json()["access_scopes"]
+    assert {"handle": "read_all_orders"} in scopes
+    count = shopify.get("orders/count.json", params={"status": "any"}).json()["count"]
+    try:
+        control.post("shopify/access-scopes", json={"scopes": ["read_orders"]})
+        assert shopify.get("../../oauth/access_scopes.json").json() == {
+            "access_scopes": [{"handle": "read_orders"}]
+        }
+        assert shopify.get(f"orders/{old['id']}.json").status_code == 404
+        listed = shopify.get("orders.json", params={"status": "any", "limit": 250}).json()["orders"]
+        assert old["id"] not in {o["id"] for o in listed}
+        assert shopify.get("orders/count.json", params={"status": "any"}).json()["count"] == count - 1
+    finally:
+        control.post("shopify/access-scopes", json={"scopes": ["read_orders", "read_all_orders"]})
+    assert shopify.get(f"orders/{old['id']}.json").status_code == 200
