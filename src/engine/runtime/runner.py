@@ -255,7 +255,11 @@ class Runner:
         delay, or stop it when a person must act (credentials) or the pauses are used up."""
         assert task.id is not None
         params = dict(queue.params_of(self.db, task.id))
-        pauses = int(params.get("pauses", 0)) + 1
+        # Pauses count one outage: records synced since the last pause mean the platform came back,
+        # so a later outage of a long task starts from the first, short pause again.
+        recovered = counters["synced"] > int(params.get("synced_at_pause", counters["synced"]))
+        pauses = 1 if recovered else int(params.get("pauses", 0)) + 1
+        params["synced_at_pause"] = counters["synced"]
         what = hint(outage.code)
         if outage.needs_a_person or pauses > MAX_PAUSES:
             why = "" if outage.needs_a_person else f" after {MAX_PAUSES} pauses"
