@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, union
+from sqlalchemy import func, or_, tuple_, union
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -667,10 +667,19 @@ class Service:
             q = q.where(Task.created_at >= since)
         if until:
             q = q.where(Task.created_at < until)
-        if before_id:
+        # A date range alone is read by creation time, a range of ix_task_integration_created_id:
+        # in id order SQLite walks every task created after the range (a "to" date before the first
+        # task: 33 ms on 50,000 tasks, once a second on the Tasks screen). Ids grow with creation
+        # time, so both orders list the same tasks the same way.
+        by_creation = bool(since or until) and not (status or flow_id or entity_type)
+        if before_id and by_creation:
+            after = select(Task.created_at).where(Task.id == before_id).scalar_subquery()
+            q = q.where(tuple_(Task.created_at, Task.id) < tuple_(after, before_id))
+        elif before_id:
             q = q.where(Task.id < before_id)
+        order = (col(Task.created_at).desc(), col(Task.id).desc()) if by_creation else (col(Task.id).desc(),)
         with self.session() as s:
-            return list(s.exec(q.order_by(col(Task.id).desc()).limit(limit)))
+            return list(s.exec(q.order_by(*order).limit(limit)))
 
     # -- logs ---------------------------------------------------------------------------------
     def logs(

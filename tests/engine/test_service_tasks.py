@@ -1,0 +1,80 @@
+"""The task listing behind the Tasks screen and `junipeer tasks`: newest first, filtered by date,
+paged by keyset, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session
+
+from engine.service import Service
+from engine.store.models import Task, TaskStatus
+from tests.conftest import add_shop
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def service(db_url: str, secrets, tmp_path) -> Service:
+    svc = Service(db_url, secrets=secrets, data_dir=tmp_path)
+    add_shop(svc.db)
+    # 60 tasks, one every 8 hours from START (20 days), every fifth one stopped.
+    with Session(svc.db) as s:
+        s.add_all(
+            Task(
+                integration_id=1,
+                flow_id=1,
+                kind="sync",
+                status=TaskStatus.STOPPED if i % 5 == 0 else TaskStatus.COMPLETED,
+                created_at=START + timedelta(hours=8 * i),
+            )
+            for i in range(60)
+        )
+        s.commit()
+    return svc
+
+
+def created(tasks: list[Task]) -> list[datetime]:
+    return [t.created_at.replace(tzinfo=UTC) if t.created_at.tzinfo is None else t.created_at for t in tasks]
+
+
+def pages(svc: Service, size: int, **criteria: object) -> list[list[Task]]:
+    """Every page an operator sees pressing n, as the Tasks screen pages: below the last task shown."""
+    out = [svc.tasks(1, limit=size, **criteria)]  # type: ignore[arg-type]
+    while len(out[-1]) == size:
+        out.append(svc.tasks(1, limit=size, before_id=out[-1][-1].id, **criteria))  # type: ignore[arg-type]
+    return out
+
+
+def test_a_date_range_pages_through_its_tasks_newest_first(service: Service) -> None:
+    since, until = START + timedelta(days=3), START + timedelta(days=11)
+    seen = pages(service, 7, since=since, until=until)
+    tasks = [t for page in seen for t in page]
+    stamps = created(tasks)
+    assert len(tasks) == 24  # three a day for 8 days, each once
+    assert len({t.id for t in tasks}) == 24
+    assert stamps == sorted(stamps, reverse=True)
+    assert all(since <= at < until for at in stamps)
+    assert [t.id for t in tasks] == sorted((t.id for t in tasks), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("criteria", "count"),
+    [
+        ({"until": START + timedelta(days=2)}, 6),
+        ({"until": START}, 0),  # a "to" date before the first task
+        ({"since": START + timedelta(days=19)}, 3),
+        ({"since": START + timedelta(days=30)}, 0),  # a "from" date after the last task
+    ],
+)
+def test_an_open_date_range_lists_exactly_its_tasks(service: Service, criteria: dict, count: int) -> None:
+    tasks = [t for page in pages(service, 4, **criteria) for t in page]
+    assert len(tasks) == len({t.id for t in tasks}) == count
+
+
+def test_a_date_range_with_a_status_pages_in_id_order(service: Service) -> None:
+    seen = pages(service, 2, status=TaskStatus.STOPPED, until=START + timedelta(days=10))
+    tasks = [t for page in seen for t in page]
+    assert [t.status for t in tasks] == [TaskStatus.STOPPED] * 6
+    assert [t.id for t in tasks] == sorted((t.id for t in tasks), reverse=True)
