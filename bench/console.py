@@ -17,7 +17,9 @@ quickly it answers keys while an Export Many runs on the embedded engine.
           a time, each key timed to the first frame that shows its effect, the last one to the
           frame showing the match. The same queries are also timed straight through the service,
           to separate the query from the rendering. Goals: big/small ≤ 1.5 and < 100 ms on the big
-          database, on the console's time (below).
+          database, on the console's time (below). Both databases are measured in one process,
+          their apps interleaved (small, big, then big, small, ...), so the neighbours' load of a
+          given minute weighs on both alike.
 (latency) A sandbox (5,000 orders, no limits) in its own process, a fresh workspace connected to it,
           the console with its embedded engine (run_engine=True); an Export Many over the whole range
           is started and, while it runs, keys are sent (sections 1–8, cursor up/down): for each key
@@ -699,28 +701,43 @@ def read_through(path: Path) -> None:
             pass
 
 
-async def _open_main(workdir: Path, size: DbSize, repeats: int, warm_repeats: int) -> dict[str, Any]:
-    say(f"  [{size.name}] warm-up app on the small database (imports, CSS) ...")
+def rounds(repeats: int) -> list[list[str]]:
+    """The order the databases are measured in, one list per round: small then big, then big then
+    small (ABBA), so a load that rises or falls steadily through the run weighs on both alike."""
+    names = list(SIZES)
+    return [names if i % 2 == 0 else names[::-1] for i in range(repeats)]
+
+
+async def _open_main(repeats: int, warm_repeats: int) -> dict[str, Any]:
+    """Both databases in one process, their apps interleaved (rounds()): a big/small ratio of apps
+    measured minutes apart compared the neighbours' load of those minutes as much as the databases
+    (RESULTS.md, session 7)."""
+    say("  warm-up app on the small database (imports, CSS) ...")
     warmup = _open_service(OUT / "small")
     await _one_app(warmup, SIZES["small"], 1)
     await warmup.aclose()
-    service = _open_service(workdir)
-    apps, mounts = [], []
-    for i in range(repeats):
-        say(f"  [{size.name}] app {i + 1}/{repeats} ...")
-        read_through(workdir / "junipeer.sqlite")
-        apps.append(await _one_app(service, size, warm_repeats))
-        read_through(workdir / "junipeer.sqlite")
-        mounts.append(await _one_app(service, size, warm_repeats, background=False))
-    direct = direct_queries(service, workdir, size, apps[0]["page"]["entities"])
-    await service.aclose()
-    return {
-        "size": size.__dict__,
-        "apps": apps,
-        "mounts": mounts,
-        "direct": direct,
-        "warm_repeats": warm_repeats,
-    }
+    services = {name: _open_service(OUT / name) for name in SIZES}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"apps": [], "mounts": []} for name in SIZES}
+    for i, order in enumerate(rounds(repeats)):
+        for name in order:
+            size, workdir = SIZES[name], OUT / name
+            say(f"  [{name}] app {i + 1}/{repeats} ...")
+            read_through(workdir / "junipeer.sqlite")
+            runs[name]["apps"].append(await _one_app(services[name], size, warm_repeats))
+            read_through(workdir / "junipeer.sqlite")
+            runs[name]["mounts"].append(await _one_app(services[name], size, warm_repeats, background=False))
+    out: dict[str, Any] = {}
+    for name, size in SIZES.items():
+        service = services[name]
+        direct = direct_queries(service, OUT / name, size, runs[name]["apps"][0]["page"]["entities"])
+        await service.aclose()
+        out[name] = {
+            "size": size.__dict__,
+            **runs[name],
+            "direct": direct,
+            "warm_repeats": warm_repeats,
+        }
+    return out
 
 
 # -- child: key-to-repaint latency during an Export Many ----------------------------------------
@@ -827,8 +844,7 @@ def child_main(kind: str, out_path: Path, args: argparse.Namespace) -> None:
     if kind == "latency":
         result = asyncio.run(_latency_main(args.orders, args.presses, args.baseline))
     else:
-        size = SIZES[kind]
-        result = asyncio.run(_open_main(OUT / size.name, size, args.repeats, args.warm_repeats))
+        result = asyncio.run(_open_main(args.repeats, args.warm_repeats))
     out_path.write_text(json.dumps(result))
 
 
@@ -1123,7 +1139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="replace the Console section of RESULTS.md")
     parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
     parser.add_argument("--from-json", type=Path, help="report (and --write) the figures of a --json run")
-    parser.add_argument("--child", choices=("small", "big", "latency"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("open", "latency"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -1142,10 +1158,8 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.from_json and args.only in (None, "open"):
         with stopwatch("databases"):
             ensure_databases(args.rebuild)
-        with stopwatch("open/search, small"):
-            raw["small"] = run_child("small", args)
-        with stopwatch("open/search, big"):
-            raw["big"] = run_child("big", args)
+        with stopwatch("open/search, small and big interleaved"):
+            raw.update(run_child("open", args))
         more, v = open_lines(raw["small"], raw["big"])
         lines += more
         verdicts += v
