@@ -78,3 +78,22 @@ def test_a_date_range_with_a_status_pages_in_id_order(service: Service) -> None:
     tasks = [t for page in seen for t in page]
     assert [t.status for t in tasks] == [TaskStatus.STOPPED] * 6
     assert [t.id for t in tasks] == sorted((t.id for t in tasks), reverse=True)
+
+
+def test_tasks_by_day_count_each_utc_day_whole(service: Service) -> None:
+    """The dashboard's 7-day chart: every task of each day counted, a day running from 00:00 UTC."""
+    with Session(service.db) as s:
+        for at, status in [
+            (START + timedelta(days=2, hours=23, minutes=59), TaskStatus.STOPPED),  # the 3rd's last minute
+            (START + timedelta(days=3), TaskStatus.STOPPED),  # the 4th's first moment
+            (START + timedelta(days=3, hours=1), TaskStatus.PENDING),
+        ]:
+            s.add(Task(integration_id=1, flow_id=1, kind="sync", status=status, created_at=at))
+        s.commit()
+    by_day = service.task_counts_by_day(1, START.date() + timedelta(days=1), 3)
+    days = [START.date() + timedelta(days=i) for i in (1, 2, 3)]
+    assert list(by_day) == days
+    # Three a day from the fixture (task i at START + 8 i hours, every fifth stopped), and the above.
+    assert by_day[days[0]] == {"completed": 2, "stopped": 1}  # tasks 3, 4, 5: task 5 stopped
+    assert by_day[days[1]] == {"completed": 3, "stopped": 1}  # tasks 6, 7, 8 and the last-minute one
+    assert by_day[days[2]] == {"completed": 2, "stopped": 2, "pending": 1}  # 9, 10 (stopped), 11
