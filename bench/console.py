@@ -548,7 +548,10 @@ async def _one_app(
         console = app.console_screen
         content = console.query_one("#content", ContentSwitcher)
         if background:
-            await until(lambda: all(section.is_attached for section in console.sections()))
+            # Mounted, not only attached: a section is in the DOM before its compose and on_mount
+            # have run (Configure's reads its schedule and webhooks), and a key sent in between
+            # timed the end of start-up with the section it opened.
+            await until(lambda: all(section.is_mounted for section in console.sections()))
         await asyncio.sleep(0.3)
         day = search_day(service, iid)
 
@@ -805,7 +808,7 @@ async def _latency_main(orders: int, presses: int, baseline: int) -> dict[str, A
             async with app.run_test(size=SIZE):
                 await until(lambda: app.console_screen is not None)
                 console = app.console_screen
-                await until(lambda: all(s.is_attached for s in console.instances.values()), 20)
+                await until(lambda: all(s.is_mounted for s in console.instances.values()), 20)
                 await asyncio.sleep(0.5)
                 say("  idle baseline ...")
                 result["idle"] = await _press_loop(app, baseline, rng, lambda: True)
