@@ -19,7 +19,7 @@ from starlette.routing import Route
 from engine.sandbox.common import BodyError, json_response, read_json
 from engine.sandbox.faults import FaultConfig
 from engine.sandbox.fortnox import FortnoxError, create_article_in
-from engine.sandbox.generator import COUNTRIES, cents_of, price_line, recompute_totals
+from engine.sandbox.generator import COUNTRIES, cents_of, reprice
 from engine.sandbox.shopify import refund_summary
 from engine.sandbox.state import SandboxState, public
 
@@ -133,7 +133,6 @@ async def update_shopify_order(request: Request) -> Response:
             if body["email"] is None and order.get("customer"):
                 # As when Shopify withholds a customer's contact data: the customer keeps its id only.
                 order["customer"].pop("email", None)
-        country = order["shipping_address"]["country_code"]
         if "line_items" in body:
             by_id = {li["id"]: li for li in order["line_items"]}
             by_sku = {li["sku"]: li for li in order["line_items"]}
@@ -148,10 +147,10 @@ async def update_shopify_order(request: Request) -> Response:
                         continue
                     line["quantity"] = quantity
                 if "price" in change:
+                    # The buyer's new price; its shop-currency twin is derived again.
                     line["price"] = f"{cents_of(change['price']) / 100:.2f}"
-                rate = line["tax_lines"][0]["rate"] if line["tax_lines"] else 0.0
-                price_line(line, order["currency"], rate, record.discount_pct, country)
-        recompute_totals(order)
+                    line.pop("price_set", None)
+        reprice(order)
         # Top-level fields stored exactly as given, however odd: how a test makes an order that is
         # malformed ("created_at": "not-a-date") without the generator ever making one.
         replace = body.get("replace") or {}

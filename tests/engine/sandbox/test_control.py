@@ -24,7 +24,11 @@ def test_create_order_is_visible_to_polling(shopify, control) -> None:
     assert created.status_code == 201
     order = created.json()
     assert order["order_number"] == last["order_number"] + 1
-    assert order["currency"] == "EUR" and order["shipping_address"]["country_code"] == "DE"
+    assert (
+        order["currency"] == "SEK"
+        and order["presentment_currency"] == "EUR"
+        and order["shipping_address"]["country_code"] == "DE"
+    )
     assert order["line_items"][0]["tax_lines"][0]["rate"] == 0.19
     assert order["customer"]["email"] == "new.buyer@example.com"
     polled = shopify.get(
