@@ -216,6 +216,16 @@ async def dump_fortnox(request: Request) -> Response:
         return json_response([public(o) for o in objects.values()])
 
 
+async def set_fortnox_settings(request: Request) -> Response:
+    """Company settings an operator changes in Fortnox itself, e.g. öresutjämning to whole kronor."""
+    state = _state(request)
+    body = await _body(request)
+    with state.lock:
+        if "round_whole_kronor" in body:
+            state.fortnox.round_whole_kronor = bool(body["round_whole_kronor"])
+        return json_response({"round_whole_kronor": state.fortnox.round_whole_kronor})
+
+
 async def create_fortnox_article(request: Request) -> Response:
     state = _state(request)
     body = await _body(request)
@@ -286,6 +296,7 @@ ROUTES = [
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),
+    Route("/fortnox/settings", _wrap(set_fortnox_settings), methods=["POST"]),
     Route("/fortnox/{kind}", _wrap(dump_fortnox), methods=["GET"]),
     Route("/stats", _wrap(get_stats), methods=["GET"]),
     Route("/stats/reset", _wrap(reset_stats), methods=["POST"]),

@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 
 from engine.platforms.fortnox_codes import CODE_BY_NAME, FORTNOX_CODES
 from engine.sandbox.common import BodyError, header, json_response, read_json, send_json
+from engine.sandbox.fortnox_amounts import compute_totals, currency_terms
 from engine.sandbox.generator import SHOP_TZ
 from engine.sandbox.state import FortnoxStore, SandboxState, public
 
@@ -390,7 +391,8 @@ async def update_article(request: Request) -> Response:
 
 DOC_FIELDS = (
     "CustomerNumber", "CustomerName", "DeliveryDate", "YourOrderNumber", "YourReference", "OurReference",
-    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Currency", "CurrencyRate", "VATIncluded",
+    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Currency", "CurrencyRate", "CurrencyUnit",
+    "VATIncluded",
     "WayOfDelivery", "TermsOfPayment", "Freight", "Address1", "Address2", "City", "ZipCode", "Country",
     "DeliveryName", "DeliveryAddress1", "DeliveryAddress2", "DeliveryCity", "DeliveryZipCode",
     "DeliveryCountry", "Remarks", "Comments", "Phone1", "EmailInformation", "Language", "PriceList",
@@ -480,35 +482,11 @@ def _build_rows(
     return rows
 
 
-def _compute_totals(doc: dict[str, Any], rows_key: str) -> None:
-    included = bool(doc.get("VATIncluded"))
-    lines = 0.0
-    vat = 0.0
-    # Orders total what was ordered; invoices what was delivered.
-    quantity = "OrderedQuantity" if rows_key == "OrderRows" else "DeliveredQuantity"
-    for row in doc[rows_key]:
-        gross = row["Price"] * row[quantity]
-        off = gross * row["Discount"] / 100 if row["DiscountType"] == "PERCENT" else row["Discount"]
-        row_total = round(gross - off, 2)
-        row["Total"] = row_total
-        rate = row["VAT"]
-        vat += row_total * rate / (100 + rate) if included else row_total * rate / 100
-        lines += row_total
-    freight = _num(doc.get("Freight"), "Freight")
-    freight_rate = max((r["VAT"] for r in doc[rows_key]), default=25.0)
-    freight_vat = freight * freight_rate / (100 + freight_rate) if included else freight * freight_rate / 100
-    vat += freight_vat
-    doc["Freight"] = freight
-    doc["FreightVAT"] = round(freight_vat, 2)
-    doc["TotalVAT"] = round(vat, 2)
-    if included:
-        doc["Total"] = round(lines + freight, 2)
-        doc["Net"] = round(lines + freight - vat, 2)
-    else:
-        doc["Net"] = round(lines + freight, 2)
-        doc["Total"] = round(lines + freight + vat, 2)
-    doc["Gross"] = round(lines, 2)
-    doc["RoundOff"] = 0.0
+def _compute_totals(store: FortnoxStore, doc: dict[str, Any], rows_key: str) -> None:
+    try:
+        compute_totals(doc, rows_key, store.round_whole_kronor)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
 
 
 def _apply_document(
@@ -531,11 +509,14 @@ def _apply_document(
         if not doc.get(field):
             doc[field] = customer.get(field) or fallback
     _check_codes(store, doc)
-    if not doc.get("CurrencyRate"):
-        doc["CurrencyRate"] = next(
-            c["SellRate"] for c in store.lookups["currencies"] if c["Code"] == doc["Currency"]
-        )
-    doc["CurrencyRate"] = _num(doc["CurrencyRate"], "CurrencyRate")
+    if "Currency" in body and "CurrencyRate" not in body:
+        doc["CurrencyRate"] = doc["CurrencyUnit"] = 0  # a new currency takes its own rate
+    for field in ("CurrencyRate", "CurrencyUnit"):
+        _num(doc.get(field), field)
+    try:
+        currency_terms(doc, store.lookups["currencies"])
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
     doc["VATIncluded"] = bool(doc.get("VATIncluded", False))
     if rows_key in body:
         doc[rows_key] = _build_rows(store, body[rows_key], doc.get(rows_key, []), rows_key)
@@ -543,7 +524,7 @@ def _apply_document(
             for row in doc[rows_key]:
                 row.pop("OrderedQuantity", None)
     doc.setdefault(rows_key, [])
-    _compute_totals(doc, rows_key)
+    _compute_totals(store, doc, rows_key)
     doc["_modified"] = time.time()
 
 
@@ -665,7 +646,7 @@ async def create_invoice_from_order(request: Request) -> Response:
             {k: v for k, v in row.items() if k != "OrderedQuantity"} for row in order["OrderRows"]
         ]
         invoice["OrderReference"] = number
-        _compute_totals(invoice, "InvoiceRows")
+        _compute_totals(store, invoice, "InvoiceRows")
         invoice["_modified"] = time.time()
         _finish_invoice(store, invoice)
         order["InvoiceReference"] = invoice["DocumentNumber"]
@@ -805,7 +786,7 @@ async def credit_invoice(request: Request) -> Response:
         ]
         credit["Freight"] = -_num(invoice.get("Freight"), "Freight")
         credit.update(Credit=True, CreditInvoiceReference=number, OrderReference=invoice["OrderReference"])
-        _compute_totals(credit, "InvoiceRows")
+        _compute_totals(store, credit, "InvoiceRows")
         credit["_modified"] = time.time()
         _finish_invoice(store, credit)
         invoice["CreditInvoiceReference"] = credit["DocumentNumber"]
