@@ -10,6 +10,9 @@ HINTS: dict[str, str] = {
     "FORTNOX_VAT_INVALID": "Configure the VAT rate in Fortnox (or the OSS sales accounts), then Retry.",
     "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Fix the Shipping Methods mapping in Configure > Settings.",
     "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Fix the Payment Methods mapping in Configure > Settings.",
+    "FORTNOX_TOTAL_MISMATCH": "The Fortnox document would not total what the buyer paid: check Fortnox's "
+    "öresutjämning (Inställningar > Offer/Order: none) and the order's discounts, fees and currency, then "
+    "Retry. A Fortnox order already made stays uninvoiced until its total matches.",
     "FORTNOX_ROW_LIMIT": "Fortnox accepts at most 500 rows per document; split the order.",
     "CREDENTIALS_MISSING": "Add the credentials in Configure > Connectors.",
     "AUTH_FAILED": "Reconnect the connector in Configure > Connectors.",

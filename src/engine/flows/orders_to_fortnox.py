@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
+from engine.mapping.amounts import check_total, fortnox_total, order_amounts
 from engine.mapping.filters import evaluate
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED, retry_plan
@@ -266,6 +267,10 @@ async def _store(
             w.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")
             notes.append(f"updated order {doc}")
 
+    if not fortnox_order.get("Cancelled") and _invoice_number(fortnox_order) is None:
+        # Read back before invoicing: Fortnox's own Total, company settings included (öresutjämning).
+        amounts = order_amounts(order, ctx.settings.order.use_presentment_currency)
+        check_total(amounts, fortnox_order.get("Total"), f"Fortnox order {doc} (not invoiced) totals")
     invoice = None
     wants_invoice = (
         order.get("financial_status") in PAID_STATUSES
@@ -504,8 +509,9 @@ def _vat_percent(line: dict) -> float:
 def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
     s = ctx.settings
     ref = reference_of(order)
+    amounts = order_amounts(order, s.order.use_presentment_currency)
     rows = []
-    for line in order.get("line_items") or []:
+    for line, money in zip(order.get("line_items") or [], amounts.rows, strict=True):
         sku = (line.get("sku") or "").strip()
         if sku and (" " in sku or len(sku) > 200):
             raise EngineError(
@@ -518,9 +524,9 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
                 "Description": (line.get("title") or sku)[:50],
                 "OrderedQuantity": qty,
                 "DeliveredQuantity": qty,
-                "Price": float(line.get("price") or 0),
+                "Price": float(money.price),
                 "VAT": _vat_percent(line),
-                "Discount": float(line.get("total_discount") or 0),
+                "Discount": float(money.discount),
                 "DiscountType": "AMOUNT",
             }
         )
@@ -531,9 +537,6 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
     gateways = order.get("payment_gateway_names") or []
     billing = order.get("billing_address") or {}
     delivery = order.get("shipping_address") or billing
-    currency = (
-        order.get("presentment_currency") if s.order.use_presentment_currency else order.get("currency")
-    )
     created = parse_time(order.get("created_at"))
     payload: dict[str, Any] = {
         "CustomerNumber": customer_number,
@@ -541,11 +544,12 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         "YourOrderNumber": ref,
         "ExternalInvoiceReference1": ref,
         "ExternalInvoiceReference2": str(order["id"]),
-        "Currency": currency,
+        "Currency": amounts.currency,
+        # The rate the buyer's amounts were converted at, so Fortnox books what the shop booked.
+        "CurrencyRate": float(amounts.rate) if amounts.rate is not None else None,
+        "CurrencyUnit": 1 if amounts.rate is not None else None,
         "VATIncluded": bool(order.get("taxes_included", s.invoice.vat_included)),
-        "Freight": round(
-            sum(float(x.get("discounted_price") or x.get("price") or 0) for x in shipping_lines), 2
-        ),
+        "Freight": float(amounts.freight),
         "CustomerName": _name(billing) or None,
         "Address1": billing.get("address1"),
         "Address2": billing.get("address2"),
@@ -566,4 +570,6 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         payload["WayOfDelivery"] = way
     if terms:
         payload["TermsOfPayment"] = terms
+    predicted = fortnox_total(rows, amounts.freight, payload["VATIncluded"])
+    check_total(amounts, predicted, "The Fortnox order would total")
     return {k: v for k, v in payload.items() if v is not None}
