@@ -5,6 +5,10 @@ invoiced, and booked when Invoice Settings says so. Later updates reach Fortnox 
 not invoiced; after that they are logged as warnings. Cancelled orders are cancelled in Fortnox
 unless invoiced. Flow filters gate creation only: once an order is in Fortnox, its later changes follow.
 
+Books balance: the Fortnox order must total what the buyer paid in Shopify, to the öre, checked
+before sending and read back before invoicing (engine.mapping.amounts); otherwise the record ends in
+FORTNOX_TOTAL_MISMATCH and nothing is invoiced.
+
 Exactly once: every create is preceded by a committed store intent and carries the shop order name
 in YourOrderNumber and ExternalInvoiceReference1. When an attempt was interrupted (crash, timeout,
 dropped connection), the next one looks the order up by that name and adopts what it finds.
