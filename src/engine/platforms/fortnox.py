@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from engine.platforms.fortnox_codes import FORTNOX_CODES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, GENERAL_CODES, MESSAGE_PREFIXES
 from engine.platforms.http import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -36,7 +36,6 @@ PAGE_LIMIT = 500
 FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
 RECONNECT_HINT = "reconnect the Fortnox connector (sign in to Fortnox again) to issue new tokens"
 
-_CODE_BY_MESSAGE = {message.casefold(): name for name, message in FORTNOX_CODES.values()}
 _AUTH_CODES = {number for number, (name, _) in FORTNOX_CODES.items() if name == AUTH_FAILED}
 
 LOOKUP_ENVELOPES = {
@@ -108,19 +107,27 @@ def _as_int(value: Any) -> int | str | None:
 
 
 def parse_error_information(status: int, body: Any, fallback: str = "") -> ErrorInfo:
-    """Turn a Fortnox error body into a stable engine code, keeping Fortnox's own message."""
+    """Turn a Fortnox error body into a stable engine code, keeping Fortnox's own message.
+
+    A documented number decides, unless it is a general one (a validation failure); then the start
+    of the message may say more; then the HTTP status."""
     info = _ci_get(body, "ErrorInformation")
     source = info if isinstance(info, dict) else body
     message = _ci_get(source, "message")
     platform_code = _as_int(_ci_get(source, "code"))
     message = str(message) if message else fallback or f"HTTP {status}"
-    if isinstance(platform_code, int) and platform_code in FORTNOX_CODES:
-        return ErrorInfo(FORTNOX_CODES[platform_code][0], message, platform_code)
-    by_text = _CODE_BY_MESSAGE.get(message.strip().casefold())
+    known = FORTNOX_CODES.get(platform_code) if isinstance(platform_code, int) else None
+    if known is not None and known[0] not in GENERAL_CODES:
+        return ErrorInfo(known[0], message, platform_code)
+    if status in (401, 403, 429) or status >= 500:
+        return ErrorInfo(generic_error_info(status, message).code, message, platform_code)
+    text = message.strip().casefold()
+    by_text = next((name for prefix, name in MESSAGE_PREFIXES if text.startswith(prefix)), None)
     if by_text:
         return ErrorInfo(by_text, message, platform_code)
-    generic = generic_error_info(status, message)
-    return ErrorInfo(generic.code, message, platform_code)
+    if known is not None:
+        return ErrorInfo(known[0], message, platform_code)
+    return ErrorInfo(generic_error_info(status, message).code, message, platform_code)
 
 
 def _path(*parts: str | int) -> str:
