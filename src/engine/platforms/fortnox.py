@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -432,10 +432,28 @@ class FortnoxClient(PlatformHttpClient):
         return await self._update("orders", number, "Order", order)
 
     async def find_orders_by_reference(self, ref: str) -> list[dict]:
-        if not ref:  # an empty search would match every order without a reference
+        """Orders whose ExternalInvoiceReference1 is exactly `ref`, each read in full.
+
+        Orders can only be searched by `externalinvoicereference1`, and a search matches substrings
+        ("#10" finds "#1001"); list rows lack most fields (no YourOrderNumber, no InvoiceReference),
+        so each candidate is read and compared exactly."""
+        return await self._find_by_reference("orders", "Orders", ref, self.get_order)
+
+    async def _find_by_reference(
+        self, resource: str, envelope: str, ref: str, read: Callable[[str], Awaitable[dict]]
+    ) -> list[dict]:
+        if not ref:  # an empty search would match every document without a reference
             return []
-        found = await self.list_all("orders", "Orders", {"externalinvoicereference1": ref})
-        return [o for o in found if ref in (o.get("ExternalInvoiceReference1"), o.get("YourOrderNumber"))]
+        rows = await self.list_all(resource, envelope, {"externalinvoicereference1": ref})
+        found = []
+        for row in rows:
+            listed = row.get("ExternalInvoiceReference1")
+            if listed is not None and listed != ref:
+                continue  # the list row already shows it is another document's reference
+            document = await read(str(row.get("DocumentNumber")))
+            if document.get("ExternalInvoiceReference1") == ref:
+                found.append(document)
+        return found
 
     async def create_invoice_from_order(self, number: str) -> dict:
         return await self._action("orders", number, "createinvoice", "Invoice", safe_to_repeat=True)
@@ -448,21 +466,9 @@ class FortnoxClient(PlatformHttpClient):
         return await self._get_one("invoices", number, "Invoice")
 
     async def find_invoices_by_reference(self, ref: str) -> list[dict]:
-        """Invoices whose YourOrderNumber or ExternalInvoiceReference1 is exactly `ref`.
-
-        Fortnox allows one search filter per request, so both fields are searched in turn.
-        """
-        if not ref:
-            return []
-        matches: dict[str, dict] = {}
-        for field, param in (
-            ("YourOrderNumber", "yourordernumber"),
-            ("ExternalInvoiceReference1", "externalinvoicereference1"),
-        ):
-            for invoice in await self.list_all("invoices", "Invoices", {param: ref}):
-                if invoice.get(field) == ref:
-                    matches.setdefault(str(invoice.get("DocumentNumber")), invoice)
-        return list(matches.values())
+        """Invoices whose ExternalInvoiceReference1 is exactly `ref`, each read in full (the engine
+        writes the order name there; invoice list rows carry no YourOrderNumber)."""
+        return await self._find_by_reference("invoices", "Invoices", ref, self.get_invoice)
 
     async def bookkeep_invoice(self, number: str) -> dict:
         return await self._action("invoices", number, "bookkeep", "Invoice", safe_to_repeat=True)

@@ -271,9 +271,8 @@ async def create_customer(request: Request) -> Response:
     with state.lock:
         number = str(body.get("CustomerNumber") or "").strip()
         if number and number in store.customers:
-            raise FortnoxError(
-                400, 2000637, f"Kundnummer {number} används redan. Kundnumret har redan använts men blivit raderat."
-            )
+            taken = f"Kundnummer {number} används redan. Kundnumret har redan använts men blivit raderat."
+            raise FortnoxError(400, 2000637, taken)
         if number and (" " in number or len(number) > 50):
             raise invalid("CustomerNumber")
         if not number:
@@ -424,7 +423,8 @@ ORDER_LIST = (
     "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Cancelled", "Total", "Currency", "Project",
 )  # fmt: skip
 INVOICE_LIST = (
-    "DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Booked", "Cancelled", "Credit",
+    "DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "ExternalInvoiceReference1",
+    "ExternalInvoiceReference2", "Booked", "Cancelled", "Credit",
     "CreditInvoiceReference", "OrderReference", "Total", "Balance", "Currency", "OCR", "VoucherNumber",
     "FinalPayDate",
 )  # fmt: skip

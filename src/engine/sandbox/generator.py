@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from engine.sandbox.withheld import WITHHELD_SHARE, withhold_customer_data
+
 SHOP_TZ = timezone(timedelta(hours=1))
 SHOP_DOMAIN = "junipeer-demo.myshopify.com"
 LOCATION_ID = 61_000_000_001
@@ -390,6 +392,8 @@ class OrderFactory:
         self.next_line_id = 13_100_000_000
         self.next_refund_id = 9_100_000_000
         self.next_aux_id = 27_100_000_000
+        # Its own stream, so redacting some orders leaves every other draw of the data set as it was.
+        self.withheld_rng = random.Random("withheld")
 
     def aux_id(self) -> int:
         self.next_aux_id += 1
@@ -658,6 +662,9 @@ class OrderFactory:
             record.updated_ts = cancel_ts
             order["updated_at"] = iso(cancel_ts)
         recompute_totals(order)
+        redacted = self.withheld_rng.random() < WITHHELD_SHARE
+        if ov.get("customer_data_withheld") if control else redacted:
+            withhold_customer_data(order)
         customer["orders_count"] += 1
         customer["total_spent"] = money(cents_of(customer["total_spent"]) + cents_of(order["total_price"]))
         customer["created_at"] = customer["created_at"] or created
@@ -857,6 +864,7 @@ def generate(seed: int, orders: int, now: float) -> GeneratedData:
     customers: list[dict[str, Any]] = []
     customer_country: dict[int, str] = {}
     factory = OrderFactory(rng, variants, customers, customer_country)
+    factory.withheld_rng = random.Random(f"{seed}:withheld")
     country_pairs = tuple((c.code, c.weight) for c in COUNTRIES.values())
     used_emails: set[str] = set()
     for i in range(max(1, orders // 3)):

@@ -303,27 +303,48 @@ async def test_list_all_follows_total_pages_and_email_filter_is_exact() -> None:
     ]
 
 
-async def test_reference_searches_keep_exact_matches() -> None:
+async def test_reference_searches_read_each_candidate_and_keep_exact_matches() -> None:
+    """List rows are Fortnox's list subset (no YourOrderNumber, no InvoiceReference) and a search
+    matches substrings: the client reads each candidate and keeps only exact references."""
     store = MemoryTokenStore(tokens())
+    full = {
+        "orders/1": {"DocumentNumber": "1", "ExternalInvoiceReference1": "#1001", "InvoiceReference": "7"},
+        "orders/4": {"DocumentNumber": "4", "ExternalInvoiceReference1": "#1001-B", "InvoiceReference": None},
+        "invoices/7": {
+            "DocumentNumber": "7",
+            "ExternalInvoiceReference1": "#1001",
+            "YourOrderNumber": "1001",
+        },
+    }
+    reads: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        path, params = request.url.path, request.url.params
-        if path == "/3/orders":
+        path, params = request.url.path.removeprefix("/3/"), request.url.params
+        if path in ("orders", "invoices"):
+            assert dict(params).keys() == {"externalinvoicereference1", "limit", "page"}
             assert params["externalinvoicereference1"] == "#1001"
+        if path == "orders":
             rows = [
                 {"DocumentNumber": "1", "ExternalInvoiceReference1": "#1001"},
                 {"DocumentNumber": "2", "ExternalInvoiceReference1": "#10010"},
-                {"DocumentNumber": "3", "ExternalInvoiceReference1": "", "YourOrderNumber": "#1001"},
+                {"DocumentNumber": "4"},
             ]
             return httpx.Response(200, json={"Orders": rows, "MetaInformation": {"@TotalPages": 1}})
-        if path == "/3/invoices":
-            rows = [{"DocumentNumber": "7", "YourOrderNumber": "#1001", "ExternalInvoiceReference1": "#1001"}]
+        if path == "invoices":
+            rows = [{"DocumentNumber": "7", "ExternalInvoiceReference1": "#1001"}]
             return httpx.Response(200, json={"Invoices": rows, "MetaInformation": {"@TotalPages": 1}})
+        if path in full:
+            reads.append(path)
+            envelope = "Order" if path.startswith("orders") else "Invoice"
+            return httpx.Response(200, json={envelope: full[path]})
         raise AssertionError(path)
 
     async with make_client(store, handler) as client:
-        assert [o["DocumentNumber"] for o in await client.find_orders_by_reference("#1001")] == ["1", "3"]
-        assert [i["DocumentNumber"] for i in await client.find_invoices_by_reference("#1001")] == ["7"]
+        orders = await client.find_orders_by_reference("#1001")
+        invoices = await client.find_invoices_by_reference("#1001")
+    assert [(o["DocumentNumber"], o["InvoiceReference"]) for o in orders] == [("1", "7")]
+    assert [(i["DocumentNumber"], i["YourOrderNumber"]) for i in invoices] == [("7", "1001")]
+    assert reads == ["orders/1", "orders/4", "invoices/7"]
 
 
 async def test_get_article_none_on_404_and_actions_use_put() -> None:
