@@ -81,8 +81,12 @@ GENERAL_CODES = frozenset({"VALIDATION_FAILED", "AUTH_FAILED"})
 # is unknown or general: the documented messages first, then the unconfirmed ones.
 MESSAGE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("kundnummer", "FORTNOX_CUSTOMER_NUMBER_TAKEN"),
-    *((msg.casefold(), name) for name, msg in FORTNOX_CODES.values() if name not in GENERAL_CODES),
-    *((msg.casefold(), name) for name, msg in UNCONFIRMED.items()),
+    *(
+        (msg.casefold().rstrip("."), name)
+        for name, msg in FORTNOX_CODES.values()
+        if name not in GENERAL_CODES
+    ),
+    *((msg.casefold().rstrip("."), name) for name, msg in UNCONFIRMED.items()),
 )
 
 

@@ -52,7 +52,7 @@ def err(name: str, status: int = 400, detail: str | None = None) -> FortnoxError
     """Fortnox's refusal for an engine code: its Swedish message and number (0 where Fortnox's
     number is unknown, see fortnox_codes)."""
     message = message_for(name)
-    return FortnoxError(status, number_for(name), f"{message}: {detail}" if detail else message)
+    return FortnoxError(status, number_for(name), f"{message.rstrip('.')}: {detail}" if detail else message)
 
 
 def _check_country(doc: dict[str, Any], *fields: str) -> None:
