@@ -23,7 +23,10 @@ from typing import Any
 from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.amounts import check_total, fortnox_total, order_amounts
+from engine.mapping.countries import fortnox_country, fortnox_country_code
+from engine.mapping.customers import contact_email, customer_email, customer_name
 from engine.mapping.filters import evaluate
+from engine.mapping.row_ids import carry_row_ids
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED, retry_plan
 from engine.runtime.records import Writes, dumps, parse_time, same_payload
@@ -301,6 +304,7 @@ async def _store(
             )
         elif changed and not invoice_no:
             payload = build_order(ctx, order, str(fortnox_order["CustomerNumber"]))
+            payload["OrderRows"] = carry_row_ids(payload["OrderRows"], fortnox_order.get("OrderRows") or [])
             fortnox_order = await target.update_order(doc, payload)
             w.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")
             notes.append(f"updated order {doc}")
@@ -396,7 +400,8 @@ async def _ensure_invoice(
         try:
             invoice = await target.create_invoice_from_order(doc)
         except PlatformError as exc:
-            if exc.code != "ORDER_ALREADY_INVOICED" and not exc.ambiguous:
+            # Whatever Fortnox's wording, an order it already invoiced is adopted, not an error.
+            if exc.retryable and not exc.ambiguous:
                 raise
             invoice_no = _invoice_number(await target.get_order(doc))
             if invoice_no is None:
@@ -412,7 +417,7 @@ async def _ensure_invoice(
         try:
             invoice = await target.bookkeep_invoice(invoice_no)
         except PlatformError as exc:
-            if exc.code != "INVOICE_ALREADY_BOOKED" and not exc.ambiguous:
+            if exc.retryable and not exc.ambiguous:
                 raise
             invoice = await target.get_invoice(invoice_no)
             if not invoice.get("Booked"):
@@ -423,11 +428,6 @@ async def _ensure_invoice(
 
 
 # -- customers ----------------------------------------------------------------------------------
-def _contact_email(order: dict) -> str:
-    """The buyer's email, as the order or its customer carries it ("" when Shopify withheld it)."""
-    return (order.get("email") or (order.get("customer") or {}).get("email") or "").strip()
-
-
 def customer_source_id(order: dict) -> str:
     """Who the order's customer is in Shopify: the customer id, else the email, else (a guest
     without either) the order itself. It is written into the Fortnox customer's ExternalReference,
@@ -435,7 +435,7 @@ def customer_source_id(order: dict) -> str:
     customer = order.get("customer") or {}
     if customer.get("id"):
         return str(customer["id"])
-    email = _contact_email(order).lower()
+    email = contact_email(order).lower()
     return f"email:{email}" if email else f"order:{order['id']}"
 
 
@@ -450,7 +450,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
     async with ctx.locks[sid]:
         if (known := await rec.areference("customer", sid)) is not None:
             return known.target_id
-        email = _contact_email(order).lower()
+        email = contact_email(order).lower()
         entity = await rec.claim_entity_waiting("customer", sid, email or sid)
         if entity is None:
             raise EngineError("IN_FLIGHT", f"customer {email or sid} is being created by another worker")
@@ -515,18 +515,11 @@ def _name(addr: dict | None) -> str:
 def build_customer(ctx: FlowContext, order: dict) -> dict:
     conf = ctx.settings.customer
     billing = order.get("billing_address") or {}
-    customer = order.get("customer") or {}
-    name = (
-        _name(billing)
-        or billing.get("company")
-        or f"{customer.get('first_name') or ''} {customer.get('last_name') or ''}".strip()
-        or conf.default_name
-    )
     return {
-        "Name": name,
-        "Email": _contact_email(order) or None,
+        "Name": customer_name(order, conf),
+        "Email": customer_email(order, conf),
         "Type": "COMPANY" if billing.get("company") else conf.customer_type,
-        "CountryCode": (billing.get("country_code") or conf.default_country_code).upper(),
+        "CountryCode": fortnox_country_code(billing, conf.default_country_code),
         "Address1": billing.get("address1"),
         "Address2": billing.get("address2"),
         "City": billing.get("city"),
@@ -593,12 +586,12 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         "Address2": billing.get("address2"),
         "City": billing.get("city"),
         "ZipCode": billing.get("zip"),
-        "Country": billing.get("country"),
+        "Country": fortnox_country(billing, "billing"),
         "DeliveryName": _name(delivery) or None,
         "DeliveryAddress1": delivery.get("address1"),
         "DeliveryCity": delivery.get("city"),
         "DeliveryZipCode": delivery.get("zip"),
-        "DeliveryCountry": delivery.get("country"),
+        "DeliveryCountry": fortnox_country(delivery, "shipping"),
         "Remarks": order.get("note") or None,
         "OrderRows": rows,
     }

@@ -24,7 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from engine.platforms.fortnox_codes import CODE_BY_NAME, FORTNOX_CODES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, message_for, number_for
+from engine.platforms.fortnox_countries import ACCEPTED_NAMES, FORTNOX_COUNTRY_NAMES
 from engine.sandbox.common import BodyError, header, json_response, read_json, send_json
 from engine.sandbox.fortnox_amounts import compute_totals, currency_terms
 from engine.sandbox.generator import SHOP_TZ
@@ -49,9 +50,17 @@ class FortnoxError(Exception):
 
 
 def err(name: str, status: int = 400, detail: str | None = None) -> FortnoxError:
-    code = CODE_BY_NAME[name]
-    message = FORTNOX_CODES[code][1]
-    return FortnoxError(status, code, f"{message}: {detail}" if detail else message)
+    """Fortnox's refusal for an engine code: its Swedish message and number (0 where Fortnox's
+    number is unknown, see fortnox_codes)."""
+    message = message_for(name)
+    return FortnoxError(status, number_for(name), f"{message.rstrip('.')}: {detail}" if detail else message)
+
+
+def _check_country(doc: dict[str, Any], *fields: str) -> None:
+    for field in fields:
+        name = doc.get(field)
+        if name and name not in ACCEPTED_NAMES:
+            raise err("FORTNOX_COUNTRY_INVALID", 400, str(name))
 
 
 def invalid(detail: str) -> FortnoxError:
@@ -219,6 +228,12 @@ def _apply_customer(store: FortnoxStore, customer: dict[str, Any], body: dict[st
             customer[field] = body[field] if body[field] is not None else ""
     if not str(customer.get("Name") or "").strip():
         raise err("FORTNOX_CUSTOMER_NAME_EMPTY")
+    code = str(customer.get("CountryCode") or "")
+    if code and code not in FORTNOX_COUNTRY_NAMES:
+        raise err("FORTNOX_COUNTRY_CODE_INVALID", 400, code)
+    _check_country(customer, "Country", "DeliveryCountry")
+    # Fortnox names the customer's country itself from CountryCode.
+    customer["Country"] = FORTNOX_COUNTRY_NAMES.get(code, "")
     customer["Phone"] = customer.get("Phone1", "")
     if customer.get("Type") not in ("PRIVATE", "COMPANY"):
         raise invalid("Type must be PRIVATE or COMPANY")
@@ -257,7 +272,8 @@ async def create_customer(request: Request) -> Response:
     with state.lock:
         number = str(body.get("CustomerNumber") or "").strip()
         if number and number in store.customers:
-            raise invalid(f"CustomerNumber {number} is already in use")
+            taken = f"Kundnummer {number} används redan. Kundnumret har redan använts men blivit raderat."
+            raise FortnoxError(400, 2000637, taken)
         if number and (" " in number or len(number) > 50):
             raise invalid("CustomerNumber")
         if not number:
@@ -402,19 +418,41 @@ ROW_FIELDS = (
     "ArticleNumber", "Description", "OrderedQuantity", "DeliveredQuantity", "Price", "VAT", "Discount",
     "DiscountType", "AccountNumber", "Unit", "CostCenter", "Project",
 )  # fmt: skip
+# List rows carry only a subset of each document (as Fortnox's OrderSubset / InvoiceSubset): no
+# YourOrderNumber, and no InvoiceReference on orders; read the single document for those.
 ORDER_LIST = (
-    "DocumentNumber", "CustomerNumber", "CustomerName", "OrderDate", "DeliveryDate", "YourOrderNumber",
-    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Cancelled", "InvoiceReference", "Total",
-    "Currency",
+    "DocumentNumber", "CustomerNumber", "CustomerName", "OrderDate", "DeliveryDate",
+    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Cancelled", "Total", "Currency", "Project",
 )  # fmt: skip
 INVOICE_LIST = (
-    "DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "YourOrderNumber",
-    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Booked", "Cancelled", "Credit",
+    "DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "ExternalInvoiceReference1",
+    "ExternalInvoiceReference2", "Booked", "Cancelled", "Credit",
     "CreditInvoiceReference", "OrderReference", "Total", "Balance", "Currency", "OCR", "VoucherNumber",
     "FinalPayDate",
 )  # fmt: skip
 DOC_SEARCH = ("externalinvoicereference1", "externalinvoicereference2", "yourordernumber", "customernumber",
               "documentnumber", "customername", "ocr")  # fmt: skip
+# Orders can't be searched by YourOrderNumber: Fortnox answers "Ogiltig parameter i anropet."
+# (FortnoxAB/csharp-api-sdk discussion #287).
+ORDER_SEARCH = tuple(p for p in DOC_SEARCH if p not in ("yourordernumber", "ocr"))
+
+
+def _row_base(
+    raw: dict[str, Any], position: int, rows_in: list[dict[str, Any]], previous: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The stored row a sent row updates (Fortnox's rules, developer.fortnox.se blog "Updating
+    document rows using RowId"): when any row carries a RowId, rows match by RowId, rows without one
+    are new and stored rows not sent are deleted; when none does, rows match by position, so a row
+    inserted in the middle inherits the next row's unsent fields."""
+    if any(r.get("RowId") not in (None, "") for r in rows_in):
+        row_id = raw.get("RowId")
+        if row_id in (None, ""):
+            return {}
+        found = next((r for r in previous if str(r["RowId"]) == str(row_id)), None)
+        if found is None:
+            raise err("ROW_ID_NOT_FOUND", 400, f"RowId {row_id}")
+        return dict(found)
+    return dict(previous[position]) if position < len(previous) else {}
 
 
 def _build_rows(
@@ -424,20 +462,14 @@ def _build_rows(
         raise invalid(f"{rows_key} must be a list")
     if len(rows_in) > 500:
         raise err("FORTNOX_ROW_LIMIT")
-    by_id = {r["RowId"]: r for r in previous}
+    if not all(isinstance(raw, dict) for raw in rows_in):
+        raise invalid(f"{rows_key} must contain objects")
     rows = []
-    for raw in rows_in:
-        if not isinstance(raw, dict):
-            raise invalid(f"{rows_key} must contain objects")
-        row_id = raw.get("RowId")
-        base = (
-            dict(by_id[int(row_id)])
-            if row_id is not None and _is_int(str(row_id)) and int(row_id) in by_id
-            else {}
-        )
-        if not base:
-            store.counters["row"] += 1
-            base = {"RowId": store.counters["row"]}
+    for position, raw in enumerate(rows_in):
+        base = _row_base(raw, position, rows_in, previous)
+        # Fortnox gives every row a new RowId on every write: a RowId is good until the next update.
+        store.counters["row"] += 1
+        base["RowId"] = store.counters["row"]
         for field in ROW_FIELDS:
             if field in raw:
                 base[field] = raw[field]
@@ -446,9 +478,7 @@ def _build_rows(
         if article_number:
             article = store.articles.get(article_number)
             if article is None:
-                raise FortnoxError(
-                    400, CODE_BY_NAME["ARTICLE_NOT_FOUND"], f"Article not found: {article_number}"
-                )
+                raise err("ARTICLE_NOT_FOUND", 400, article_number)
         ordered = _num(base.get("OrderedQuantity", base.get("DeliveredQuantity", 0)), "OrderedQuantity")
         # A changed ordered quantity drags the delivered one along unless the caller sets both.
         follow = "OrderedQuantity" in raw and "DeliveredQuantity" not in raw
@@ -496,6 +526,7 @@ def _apply_document(
     for field in DOC_FIELDS:
         if field in body:
             doc[field] = body[field]
+    _check_country(doc, "Country", "DeliveryCountry")
     if date_field in body:
         doc[date_field] = _date(body[date_field], date_field)
     customer_number = str(doc.get("CustomerNumber") or "")
@@ -523,6 +554,11 @@ def _apply_document(
         if rows_key == "InvoiceRows":
             for row in doc[rows_key]:
                 row.pop("OrderedQuantity", None)
+    else:
+        # Any write renumbers the rows, even one that leaves them alone.
+        for row in doc.get(rows_key, []):
+            store.counters["row"] += 1
+            row["RowId"] = store.counters["row"]
     doc.setdefault(rows_key, [])
     _compute_totals(store, doc, rows_key)
     doc["_modified"] = time.time()
@@ -553,9 +589,12 @@ ORDER_FILTERS = {
 
 async def list_orders(request: Request) -> Response:
     state, store = _store(request)
+    unknown = {p.lower() for p in request.query_params} & (set(DOC_SEARCH) - set(ORDER_SEARCH))
+    if unknown:
+        raise err("VALIDATION_FAILED", 400, ", ".join(sorted(unknown)))
     with state.lock:
         return _listing(
-            request, _by_number(store.orders), "Orders", DOC_SEARCH, "OrderDate", ORDER_LIST,
+            request, _by_number(store.orders), "Orders", ORDER_SEARCH, "OrderDate", ORDER_LIST,
             lambda o: _url(request, f"orders/{o['DocumentNumber']}"), ORDER_FILTERS,
         )  # fmt: skip
 

@@ -30,6 +30,7 @@ from engine.sandbox.order_money import (
     refunded,
     to_shop,
 )
+from engine.sandbox.withheld import WITHHELD_SHARE, withhold_customer_data
 
 __all__ = ["FX_TO_SEK", "cents_of", "money", "money_set", "recompute_totals"]
 
@@ -286,7 +287,8 @@ def refunded_cents(order: dict[str, Any]) -> int:
 
 def reprice(order: dict[str, Any]) -> None:
     """Recompute discounts, taxes and totals after a line changed, at the rates the lines carry."""
-    country = order["shipping_address"]["country_code"]
+    # An order whose buyer data Shopify withholds has no address; the country only names the tax.
+    country = (order.get("shipping_address") or {}).get("country_code") or ""
     rates = [float(li["tax_lines"][0]["rate"]) if li["tax_lines"] else 0.0 for li in order["line_items"]]
     ships = order["shipping_lines"]
     shipping_rate = float(ships[0]["tax_lines"][0]["rate"]) if ships and ships[0]["tax_lines"] else 0.0
@@ -365,6 +367,8 @@ class OrderFactory:
         self.next_line_id = 13_100_000_000
         self.next_refund_id = 9_100_000_000
         self.next_aux_id = 27_100_000_000
+        # Its own stream, so redacting some orders leaves every other draw of the data set as it was.
+        self.withheld_rng = random.Random("withheld")
 
     def aux_id(self) -> int:
         self.next_aux_id += 1
@@ -619,6 +623,9 @@ class OrderFactory:
             record.updated_ts = cancel_ts
             order["updated_at"] = iso(cancel_ts)
         recompute_totals(order)
+        redacted = self.withheld_rng.random() < WITHHELD_SHARE
+        if ov.get("customer_data_withheld") if control else redacted:
+            withhold_customer_data(order)
         customer["orders_count"] += 1
         customer["total_spent"] = money(cents_of(customer["total_spent"]) + cents_of(order["total_price"]))
         customer["created_at"] = customer["created_at"] or created
@@ -822,6 +829,7 @@ def generate(seed: int, orders: int, now: float) -> GeneratedData:
     customers: list[dict[str, Any]] = []
     customer_country: dict[int, str] = {}
     factory = OrderFactory(rng, variants, customers, customer_country, random.Random(f"{seed}:discounts"))
+    factory.withheld_rng = random.Random(f"{seed}:withheld")
     country_pairs = tuple((c.code, c.weight) for c in COUNTRIES.values())
     used_emails: set[str] = set()
     for i in range(max(1, orders // 3)):
