@@ -5,11 +5,25 @@ from __future__ import annotations
 HINTS: dict[str, str] = {
     "ARTICLE_NOT_FOUND": "Create the article in Fortnox (or correct the SKU in Shopify), then Retry.",
     "ARTICLE_NUMBER_INVALID": "A Fortnox article number has no spaces and ≤ 200 characters: fix the SKU.",
-    "FORTNOX_CUSTOMER_NAME_EMPTY": "Set a default customer name in Customer Settings, then Retry.",
+    "FORTNOX_CUSTOMER_NAME_EMPTY": "Shopify withheld the buyer's name (protected customer data) or the order "
+    "has none: set a default customer name in Configure → Settings → Customer Settings, then Retry.",
+    "COUNTRY_NOT_MAPPED": "This version knows no Fortnox name for the country code: enter the order in "
+    "Fortnox by hand (or correct the country in Shopify if it is wrong).",
+    "FORTNOX_COUNTRY_INVALID": "Fortnox refused the country name; check the address's country in Shopify.",
+    "FORTNOX_COUNTRY_CODE_INVALID": "Fortnox refused the country code; check the Default country code in "
+    "Configure → Settings → Customer Settings.",
+    "FORTNOX_CUSTOMER_NUMBER_TAKEN": "The customer number is used (or was, by a deleted customer) in "
+    "Fortnox; let Fortnox number new customers.",
+    "ROW_ID_NOT_FOUND": "The Fortnox document changed since it was read; Retry reads it again.",
+    "INVOICE_BOOKED": "The invoice is booked in Fortnox and can't be changed; correct it with a credit "
+    "invoice.",
     "FORTNOX_CURRENCY_NOT_FOUND": "Add the currency in Fortnox, then Retry.",
     "FORTNOX_VAT_INVALID": "Configure the VAT rate in Fortnox (or the OSS sales accounts), then Retry.",
     "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Fix the Shipping Methods mapping in Configure > Settings.",
     "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Fix the Payment Methods mapping in Configure > Settings.",
+    "FORTNOX_TOTAL_MISMATCH": "The Fortnox document would not total what the buyer paid: check Fortnox's "
+    "öresutjämning (Inställningar > Offer/Order: none) and the order's discounts, fees and currency, then "
+    "Retry. A Fortnox order already made stays uninvoiced until its total matches.",
     "FORTNOX_ROW_LIMIT": "Fortnox accepts at most 500 rows per document; split the order.",
     "CREDENTIALS_MISSING": "Add the credentials in Configure > Connectors.",
     "AUTH_FAILED": "Reconnect the connector in Configure > Connectors.",

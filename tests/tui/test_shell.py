@@ -29,7 +29,7 @@ NARROW_MUST_SHOW = {
     "dashboard": [r"│ +synced error pending +│", r"│ Orders +26 +1 +0 +│", r"│ Customers +10 +0 +0 +│"],
     "flows": [r"Export One +▾ +Export Many +▾ ", r"│ +⚙ Filters +⇄ References +│"],
     "tasks": [r"Status +Synced +Failed +Skipped", r"completed +26 +1 +3"],
-    "logs": [r"Code +Ref +Message", r"ARTICLE_NOT_FOUND +#1006 +Order #1006: Article"],
+    "logs": [r"Code +Ref +Message", r"ARTICLE_NOT_FOUND +#1006 +Order #1006: Kunde"],
     "time_history": [
         r"Orders: Shopify → Fortnox +2026-11-24 12:00 +5 min",
         r"2026-11-23 00:00 +2026-11-24 00:00 +2",

@@ -5,6 +5,10 @@ invoiced, and booked when Invoice Settings says so. Later updates reach Fortnox 
 not invoiced; after that they are logged as warnings. Cancelled orders are cancelled in Fortnox
 unless invoiced. Flow filters gate creation only: once an order is in Fortnox, its later changes follow.
 
+Books balance: the Fortnox order must total what the buyer paid in Shopify, to the öre, checked
+before sending and read back before invoicing (engine.mapping.amounts); otherwise the record ends in
+FORTNOX_TOTAL_MISMATCH and nothing is invoiced.
+
 Exactly once: every create is preceded by a committed store intent and carries the shop order name
 in YourOrderNumber and ExternalInvoiceReference1. When an attempt was interrupted (crash, timeout,
 dropped connection), the next one looks the order up by that name and adopts what it finds.
@@ -18,7 +22,11 @@ from typing import Any
 
 from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
+from engine.mapping.amounts import check_total, fortnox_total, order_amounts
+from engine.mapping.countries import fortnox_country, fortnox_country_code
+from engine.mapping.customers import contact_email, customer_email, customer_name
 from engine.mapping.filters import evaluate
+from engine.mapping.row_ids import carry_row_ids
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED, retry_plan
 from engine.runtime.records import Writes, dumps, parse_time, same_payload
@@ -296,10 +304,15 @@ async def _store(
             )
         elif changed and not invoice_no:
             payload = build_order(ctx, order, str(fortnox_order["CustomerNumber"]))
+            payload["OrderRows"] = carry_row_ids(payload["OrderRows"], fortnox_order.get("OrderRows") or [])
             fortnox_order = await target.update_order(doc, payload)
             w.transaction(entity, "updated", "synced", f"Updated Fortnox order {doc}")
             notes.append(f"updated order {doc}")
 
+    if not fortnox_order.get("Cancelled") and _invoice_number(fortnox_order) is None:
+        # Read back before invoicing: Fortnox's own Total, company settings included (öresutjämning).
+        amounts = order_amounts(order, ctx.settings.order.use_presentment_currency)
+        check_total(amounts, fortnox_order.get("Total"), f"Fortnox order {doc} (not invoiced) totals")
     invoice = None
     wants_invoice = (
         order.get("financial_status") in PAID_STATUSES
@@ -387,7 +400,8 @@ async def _ensure_invoice(
         try:
             invoice = await target.create_invoice_from_order(doc)
         except PlatformError as exc:
-            if exc.code != "ORDER_ALREADY_INVOICED" and not exc.ambiguous:
+            # Whatever Fortnox's wording, an order it already invoiced is adopted, not an error.
+            if exc.retryable and not exc.ambiguous:
                 raise
             invoice_no = _invoice_number(await target.get_order(doc))
             if invoice_no is None:
@@ -403,7 +417,7 @@ async def _ensure_invoice(
         try:
             invoice = await target.bookkeep_invoice(invoice_no)
         except PlatformError as exc:
-            if exc.code != "INVOICE_ALREADY_BOOKED" and not exc.ambiguous:
+            if exc.retryable and not exc.ambiguous:
                 raise
             invoice = await target.get_invoice(invoice_no)
             if not invoice.get("Booked"):
@@ -414,11 +428,6 @@ async def _ensure_invoice(
 
 
 # -- customers ----------------------------------------------------------------------------------
-def _contact_email(order: dict) -> str:
-    """The buyer's email, as the order or its customer carries it ("" when Shopify withheld it)."""
-    return (order.get("email") or (order.get("customer") or {}).get("email") or "").strip()
-
-
 def customer_source_id(order: dict) -> str:
     """Who the order's customer is in Shopify: the customer id, else the email, else (a guest
     without either) the order itself. It is written into the Fortnox customer's ExternalReference,
@@ -426,7 +435,7 @@ def customer_source_id(order: dict) -> str:
     customer = order.get("customer") or {}
     if customer.get("id"):
         return str(customer["id"])
-    email = _contact_email(order).lower()
+    email = contact_email(order).lower()
     return f"email:{email}" if email else f"order:{order['id']}"
 
 
@@ -441,7 +450,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
     async with ctx.locks[sid]:
         if (known := await rec.areference("customer", sid)) is not None:
             return known.target_id
-        email = _contact_email(order).lower()
+        email = contact_email(order).lower()
         entity = await rec.claim_entity_waiting("customer", sid, email or sid)
         if entity is None:
             raise EngineError("IN_FLIGHT", f"customer {email or sid} is being created by another worker")
@@ -506,18 +515,11 @@ def _name(addr: dict | None) -> str:
 def build_customer(ctx: FlowContext, order: dict) -> dict:
     conf = ctx.settings.customer
     billing = order.get("billing_address") or {}
-    customer = order.get("customer") or {}
-    name = (
-        _name(billing)
-        or billing.get("company")
-        or f"{customer.get('first_name') or ''} {customer.get('last_name') or ''}".strip()
-        or conf.default_name
-    )
     return {
-        "Name": name,
-        "Email": _contact_email(order) or None,
+        "Name": customer_name(order, conf),
+        "Email": customer_email(order, conf),
         "Type": "COMPANY" if billing.get("company") else conf.customer_type,
-        "CountryCode": (billing.get("country_code") or conf.default_country_code).upper(),
+        "CountryCode": fortnox_country_code(billing, conf.default_country_code),
         "Address1": billing.get("address1"),
         "Address2": billing.get("address2"),
         "City": billing.get("city"),
@@ -538,8 +540,9 @@ def _vat_percent(line: dict) -> float:
 def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
     s = ctx.settings
     ref = reference_of(order)
+    amounts = order_amounts(order, s.order.use_presentment_currency)
     rows = []
-    for line in order.get("line_items") or []:
+    for line, money in zip(order.get("line_items") or [], amounts.rows, strict=True):
         sku = (line.get("sku") or "").strip()
         if sku and (" " in sku or len(sku) > 200):
             raise EngineError(
@@ -552,9 +555,9 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
                 "Description": (line.get("title") or sku)[:50],
                 "OrderedQuantity": qty,
                 "DeliveredQuantity": qty,
-                "Price": float(line.get("price") or 0),
+                "Price": float(money.price),
                 "VAT": _vat_percent(line),
-                "Discount": float(line.get("total_discount") or 0),
+                "Discount": float(money.discount),
                 "DiscountType": "AMOUNT",
             }
         )
@@ -565,9 +568,6 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
     gateways = order.get("payment_gateway_names") or []
     billing = order.get("billing_address") or {}
     delivery = order.get("shipping_address") or billing
-    currency = (
-        order.get("presentment_currency") if s.order.use_presentment_currency else order.get("currency")
-    )
     created = parse_time(order.get("created_at"))
     payload: dict[str, Any] = {
         "CustomerNumber": customer_number,
@@ -575,22 +575,23 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         "YourOrderNumber": ref,
         "ExternalInvoiceReference1": ref,
         "ExternalInvoiceReference2": str(order["id"]),
-        "Currency": currency,
+        "Currency": amounts.currency,
+        # The rate the buyer's amounts were converted at, so Fortnox books what the shop booked.
+        "CurrencyRate": float(amounts.rate) if amounts.rate is not None else None,
+        "CurrencyUnit": 1 if amounts.rate is not None else None,
         "VATIncluded": bool(order.get("taxes_included", s.invoice.vat_included)),
-        "Freight": round(
-            sum(float(x.get("discounted_price") or x.get("price") or 0) for x in shipping_lines), 2
-        ),
+        "Freight": float(amounts.freight),
         "CustomerName": _name(billing) or None,
         "Address1": billing.get("address1"),
         "Address2": billing.get("address2"),
         "City": billing.get("city"),
         "ZipCode": billing.get("zip"),
-        "Country": billing.get("country"),
+        "Country": fortnox_country(billing, "billing"),
         "DeliveryName": _name(delivery) or None,
         "DeliveryAddress1": delivery.get("address1"),
         "DeliveryCity": delivery.get("city"),
         "DeliveryZipCode": delivery.get("zip"),
-        "DeliveryCountry": delivery.get("country"),
+        "DeliveryCountry": fortnox_country(delivery, "shipping"),
         "Remarks": order.get("note") or None,
         "OrderRows": rows,
     }
@@ -600,4 +601,6 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         payload["WayOfDelivery"] = way
     if terms:
         payload["TermsOfPayment"] = terms
+    predicted = fortnox_total(rows, amounts.freight, payload["VATIncluded"])
+    check_total(amounts, predicted, "The Fortnox order would total")
     return {k: v for k, v in payload.items() if v is not None}

@@ -58,6 +58,11 @@ class CustomerSettings(Category):
     default_name: str = Field(
         default="", title="Default customer name when the order has none", json_schema_extra=_meta("text")
     )
+    default_email: str = Field(
+        default="",
+        title="Default customer email when the order has none",
+        json_schema_extra=_meta("text", additional=True),
+    )
     default_country_code: str = Field(
         default="SE", title="Default country code", json_schema_extra=_meta("text")
     )

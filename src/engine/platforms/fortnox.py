@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from engine.platforms.fortnox_codes import FORTNOX_CODES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, GENERAL_CODES, MESSAGE_PREFIXES
 from engine.platforms.http import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -36,7 +36,6 @@ PAGE_LIMIT = 500
 FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
 RECONNECT_HINT = "reconnect the Fortnox connector (sign in to Fortnox again) to issue new tokens"
 
-_CODE_BY_MESSAGE = {message.casefold(): name for name, message in FORTNOX_CODES.values()}
 _AUTH_CODES = {number for number, (name, _) in FORTNOX_CODES.items() if name == AUTH_FAILED}
 
 LOOKUP_ENVELOPES = {
@@ -108,19 +107,27 @@ def _as_int(value: Any) -> int | str | None:
 
 
 def parse_error_information(status: int, body: Any, fallback: str = "") -> ErrorInfo:
-    """Turn a Fortnox error body into a stable engine code, keeping Fortnox's own message."""
+    """Turn a Fortnox error body into a stable engine code, keeping Fortnox's own message.
+
+    A documented number decides, unless it is a general one (a validation failure); then the start
+    of the message may say more; then the HTTP status."""
     info = _ci_get(body, "ErrorInformation")
     source = info if isinstance(info, dict) else body
     message = _ci_get(source, "message")
     platform_code = _as_int(_ci_get(source, "code"))
     message = str(message) if message else fallback or f"HTTP {status}"
-    if isinstance(platform_code, int) and platform_code in FORTNOX_CODES:
-        return ErrorInfo(FORTNOX_CODES[platform_code][0], message, platform_code)
-    by_text = _CODE_BY_MESSAGE.get(message.strip().casefold())
+    known = FORTNOX_CODES.get(platform_code) if isinstance(platform_code, int) else None
+    if known is not None and known[0] not in GENERAL_CODES:
+        return ErrorInfo(known[0], message, platform_code)
+    if status in (401, 403, 429) or status >= 500:
+        return ErrorInfo(generic_error_info(status, message).code, message, platform_code)
+    text = message.strip().casefold()
+    by_text = next((name for prefix, name in MESSAGE_PREFIXES if text.startswith(prefix)), None)
     if by_text:
         return ErrorInfo(by_text, message, platform_code)
-    generic = generic_error_info(status, message)
-    return ErrorInfo(generic.code, message, platform_code)
+    if known is not None:
+        return ErrorInfo(known[0], message, platform_code)
+    return ErrorInfo(generic_error_info(status, message).code, message, platform_code)
 
 
 def _path(*parts: str | int) -> str:
@@ -425,10 +432,28 @@ class FortnoxClient(PlatformHttpClient):
         return await self._update("orders", number, "Order", order)
 
     async def find_orders_by_reference(self, ref: str) -> list[dict]:
-        if not ref:  # an empty search would match every order without a reference
+        """Orders whose ExternalInvoiceReference1 is exactly `ref`, each read in full.
+
+        Orders can only be searched by `externalinvoicereference1`, and a search matches substrings
+        ("#10" finds "#1001"); list rows lack most fields (no YourOrderNumber, no InvoiceReference),
+        so each candidate is read and compared exactly."""
+        return await self._find_by_reference("orders", "Orders", ref, self.get_order)
+
+    async def _find_by_reference(
+        self, resource: str, envelope: str, ref: str, read: Callable[[str], Awaitable[dict]]
+    ) -> list[dict]:
+        if not ref:  # an empty search would match every document without a reference
             return []
-        found = await self.list_all("orders", "Orders", {"externalinvoicereference1": ref})
-        return [o for o in found if ref in (o.get("ExternalInvoiceReference1"), o.get("YourOrderNumber"))]
+        rows = await self.list_all(resource, envelope, {"externalinvoicereference1": ref})
+        found = []
+        for row in rows:
+            listed = row.get("ExternalInvoiceReference1")
+            if listed is not None and listed != ref:
+                continue  # the list row already shows it is another document's reference
+            document = await read(str(row.get("DocumentNumber")))
+            if document.get("ExternalInvoiceReference1") == ref:
+                found.append(document)
+        return found
 
     async def create_invoice_from_order(self, number: str) -> dict:
         return await self._action("orders", number, "createinvoice", "Invoice", safe_to_repeat=True)
@@ -441,21 +466,9 @@ class FortnoxClient(PlatformHttpClient):
         return await self._get_one("invoices", number, "Invoice")
 
     async def find_invoices_by_reference(self, ref: str) -> list[dict]:
-        """Invoices whose YourOrderNumber or ExternalInvoiceReference1 is exactly `ref`.
-
-        Fortnox allows one search filter per request, so both fields are searched in turn.
-        """
-        if not ref:
-            return []
-        matches: dict[str, dict] = {}
-        for field, param in (
-            ("YourOrderNumber", "yourordernumber"),
-            ("ExternalInvoiceReference1", "externalinvoicereference1"),
-        ):
-            for invoice in await self.list_all("invoices", "Invoices", {param: ref}):
-                if invoice.get(field) == ref:
-                    matches.setdefault(str(invoice.get("DocumentNumber")), invoice)
-        return list(matches.values())
+        """Invoices whose ExternalInvoiceReference1 is exactly `ref`, each read in full (the engine
+        writes the order name there; invoice list rows carry no YourOrderNumber)."""
+        return await self._find_by_reference("invoices", "Invoices", ref, self.get_invoice)
 
     async def bookkeep_invoice(self, number: str) -> dict:
         return await self._action("invoices", number, "bookkeep", "Invoice", safe_to_repeat=True)

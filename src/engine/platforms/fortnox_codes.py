@@ -1,38 +1,109 @@
-"""Fortnox ErrorInformation codes and the stable codes the engine shows for them.
+"""What Fortnox answers when it refuses a request, and the stable codes the engine shows for it.
 
-The sandbox answers with these numbers and the client classifies by them, so both sides agree.
-Codes marked (public) appear in Fortnox's public material; the rest are our choice for the sandbox
-(the real numbers could not be confirmed), and the client also falls back to the message text.
+Fortnox's ErrorInformation carries a number (`code`) and a Swedish `message`. Only a few numbers are
+published (developer.fortnox.se/general/errors); those are in FORTNOX_CODES with the message as the
+page gives it. For the other refusals the number is not known: the client recognises them by the
+start of Fortnox's message (MESSAGE_PREFIXES) and otherwise by the HTTP status, and always keeps
+Fortnox's own message beside the engine's hint.
+
+The sandbox answers with these same numbers and messages. Where the number is unknown it sends 0
+rather than a made-up number, so neither side can come to depend on a number the real host may not
+use. Messages marked "(ours)" below are our Swedish wording in Fortnox's style; the real wording is
+unconfirmed, which is why the flows never rely on recognising them alone (see orders_to_fortnox).
 """
 
 from __future__ import annotations
 
-# Fortnox code -> (stable engine code, English message the sandbox sends)
+UNKNOWN_NUMBER = 0
+
+# ErrorInformation.code -> (engine code, message as Fortnox documents it). Every entry is from
+# Fortnox's public error list (developer.fortnox.se/general/errors).
 FORTNOX_CODES: dict[int, tuple[str, str]] = {
-    # public
-    2000310: ("AUTH_FAILED", "Invalid login: the access token or client secret is missing or wrong"),
-    2000311: ("AUTH_FAILED", "Cannot log in: access token or client secret missing (2)"),  # public
-    2001103: ("FORTNOX_NO_LICENCE", "The company has no licence for this resource"),  # public
-    2000588: ("VALIDATION_FAILED", "Invalid parameter in the request"),  # public
-    2002115: ("VALIDATION_FAILED", "Invalid JSON in the request body"),  # public
-    2000013: ("ARTICLE_NUMBER_TAKEN", "The article number is already in use"),  # public
-    2000428: ("ARTICLE_NOT_FOUND", "Article not found"),
-    2000433: ("CUSTOMER_NOT_FOUND", "Customer not found"),
-    2000357: ("FORTNOX_CUSTOMER_NAME_EMPTY", "The customer must have a name"),
-    2000637: ("FORTNOX_CURRENCY_NOT_FOUND", "Currency not found"),
-    2000532: ("FORTNOX_VAT_INVALID", "The VAT rate is not configured for the company"),
-    2000755: ("FORTNOX_WAY_OF_DELIVERY_NOT_FOUND", "Way of delivery not found"),
-    2000756: ("FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND", "Terms of payment not found"),
-    2000796: ("ORDER_ALREADY_INVOICED", "The order has already been invoiced"),
-    2000797: ("ORDER_CANCELLED", "The order is cancelled"),
-    2000861: ("INVOICE_BOOKED", "A booked invoice cannot be changed"),
-    2000720: ("INVOICE_ALREADY_BOOKED", "The invoice is already booked"),
-    2000890: ("INVOICE_ALREADY_CREDITED", "The invoice already has a credit invoice"),
-    2000404: ("NOT_FOUND", "The resource was not found"),
-    2000501: ("FORTNOX_ROW_LIMIT", "A document may have at most 500 rows"),
-    2000999: ("RATE_LIMITED", "Too many requests"),
+    2000310: ("AUTH_FAILED", "Ogiltig inloggning"),
+    2000311: ("AUTH_FAILED", "Kan inte logga in, access-token eller client-secret saknas(2)."),
+    2001103: ("FORTNOX_NO_LICENCE", "Api-licens saknas."),
+    2001101: ("FORTNOX_NO_LICENCE", "Det finns ingen aktiv licens för önskat scope"),
+    2000588: ("VALIDATION_FAILED", "Ogiltig parameter i anropet."),
+    2001392: ("VALIDATION_FAILED", "Ingen eller felaktig typ av data."),
+    2002115: ("VALIDATION_FAILED", "Error deserializing JSON: JSON_ERROR_SYNTAX"),
+    2001399: ("VALIDATION_FAILED", "Felaktigt fältnamn"),
+    2000106: ("VALIDATION_FAILED", "Värdet måste vara alfanumeriskt"),
+    2000108: ("VALIDATION_FAILED", "Värdet måste vara numeriskt"),
+    2000359: ("VALIDATION_FAILED", "Värdet innehåller ej tillåtna tecken."),
+    # Documented as "Kundnummer 1 används redan. ...", but integrators (Sharespine's help desk,
+    # Junipeer's error library) report the same number for a customer without a name: a general
+    # customer-validation number, told apart by its message (MESSAGE_PREFIXES).
+    2000637: (
+        "VALIDATION_FAILED",
+        "Kundnummer används redan. Kundnumret har redan använts men blivit raderat.",
+    ),
+    2000204: ("CUSTOMER_NOT_FOUND", "Kunde inte hämta/hitta kund"),
+    2000433: ("CUSTOMER_NOT_FOUND", "Kunde inte hämta/hitta kund"),
+    2001302: ("ARTICLE_NOT_FOUND", "Kunde inte hitta artikel"),
+    2000428: ("ARTICLE_NOT_FOUND", "Kan inte hitta artikeln"),
+    2001304: ("FORTNOX_ACCOUNT_NOT_FOUND", "Kunde inte hitta konto"),
+    2003125: ("DOCUMENT_COMPLETED", "Ett klarmarkerat dokument kan inte ändras"),
 }
 
+# Refusals whose number is not published: engine code -> the Swedish message the sandbox sends.
+UNCONFIRMED: dict[str, str] = {
+    # "Ogiltigt land: Sweden" (softwerkab/fortnox-csharp-api-sdk#242)
+    "FORTNOX_COUNTRY_INVALID": "Ogiltigt land",
+    # "Ogiltig landskod: SVERIGE" on a customer's CountryCode (accodeing/fortnox-api#179)
+    "FORTNOX_COUNTRY_CODE_INVALID": "Ogiltig landskod",
+    # Fortnox's "Kunde inte hämta/hitta ..." family (leveranssätt, moms: reported by integrators)
+    "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Kunde inte hämta/hitta leveranssätt",
+    "FORTNOX_VAT_INVALID": "Kunde inte hämta/hitta moms",
+    "FORTNOX_CURRENCY_NOT_FOUND": "Kunde inte hämta/hitta valuta",
+    "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Kunde inte hämta/hitta betalningsvillkor",
+    "ARTICLE_NUMBER_TAKEN": "Artikelnumret används redan",  # (ours)
+    "FORTNOX_CUSTOMER_NAME_EMPTY": "Kundnamn måste anges",  # (ours)
+    "ORDER_ALREADY_INVOICED": "Ordern är redan fakturerad",  # (ours)
+    "ORDER_CANCELLED": "Ordern är makulerad",  # (ours)
+    "INVOICE_BOOKED": "Fakturan är bokförd och kan inte ändras",  # (ours)
+    "INVOICE_ALREADY_BOOKED": "Fakturan är redan bokförd",  # (ours)
+    "INVOICE_ALREADY_CREDITED": "Fakturan är redan krediterad",  # (ours)
+    "ROW_ID_NOT_FOUND": "Kunde inte hitta raden",  # (ours)
+    "FORTNOX_ROW_LIMIT": "Ett dokument får ha högst 500 rader",  # (ours)
+    "NOT_FOUND": "Kunde inte hitta resursen",  # (ours)
+    "RATE_LIMITED": "För många anrop",  # (ours)
+}
+
+# Engine code for the first ErrorInformation.code Fortnox documents for it (the sandbox sends that).
 CODE_BY_NAME: dict[str, int] = {}
 for _number, (_name, _msg) in FORTNOX_CODES.items():
     CODE_BY_NAME.setdefault(_name, _number)
+
+# Engine codes too general to stand on their own: the message may say more (see MESSAGE_PREFIXES).
+GENERAL_CODES = frozenset({"VALIDATION_FAILED", "AUTH_FAILED"})
+
+# How the client recognises a refusal by the start of Fortnox's message (casefolded) when the number
+# is unknown or general: the documented messages first, then the unconfirmed ones.
+MESSAGE_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("kundnummer", "FORTNOX_CUSTOMER_NUMBER_TAKEN"),
+    *(
+        (msg.casefold().rstrip("."), name)
+        for name, msg in FORTNOX_CODES.values()
+        if name not in GENERAL_CODES
+    ),
+    *((msg.casefold().rstrip("."), name) for name, msg in UNCONFIRMED.items()),
+)
+
+
+def message_for(name: str) -> str:
+    """The Swedish message for an engine code, documented or ours."""
+    if name in UNCONFIRMED:
+        return UNCONFIRMED[name]
+    number = CODE_BY_NAME.get(name)
+    if number is None:
+        raise KeyError(f"no Fortnox message for {name!r}")
+    return FORTNOX_CODES[number][1]
+
+
+# Numbers integrators report for refusals Fortnox does not document (see 2000637 above).
+REPORTED_NUMBERS: dict[str, int] = {"FORTNOX_CUSTOMER_NAME_EMPTY": 2000637}
+
+
+def number_for(name: str) -> int:
+    """The ErrorInformation.code the sandbox sends for an engine code (0 when Fortnox's is unknown)."""
+    return REPORTED_NUMBERS.get(name) or CODE_BY_NAME.get(name, UNKNOWN_NUMBER)

@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.sandbox import control
 from engine.sandbox.common import send_json
-from engine.sandbox.fortnox import FortnoxApp, FortnoxError, token_endpoint
+from engine.sandbox.fortnox import FortnoxApp, token_endpoint
+from engine.sandbox.fortnox import err as fortnox_err
 from engine.sandbox.shopify import OAUTH_PREFIX as SHOPIFY_OAUTH_PREFIX
 from engine.sandbox.shopify import PREFIX as SHOPIFY_PREFIX
 from engine.sandbox.shopify import THROTTLED, ShopifyApp, oauth_router
@@ -59,7 +60,7 @@ def _fault_body(platform: str, kind: str) -> dict[str, Any]:
         }[platform]
     return {
         "shopify": {"errors": THROTTLED},
-        "fortnox": FortnoxError(429, 2000999).body(),
+        "fortnox": fortnox_err("RATE_LIMITED", 429).body(),
         "stripe": {
             "error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}
         },

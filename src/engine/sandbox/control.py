@@ -22,7 +22,7 @@ from starlette.routing import Route
 from engine.sandbox.common import BodyError, json_response, read_json
 from engine.sandbox.faults import FaultConfig
 from engine.sandbox.fortnox import FortnoxError, create_article_in
-from engine.sandbox.generator import COUNTRIES, OrderRecord, cents_of, iso, price_line, recompute_totals
+from engine.sandbox.generator import COUNTRIES, OrderRecord, cents_of, iso, reprice
 from engine.sandbox.shopify import refund_summary
 from engine.sandbox.state import SandboxState, public
 
@@ -192,7 +192,6 @@ async def update_shopify_order(request: Request) -> Response:
             if body["email"] is None and order.get("customer"):
                 # As when Shopify withholds a customer's contact data: the customer keeps its id only.
                 order["customer"].pop("email", None)
-        country = order["shipping_address"]["country_code"]
         if "line_items" in body:
             by_id = {li["id"]: li for li in order["line_items"]}
             by_sku = {li["sku"]: li for li in order["line_items"]}
@@ -207,10 +206,10 @@ async def update_shopify_order(request: Request) -> Response:
                         continue
                     line["quantity"] = quantity
                 if "price" in change:
+                    # The buyer's new price; its shop-currency twin is derived again.
                     line["price"] = f"{cents_of(change['price']) / 100:.2f}"
-                rate = line["tax_lines"][0]["rate"] if line["tax_lines"] else 0.0
-                price_line(line, order["currency"], rate, record.discount_pct, country)
-        recompute_totals(order)
+                    line.pop("price_set", None)
+        reprice(order)
         # Top-level fields stored exactly as given, however odd: how a test makes an order that is
         # malformed ("created_at": "not-a-date") without the generator ever making one.
         replace = body.get("replace") or {}
@@ -287,6 +286,16 @@ async def dump_fortnox(request: Request) -> Response:
         return json_response([public(o) for o in objects.values()])
 
 
+async def set_fortnox_settings(request: Request) -> Response:
+    """Company settings an operator changes in Fortnox itself, e.g. öresutjämning to whole kronor."""
+    state = _state(request)
+    body = await _body(request)
+    with state.lock:
+        if "round_whole_kronor" in body:
+            state.fortnox.round_whole_kronor = bool(body["round_whole_kronor"])
+        return json_response({"round_whole_kronor": state.fortnox.round_whole_kronor})
+
+
 async def create_fortnox_article(request: Request) -> Response:
     state = _state(request)
     body = await _body(request)
@@ -358,6 +367,7 @@ ROUTES = [
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),
+    Route("/fortnox/settings", _wrap(set_fortnox_settings), methods=["POST"]),
     Route("/fortnox/{kind}", _wrap(dump_fortnox), methods=["GET"]),
     Route("/stats", _wrap(get_stats), methods=["GET"]),
     Route("/stats/reset", _wrap(reset_stats), methods=["POST"]),

@@ -24,8 +24,10 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from engine.platforms.fortnox_codes import CODE_BY_NAME, FORTNOX_CODES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, message_for, number_for
+from engine.platforms.fortnox_countries import ACCEPTED_NAMES, FORTNOX_COUNTRY_NAMES
 from engine.sandbox.common import BodyError, header, json_response, read_json, send_json
+from engine.sandbox.fortnox_amounts import compute_totals, currency_terms
 from engine.sandbox.generator import SHOP_TZ
 from engine.sandbox.state import FortnoxStore, SandboxState, public
 
@@ -48,9 +50,17 @@ class FortnoxError(Exception):
 
 
 def err(name: str, status: int = 400, detail: str | None = None) -> FortnoxError:
-    code = CODE_BY_NAME[name]
-    message = FORTNOX_CODES[code][1]
-    return FortnoxError(status, code, f"{message}: {detail}" if detail else message)
+    """Fortnox's refusal for an engine code: its Swedish message and number (0 where Fortnox's
+    number is unknown, see fortnox_codes)."""
+    message = message_for(name)
+    return FortnoxError(status, number_for(name), f"{message.rstrip('.')}: {detail}" if detail else message)
+
+
+def _check_country(doc: dict[str, Any], *fields: str) -> None:
+    for field in fields:
+        name = doc.get(field)
+        if name and name not in ACCEPTED_NAMES:
+            raise err("FORTNOX_COUNTRY_INVALID", 400, str(name))
 
 
 def invalid(detail: str) -> FortnoxError:
@@ -218,6 +228,12 @@ def _apply_customer(store: FortnoxStore, customer: dict[str, Any], body: dict[st
             customer[field] = body[field] if body[field] is not None else ""
     if not str(customer.get("Name") or "").strip():
         raise err("FORTNOX_CUSTOMER_NAME_EMPTY")
+    code = str(customer.get("CountryCode") or "")
+    if code and code not in FORTNOX_COUNTRY_NAMES:
+        raise err("FORTNOX_COUNTRY_CODE_INVALID", 400, code)
+    _check_country(customer, "Country", "DeliveryCountry")
+    # Fortnox names the customer's country itself from CountryCode.
+    customer["Country"] = FORTNOX_COUNTRY_NAMES.get(code, "")
     customer["Phone"] = customer.get("Phone1", "")
     if customer.get("Type") not in ("PRIVATE", "COMPANY"):
         raise invalid("Type must be PRIVATE or COMPANY")
@@ -256,7 +272,8 @@ async def create_customer(request: Request) -> Response:
     with state.lock:
         number = str(body.get("CustomerNumber") or "").strip()
         if number and number in store.customers:
-            raise invalid(f"CustomerNumber {number} is already in use")
+            taken = f"Kundnummer {number} används redan. Kundnumret har redan använts men blivit raderat."
+            raise FortnoxError(400, 2000637, taken)
         if number and (" " in number or len(number) > 50):
             raise invalid("CustomerNumber")
         if not number:
@@ -390,7 +407,8 @@ async def update_article(request: Request) -> Response:
 
 DOC_FIELDS = (
     "CustomerNumber", "CustomerName", "DeliveryDate", "YourOrderNumber", "YourReference", "OurReference",
-    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Currency", "CurrencyRate", "VATIncluded",
+    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Currency", "CurrencyRate", "CurrencyUnit",
+    "VATIncluded",
     "WayOfDelivery", "TermsOfPayment", "Freight", "Address1", "Address2", "City", "ZipCode", "Country",
     "DeliveryName", "DeliveryAddress1", "DeliveryAddress2", "DeliveryCity", "DeliveryZipCode",
     "DeliveryCountry", "Remarks", "Comments", "Phone1", "EmailInformation", "Language", "PriceList",
@@ -400,19 +418,41 @@ ROW_FIELDS = (
     "ArticleNumber", "Description", "OrderedQuantity", "DeliveredQuantity", "Price", "VAT", "Discount",
     "DiscountType", "AccountNumber", "Unit", "CostCenter", "Project",
 )  # fmt: skip
+# List rows carry only a subset of each document (as Fortnox's OrderSubset / InvoiceSubset): no
+# YourOrderNumber, and no InvoiceReference on orders; read the single document for those.
 ORDER_LIST = (
-    "DocumentNumber", "CustomerNumber", "CustomerName", "OrderDate", "DeliveryDate", "YourOrderNumber",
-    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Cancelled", "InvoiceReference", "Total",
-    "Currency",
+    "DocumentNumber", "CustomerNumber", "CustomerName", "OrderDate", "DeliveryDate",
+    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Cancelled", "Total", "Currency", "Project",
 )  # fmt: skip
 INVOICE_LIST = (
-    "DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "YourOrderNumber",
-    "ExternalInvoiceReference1", "ExternalInvoiceReference2", "Booked", "Cancelled", "Credit",
+    "DocumentNumber", "CustomerNumber", "CustomerName", "InvoiceDate", "DueDate", "ExternalInvoiceReference1",
+    "ExternalInvoiceReference2", "Booked", "Cancelled", "Credit",
     "CreditInvoiceReference", "OrderReference", "Total", "Balance", "Currency", "OCR", "VoucherNumber",
     "FinalPayDate",
 )  # fmt: skip
 DOC_SEARCH = ("externalinvoicereference1", "externalinvoicereference2", "yourordernumber", "customernumber",
               "documentnumber", "customername", "ocr")  # fmt: skip
+# Orders can't be searched by YourOrderNumber: Fortnox answers "Ogiltig parameter i anropet."
+# (FortnoxAB/csharp-api-sdk discussion #287).
+ORDER_SEARCH = tuple(p for p in DOC_SEARCH if p not in ("yourordernumber", "ocr"))
+
+
+def _row_base(
+    raw: dict[str, Any], position: int, rows_in: list[dict[str, Any]], previous: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The stored row a sent row updates (Fortnox's rules, developer.fortnox.se blog "Updating
+    document rows using RowId"): when any row carries a RowId, rows match by RowId, rows without one
+    are new and stored rows not sent are deleted; when none does, rows match by position, so a row
+    inserted in the middle inherits the next row's unsent fields."""
+    if any(r.get("RowId") not in (None, "") for r in rows_in):
+        row_id = raw.get("RowId")
+        if row_id in (None, ""):
+            return {}
+        found = next((r for r in previous if str(r["RowId"]) == str(row_id)), None)
+        if found is None:
+            raise err("ROW_ID_NOT_FOUND", 400, f"RowId {row_id}")
+        return dict(found)
+    return dict(previous[position]) if position < len(previous) else {}
 
 
 def _build_rows(
@@ -422,20 +462,14 @@ def _build_rows(
         raise invalid(f"{rows_key} must be a list")
     if len(rows_in) > 500:
         raise err("FORTNOX_ROW_LIMIT")
-    by_id = {r["RowId"]: r for r in previous}
+    if not all(isinstance(raw, dict) for raw in rows_in):
+        raise invalid(f"{rows_key} must contain objects")
     rows = []
-    for raw in rows_in:
-        if not isinstance(raw, dict):
-            raise invalid(f"{rows_key} must contain objects")
-        row_id = raw.get("RowId")
-        base = (
-            dict(by_id[int(row_id)])
-            if row_id is not None and _is_int(str(row_id)) and int(row_id) in by_id
-            else {}
-        )
-        if not base:
-            store.counters["row"] += 1
-            base = {"RowId": store.counters["row"]}
+    for position, raw in enumerate(rows_in):
+        base = _row_base(raw, position, rows_in, previous)
+        # Fortnox gives every row a new RowId on every write: a RowId is good until the next update.
+        store.counters["row"] += 1
+        base["RowId"] = store.counters["row"]
         for field in ROW_FIELDS:
             if field in raw:
                 base[field] = raw[field]
@@ -444,9 +478,7 @@ def _build_rows(
         if article_number:
             article = store.articles.get(article_number)
             if article is None:
-                raise FortnoxError(
-                    400, CODE_BY_NAME["ARTICLE_NOT_FOUND"], f"Article not found: {article_number}"
-                )
+                raise err("ARTICLE_NOT_FOUND", 400, article_number)
         ordered = _num(base.get("OrderedQuantity", base.get("DeliveredQuantity", 0)), "OrderedQuantity")
         # A changed ordered quantity drags the delivered one along unless the caller sets both.
         follow = "OrderedQuantity" in raw and "DeliveredQuantity" not in raw
@@ -480,35 +512,11 @@ def _build_rows(
     return rows
 
 
-def _compute_totals(doc: dict[str, Any], rows_key: str) -> None:
-    included = bool(doc.get("VATIncluded"))
-    lines = 0.0
-    vat = 0.0
-    # Orders total what was ordered; invoices what was delivered.
-    quantity = "OrderedQuantity" if rows_key == "OrderRows" else "DeliveredQuantity"
-    for row in doc[rows_key]:
-        gross = row["Price"] * row[quantity]
-        off = gross * row["Discount"] / 100 if row["DiscountType"] == "PERCENT" else row["Discount"]
-        row_total = round(gross - off, 2)
-        row["Total"] = row_total
-        rate = row["VAT"]
-        vat += row_total * rate / (100 + rate) if included else row_total * rate / 100
-        lines += row_total
-    freight = _num(doc.get("Freight"), "Freight")
-    freight_rate = max((r["VAT"] for r in doc[rows_key]), default=25.0)
-    freight_vat = freight * freight_rate / (100 + freight_rate) if included else freight * freight_rate / 100
-    vat += freight_vat
-    doc["Freight"] = freight
-    doc["FreightVAT"] = round(freight_vat, 2)
-    doc["TotalVAT"] = round(vat, 2)
-    if included:
-        doc["Total"] = round(lines + freight, 2)
-        doc["Net"] = round(lines + freight - vat, 2)
-    else:
-        doc["Net"] = round(lines + freight, 2)
-        doc["Total"] = round(lines + freight + vat, 2)
-    doc["Gross"] = round(lines, 2)
-    doc["RoundOff"] = 0.0
+def _compute_totals(store: FortnoxStore, doc: dict[str, Any], rows_key: str) -> None:
+    try:
+        compute_totals(doc, rows_key, store.round_whole_kronor)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
 
 
 def _apply_document(
@@ -518,6 +526,7 @@ def _apply_document(
     for field in DOC_FIELDS:
         if field in body:
             doc[field] = body[field]
+    _check_country(doc, "Country", "DeliveryCountry")
     if date_field in body:
         doc[date_field] = _date(body[date_field], date_field)
     customer_number = str(doc.get("CustomerNumber") or "")
@@ -531,19 +540,27 @@ def _apply_document(
         if not doc.get(field):
             doc[field] = customer.get(field) or fallback
     _check_codes(store, doc)
-    if not doc.get("CurrencyRate"):
-        doc["CurrencyRate"] = next(
-            c["SellRate"] for c in store.lookups["currencies"] if c["Code"] == doc["Currency"]
-        )
-    doc["CurrencyRate"] = _num(doc["CurrencyRate"], "CurrencyRate")
+    if "Currency" in body and "CurrencyRate" not in body:
+        doc["CurrencyRate"] = doc["CurrencyUnit"] = 0  # a new currency takes its own rate
+    for field in ("CurrencyRate", "CurrencyUnit"):
+        _num(doc.get(field), field)
+    try:
+        currency_terms(doc, store.lookups["currencies"])
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
     doc["VATIncluded"] = bool(doc.get("VATIncluded", False))
     if rows_key in body:
         doc[rows_key] = _build_rows(store, body[rows_key], doc.get(rows_key, []), rows_key)
         if rows_key == "InvoiceRows":
             for row in doc[rows_key]:
                 row.pop("OrderedQuantity", None)
+    else:
+        # Any write renumbers the rows, even one that leaves them alone.
+        for row in doc.get(rows_key, []):
+            store.counters["row"] += 1
+            row["RowId"] = store.counters["row"]
     doc.setdefault(rows_key, [])
-    _compute_totals(doc, rows_key)
+    _compute_totals(store, doc, rows_key)
     doc["_modified"] = time.time()
 
 
@@ -572,9 +589,12 @@ ORDER_FILTERS = {
 
 async def list_orders(request: Request) -> Response:
     state, store = _store(request)
+    unknown = {p.lower() for p in request.query_params} & (set(DOC_SEARCH) - set(ORDER_SEARCH))
+    if unknown:
+        raise err("VALIDATION_FAILED", 400, ", ".join(sorted(unknown)))
     with state.lock:
         return _listing(
-            request, _by_number(store.orders), "Orders", DOC_SEARCH, "OrderDate", ORDER_LIST,
+            request, _by_number(store.orders), "Orders", ORDER_SEARCH, "OrderDate", ORDER_LIST,
             lambda o: _url(request, f"orders/{o['DocumentNumber']}"), ORDER_FILTERS,
         )  # fmt: skip
 
@@ -665,7 +685,7 @@ async def create_invoice_from_order(request: Request) -> Response:
             {k: v for k, v in row.items() if k != "OrderedQuantity"} for row in order["OrderRows"]
         ]
         invoice["OrderReference"] = number
-        _compute_totals(invoice, "InvoiceRows")
+        _compute_totals(store, invoice, "InvoiceRows")
         invoice["_modified"] = time.time()
         _finish_invoice(store, invoice)
         order["InvoiceReference"] = invoice["DocumentNumber"]
@@ -805,7 +825,7 @@ async def credit_invoice(request: Request) -> Response:
         ]
         credit["Freight"] = -_num(invoice.get("Freight"), "Freight")
         credit.update(Credit=True, CreditInvoiceReference=number, OrderReference=invoice["OrderReference"])
-        _compute_totals(credit, "InvoiceRows")
+        _compute_totals(store, credit, "InvoiceRows")
         credit["_modified"] = time.time()
         _finish_invoice(store, credit)
         invoice["CreditInvoiceReference"] = credit["DocumentNumber"]

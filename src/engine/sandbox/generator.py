@@ -4,8 +4,8 @@ Everything derives from one `random.Random(seed)` and an explicit `now`, so two 
 and `now` produce identical data. Money is kept in integer minor units and rendered as strings only
 when it becomes Shopify JSON, the way Shopify sends it.
 
-Simplification: every order is priced in its presentment currency and `currency` equals
-`presentment_currency`, so shop_money and presentment_money carry the same amounts.
+The shop books in SEK; a foreign buyer sees and pays prices of their market's currency, which
+Shopify converts amount by amount into the shop currency (see engine.sandbox.order_money).
 """
 
 from __future__ import annotations
@@ -16,13 +16,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from engine.sandbox.order_money import (
+    AUTOMATIC_DISCOUNTS,
+    FX_TO_SEK,
+    SHOP_CURRENCY,
+    cents_of,
+    line_discount,
+    money,
+    money_set,
+    pair,
+    price_order,
+    recompute_totals,
+    refunded,
+    to_shop,
+)
+from engine.sandbox.withheld import WITHHELD_SHARE, withhold_customer_data
+
+__all__ = ["FX_TO_SEK", "cents_of", "money", "money_set", "recompute_totals"]
+
 SHOP_TZ = timezone(timedelta(hours=1))
 SHOP_DOMAIN = "junipeer-demo.myshopify.com"
 LOCATION_ID = 61_000_000_001
 DAY = 86_400.0
-
-# SEK per unit of the currency; also what the Fortnox currency lookup reports.
-FX_TO_SEK: dict[str, float] = {"SEK": 1.0, "EUR": 11.50, "NOK": 0.98, "USD": 10.80, "DKK": 1.54}
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,10 @@ UNKNOWN_SKUS: tuple[tuple[str, str, int], ...] = (
 UNKNOWN_SKU_SHARE = 0.02
 
 DISCOUNT_CODES: tuple[tuple[str, float], ...] = (("WELCOME10", 0.10), ("BLACKWEEK15", 0.15))
+# Codes that are not a percentage off the lines: free shipping, and a fixed amount (in SEK, converted
+# for a foreign buyer) spread across the lines.
+FREE_SHIPPING_CODE = "FREESHIP"
+FIXED_AMOUNT_CODES: dict[str, int] = {"SAVE100": 10_000}
 GATEWAYS: tuple[tuple[str, int], ...] = (("stripe", 60), ("klarna", 25), ("paypal", 15))
 FINANCIAL_WEIGHTS: tuple[tuple[str, int], ...] = (
     ("paid", 78),
@@ -190,28 +209,6 @@ FINANCIAL_WEIGHTS: tuple[tuple[str, int], ...] = (
     ("refunded", 6),
 )
 CANCELLED_SHARE = 0.05
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
-
-
-def cents_of(value: Any) -> int:
-    """Parse "199.00" / 199 / 199.5 into minor units without float drift for string input."""
-    text = str(value).strip()
-    neg = text.startswith("-")
-    text = text.lstrip("+-")
-    whole, _, frac = text.partition(".")
-    frac = (frac + "00")[:2]
-    cents = int(whole or "0") * 100 + int(frac or "0")
-    return -cents if neg else cents
-
-
-def money_set(cents: int, currency: str) -> dict[str, Any]:
-    amount = {"amount": money(cents), "currency_code": currency}
-    return {"shop_money": dict(amount), "presentment_money": dict(amount)}
 
 
 def iso(ts: float) -> str:
@@ -256,7 +253,6 @@ class OrderRecord:
     created_ts: float
     updated_ts: float
     processed_ts: float
-    discount_pct: float = 0.0
 
     @property
     def id(self) -> int:
@@ -280,94 +276,71 @@ class GeneratedData:
     factory: OrderFactory
 
 
-def _line_tax(gross_after_discount: int, rate: float) -> int:
-    if rate <= 0:
-        return 0
-    return round(gross_after_discount * rate / (1 + rate))
-
-
 def _tax_title(country: str) -> str:
     return {"SE": "Moms", "DE": "MwSt", "NL": "BTW", "FI": "ALV", "DK": "Moms"}.get(country, "VAT")
 
 
-def price_line(line: dict[str, Any], currency: str, rate: float, pct: float, country: str) -> None:
-    """Recompute discount and tax for one line (taxes are included in the price)."""
-    unit = cents_of(line["price"])
-    gross = unit * int(line["quantity"])
-    discount = round(gross * pct)
-    tax = _line_tax(gross - discount, rate)
-    line["total_discount"] = money(discount)
-    line["total_discount_set"] = money_set(discount, currency)
-    line["price_set"] = money_set(unit, currency)
-    line["discount_allocations"] = (
-        [
-            {
-                "amount": money(discount),
-                "amount_set": money_set(discount, currency),
-                "discount_application_index": 0,
-            }
-        ]
-        if discount
-        else []
-    )
-    line["tax_lines"] = (
-        [
-            {
-                "title": _tax_title(country),
-                "price": money(tax),
-                "rate": rate,
-                "price_set": money_set(tax, currency),
-            }
-        ]
-        if rate > 0
-        else []
-    )
-    line["fulfillable_quantity"] = (
-        0 if line.get("fulfillment_status") == "fulfilled" else int(line["quantity"])
-    )
-
-
-def recompute_totals(order: dict[str, Any]) -> None:
-    """Derive every order-level amount from its lines, shipping and refunds."""
-    cur = order["currency"]
-    line_gross = sum(cents_of(li["price"]) * int(li["quantity"]) for li in order["line_items"])
-    discounts = sum(cents_of(li["total_discount"]) for li in order["line_items"])
-    shipping = sum(cents_of(s["discounted_price"]) for s in order["shipping_lines"])
-    tax_by_rate: dict[tuple[str, float], int] = {}
-    for holder in [*order["line_items"], *order["shipping_lines"]]:
-        for t in holder["tax_lines"]:
-            key = (t["title"], t["rate"])
-            tax_by_rate[key] = tax_by_rate.get(key, 0) + cents_of(t["price"])
-    total_tax = sum(tax_by_rate.values())
-    subtotal = line_gross - discounts
-    total = subtotal + shipping
-    refunded = 0
-    for r in order.get("refunds", []):
-        refunded += sum(cents_of(t["amount"]) for t in r["transactions"])
-    order["total_line_items_price"] = money(line_gross)
-    order["total_line_items_price_set"] = money_set(line_gross, cur)
-    order["total_discounts"] = money(discounts)
-    order["total_discounts_set"] = money_set(discounts, cur)
-    order["subtotal_price"] = money(subtotal)
-    order["subtotal_price_set"] = money_set(subtotal, cur)
-    order["total_shipping_price_set"] = money_set(shipping, cur)
-    order["total_tax"] = money(total_tax)
-    order["total_tax_set"] = money_set(total_tax, cur)
-    order["total_price"] = money(total)
-    order["total_price_set"] = money_set(total, cur)
-    order["current_total_price"] = money(total - refunded)
-    order["current_total_price_set"] = money_set(total - refunded, cur)
-    order["tax_lines"] = [
-        {"title": title, "rate": rate, "price": money(amount), "price_set": money_set(amount, cur)}
-        for (title, rate), amount in sorted(tax_by_rate.items(), key=lambda kv: -kv[0][1])
-    ]
-    if order.get("discount_codes"):
-        for dc in order["discount_codes"]:
-            dc["amount"] = money(discounts)
-
-
 def refunded_cents(order: dict[str, Any]) -> int:
-    return sum(cents_of(t["amount"]) for r in order.get("refunds", []) for t in r["transactions"])
+    """What the buyer got back, in the buyer's currency."""
+    return refunded(order)
+
+
+def reprice(order: dict[str, Any]) -> None:
+    """Recompute discounts, taxes and totals after a line changed, at the rates the lines carry."""
+    # An order whose buyer data Shopify withholds has no address; the country only names the tax.
+    country = (order.get("shipping_address") or {}).get("country_code") or ""
+    rates = [float(li["tax_lines"][0]["rate"]) if li["tax_lines"] else 0.0 for li in order["line_items"]]
+    ships = order["shipping_lines"]
+    shipping_rate = float(ships[0]["tax_lines"][0]["rate"]) if ships and ships[0]["tax_lines"] else 0.0
+    price_order(order, rates, shipping_rate, _tax_title(country))
+    recompute_totals(order)
+
+
+def _application(code: str | None, title: str, value: str, value_type: str, target: str) -> dict[str, Any]:
+    app: dict[str, Any] = {
+        "type": "discount_code" if code else "automatic",
+        "value": value,
+        "value_type": value_type,
+        "allocation_method": "each" if target == "shipping_line" else "across",
+        "target_selection": "all" if code else "entitled",
+        "target_type": target,
+    }
+    if code:
+        app["code"] = code
+    else:
+        app.update(title=title, description=title)
+    return app
+
+
+def _discounts(
+    code: str | None, automatic: Any, currency: str, lines: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The order's `discount_codes` and `discount_applications` (amounts are allocated later)."""
+    codes: list[dict[str, Any]] = []
+    applications: list[dict[str, Any]] = []
+    percent = dict(DISCOUNT_CODES)
+    if code in percent:
+        applications.append(_application(code, "", f"{percent[code] * 100:.1f}", "percentage", "line_item"))
+        codes.append({"code": code, "amount": "0.00", "type": "percentage"})
+    elif code == FREE_SHIPPING_CODE:
+        applications.append(_application(code, "", "100.0", "percentage", "shipping_line"))
+        codes.append({"code": code, "amount": "0.00", "type": "shipping"})
+    elif code in FIXED_AMOUNT_CODES:
+        # A fixed amount set in the shop currency reaches a foreign buyer converted into theirs.
+        value = money(round(FIXED_AMOUNT_CODES[code] / FX_TO_SEK[currency]))
+        applications.append(_application(code, "", value, "fixed_amount", "line_item"))
+        codes.append({"code": code, "amount": "0.00", "type": "fixed_amount"})
+    elif code is not None:
+        raise ValueError(f"unknown discount_code {code!r}")
+    if automatic is not None:
+        if automatic not in AUTOMATIC_DISCOUNTS:
+            raise ValueError(f"unknown automatic_discount {automatic!r}")
+        percent_off, prefixes = AUTOMATIC_DISCOUNTS[automatic]
+        if any(str(li.get("sku") or "").startswith(prefixes) for li in lines):
+            applications.append(
+                _application(None, automatic, f"{percent_off:.1f}", "percentage", "line_item")
+            )
+    return codes, applications
 
 
 class OrderFactory:
@@ -379,8 +352,12 @@ class OrderFactory:
         variants: list[Variant],
         customers: list[dict[str, Any]],
         customer_country: dict[int, str],
+        discount_rng: random.Random | None = None,
     ) -> None:
         self.rng = rng
+        # Discounts beyond the percentage codes draw from their own sequence, so adding them left
+        # every other generated value as it was.
+        self.discount_rng = discount_rng or random.Random(0)
         self.variants = variants
         self.by_sku = {v.sku: v for v in variants}
         self.customers = customers
@@ -390,6 +367,8 @@ class OrderFactory:
         self.next_line_id = 13_100_000_000
         self.next_refund_id = 9_100_000_000
         self.next_aux_id = 27_100_000_000
+        # Its own stream, so redacting some orders leaves every other draw of the data set as it was.
+        self.withheld_rng = random.Random("withheld")
 
     def aux_id(self) -> int:
         self.next_aux_id += 1
@@ -513,22 +492,19 @@ class OrderFactory:
             sku, title, sek = rng.choice(UNKNOWN_SKUS)
             lines.append((self._new_line(None, sku, title, sek, 1, cur), "standard"))
 
-        pct = 0.0
-        discount_codes: list[dict[str, Any]] = []
+        code: str | None = None
         if "discount_code" in ov:
-            code = next((d for d in DISCOUNT_CODES if d[0] == ov["discount_code"]), None)
-            if code:
-                pct = code[1]
-                discount_codes = [{"code": code[0], "amount": "0.00", "type": "percentage"}]
+            code = str(ov["discount_code"])
         elif not control and rng.random() < 0.2:
-            code = rng.choice(DISCOUNT_CODES)
-            pct = code[1]
-            discount_codes = [{"code": code[0], "amount": "0.00", "type": "percentage"}]
-
-        line_items = []
-        for line, category in lines:
-            price_line(line, cur, ctry.rates[category], pct, country)
-            line_items.append(line)
+            code = rng.choice(DISCOUNT_CODES)[0]
+        elif not control:
+            roll = self.discount_rng.random()
+            code = FREE_SHIPPING_CODE if roll < 0.06 else ("SAVE100" if roll < 0.10 else None)
+        automatic = ov.get("automatic_discount")
+        if not control and self.discount_rng.random() < 0.3:
+            automatic = "Winter sale"
+        discount_codes, applications = _discounts(code, automatic, cur, [line for line, _ in lines])
+        line_items = [line for line, _ in lines]
 
         ship_title, ship_price = ctry.shipping[0] if control else rng.choice(ctry.shipping)
         if "shipping_method" in ov:
@@ -537,26 +513,12 @@ class OrderFactory:
             match = [s for s in ctry.shipping if s[0] == title]
             ship_title, ship_price = match[0] if match else (title, ctry.shipping[0][1])
         ship_rate = ctry.rates["standard"]
-        ship_tax = _line_tax(ship_price, ship_rate)
         shipping_line = {
             "id": self.aux_id(),
             "code": ship_title,
             "title": ship_title,
             "source": "shopify",
             "price": money(ship_price),
-            "price_set": money_set(ship_price, cur),
-            "discounted_price": money(ship_price),
-            "discounted_price_set": money_set(ship_price, cur),
-            "tax_lines": [
-                {
-                    "title": _tax_title(country),
-                    "price": money(ship_tax),
-                    "rate": ship_rate,
-                    "price_set": money_set(ship_tax, cur),
-                }
-            ]
-            if ship_rate > 0
-            else [],
         }
 
         if control:
@@ -607,7 +569,7 @@ class OrderFactory:
             "cancel_reason": None,
             "financial_status": status,
             "fulfillment_status": fulfillment_status,
-            "currency": cur,
+            "currency": SHOP_CURRENCY,
             "presentment_currency": cur,
             "taxes_included": True,
             "estimated_taxes": False,
@@ -619,6 +581,7 @@ class OrderFactory:
             "gateway": gateway,
             "payment_gateway_names": [gateway],
             "discount_codes": discount_codes,
+            "discount_applications": applications,
             "note": ov.get("note"),
             "note_attributes": list(ov.get("note_attributes", [])),
             "tags": str(ov.get("tags", "")),
@@ -633,7 +596,9 @@ class OrderFactory:
             "refunds": [],
             "location_id": LOCATION_ID,
         }
-        record = OrderRecord(order, created_ts, updated_ts, processed_ts, pct)
+        price_order(order, [ctry.rates[category] for _, category in lines], ship_rate, _tax_title(country))
+        recompute_totals(order)
+        record = OrderRecord(order, created_ts, updated_ts, processed_ts)
 
         if status in ("partially_refunded", "refunded"):
             refund_ts = min(now, created_ts + rng.uniform(0.1, 1.0) * max(age, 60.0))
@@ -645,7 +610,7 @@ class OrderFactory:
             else:
                 first = line_items[0]
                 self.add_refund(record, refund_ts, [(first["id"], 1)], False, None)
-                if refunded_cents(order) >= cents_of(order["total_price"]):
+                if refunded_cents(order) >= pair(order, "total_price")[1]:
                     order["financial_status"] = "refunded"
             record.updated_ts = max(record.updated_ts, refund_ts)
             order["updated_at"] = iso(record.updated_ts)
@@ -658,6 +623,9 @@ class OrderFactory:
             record.updated_ts = cancel_ts
             order["updated_at"] = iso(cancel_ts)
         recompute_totals(order)
+        redacted = self.withheld_rng.random() < WITHHELD_SHARE
+        if ov.get("customer_data_withheld") if control else redacted:
+            withhold_customer_data(order)
         customer["orders_count"] += 1
         customer["total_spent"] = money(cents_of(customer["total_spent"]) + cents_of(order["total_price"]))
         customer["created_at"] = customer["created_at"] or created
@@ -675,7 +643,8 @@ class OrderFactory:
     ) -> dict[str, Any]:
         """Append a refund; without `lines` it refunds `amount_cents` as a plain adjustment."""
         order = record.data
-        cur = order["currency"]
+        # Amounts in the buyer's currency (what the refund transaction moves), their shop twins converted.
+        cur = order["presentment_currency"]
         by_id = {li["id"]: li for li in order["line_items"]}
         self.next_refund_id += 1
         refund_id = self.next_refund_id
@@ -683,10 +652,10 @@ class OrderFactory:
         total = 0
         for line_id, qty in lines:
             li = by_id[line_id]
-            unit = cents_of(li["price"])
+            unit = pair(li, "price")[1]
             share = qty / max(1, int(li["quantity"]))
-            subtotal = round(unit * qty - cents_of(li["total_discount"]) * share)
-            tax = round(sum(cents_of(t["price"]) for t in li["tax_lines"]) * share)
+            subtotal = round(unit * qty - line_discount(li)[1] * share)
+            tax = round(sum(pair(t, "price")[1] for t in li["tax_lines"]) * share)
             total += subtotal
             rlis.append(
                 {
@@ -694,25 +663,27 @@ class OrderFactory:
                     "line_item_id": line_id,
                     "quantity": qty,
                     "restock_type": "return",
-                    "subtotal": money(subtotal),
+                    "subtotal": money(to_shop(subtotal, cur)),
                     "subtotal_set": money_set(subtotal, cur),
-                    "total_tax": money(tax),
+                    "total_tax": money(to_shop(tax, cur)),
                     "total_tax_set": money_set(tax, cur),
                     "line_item": dict(li),
                 }
             )
         adjustments = []
         if include_shipping:
-            ship = sum(cents_of(s["discounted_price"]) for s in order["shipping_lines"])
-            ship_tax = sum(cents_of(t["price"]) for s in order["shipping_lines"] for t in s["tax_lines"])
+            ship = sum(pair(s, "discounted_price")[1] for s in order["shipping_lines"])
+            ship_tax = sum(pair(t, "price")[1] for s in order["shipping_lines"] for t in s["tax_lines"])
             total += ship
             adjustments.append(
                 {
                     "id": self.aux_id(),
                     "order_id": record.id,
                     "refund_id": refund_id,
-                    "amount": money(-ship),
-                    "tax_amount": money(-ship_tax),
+                    "amount": money(-to_shop(ship, cur)),
+                    "amount_set": money_set(-ship, cur),
+                    "tax_amount": money(-to_shop(ship_tax, cur)),
+                    "tax_amount_set": money_set(-ship_tax, cur),
                     "kind": "shipping_refund",
                     "reason": "Shipping refund",
                 }
@@ -724,7 +695,8 @@ class OrderFactory:
                     "id": self.aux_id(),
                     "order_id": record.id,
                     "refund_id": refund_id,
-                    "amount": money(-amount_cents),
+                    "amount": money(-to_shop(amount_cents, cur)),
+                    "amount_set": money_set(-amount_cents, cur),
                     "tax_amount": "0.00",
                     "kind": "refund_discrepancy",
                     "reason": "Refund discrepancy",
@@ -856,7 +828,8 @@ def generate(seed: int, orders: int, now: float) -> GeneratedData:
 
     customers: list[dict[str, Any]] = []
     customer_country: dict[int, str] = {}
-    factory = OrderFactory(rng, variants, customers, customer_country)
+    factory = OrderFactory(rng, variants, customers, customer_country, random.Random(f"{seed}:discounts"))
+    factory.withheld_rng = random.Random(f"{seed}:withheld")
     country_pairs = tuple((c.code, c.weight) for c in COUNTRIES.values())
     used_emails: set[str] = set()
     for i in range(max(1, orders // 3)):

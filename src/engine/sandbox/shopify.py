@@ -29,7 +29,8 @@ from engine.sandbox.common import (
     read_json,
     send_json,
 )
-from engine.sandbox.generator import SHOP_DOMAIN, SHOP_TZ, cents_of, iso, refunded_cents
+from engine.sandbox.generator import SHOP_DOMAIN, SHOP_TZ, iso, refunded_cents
+from engine.sandbox.order_money import pair
 from engine.sandbox.state import SandboxState
 
 PREFIX = "/shopify/admin/api/2024-10"
@@ -475,7 +476,8 @@ def refund_summary(order: dict[str, Any]) -> str:
     refunded = refunded_cents(order)
     if refunded <= 0:
         return str(order["financial_status"])
-    return "refunded" if refunded >= cents_of(order["total_price"]) else "partially_refunded"
+    # Refunds move the buyer's currency, so they are compared with what the buyer paid.
+    return "refunded" if refunded >= pair(order, "total_price")[1] else "partially_refunded"
 
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:

@@ -186,6 +186,7 @@ class FortnoxStore:
         self.counters = {"customer": 0, "order": 0, "invoice": 0, "payment": 0, "row": 0, "article": 0}
         self.lookups = _lookups()
         self.vat_percents = VAT_PERCENTS
+        self.round_whole_kronor = False  # the company's öresutjämning setting; Fortnox can have it on
         self.client_id = creds.fortnox_client_id
         self.client_secret = creds.fortnox_client_secret
         self.refresh_tokens: dict[str, str] = {creds.fortnox_refresh_token: creds.fortnox_client_id}

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from engine.sandbox.common import header, json_response, send_json
 from engine.sandbox.generator import DAY, FX_TO_SEK, SHOP_TZ, OrderRecord, cents_of
+from engine.sandbox.order_money import pair
 from engine.sandbox.state import SandboxState, StripeStore
 
 
@@ -49,7 +50,9 @@ def build_payouts(store: StripeStore, orders: list[OrderRecord], now: float) -> 
         if o["gateway"] != "stripe" or o["financial_status"] in ("pending", "authorized", "voided"):
             continue
         day = datetime.fromtimestamp(record.created_ts, SHOP_TZ).date().isoformat()
-        amount = _sek(cents_of(o["total_price"]), o["currency"])
+        # Stripe charges what the buyer paid, in the buyer's currency, and settles it in SEK.
+        buyer = o["presentment_currency"]
+        amount = _sek(pair(o, "total_price")[1], buyer)
         fee = round(amount * 0.015) + 180
         charge = _sid("ch", o["id"])
         by_day[day].append(
@@ -61,7 +64,7 @@ def build_payouts(store: StripeStore, orders: list[OrderRecord], now: float) -> 
                 "net": amount - fee,
                 "fee_details": [{"amount": fee, "currency": "sek", "type": "stripe_fee"}],
                 "currency": "sek",
-                "exchange_rate": None if o["currency"] == "SEK" else FX_TO_SEK[o["currency"]],
+                "exchange_rate": None if buyer == "SEK" else FX_TO_SEK[buyer],
                 "type": "charge",
                 "reporting_category": "charge",
                 "created": int(record.created_ts),
@@ -69,7 +72,7 @@ def build_payouts(store: StripeStore, orders: list[OrderRecord], now: float) -> 
             }
         )
         for refund in o["refunds"]:
-            refunded = _sek(sum(cents_of(t["amount"]) for t in refund["transactions"]), o["currency"])
+            refunded = _sek(sum(cents_of(t["amount"]) for t in refund["transactions"]), buyer)
             by_day[day].append(
                 {
                     "id": _sid("txn", "refund", refund["id"]),

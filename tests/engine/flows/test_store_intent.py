@@ -29,6 +29,7 @@ ORDER = {
     "customer": {"id": 7700000001, "email": "emily@example.com", "first_name": "Emily"},
     "billing_address": {"first_name": "Emily", "last_name": "Miller", "country_code": "SE"},
     "line_items": [{"sku": "MUG-1", "title": "Mug", "quantity": 2, "price": "99.00", "tax_lines": []}],
+    "total_price": "198.00",
 }
 
 
@@ -63,7 +64,7 @@ class CheckingFortnox:
         # The customer made before it is on record too, so a retry does not make it again.
         assert [(r.entity_type, r.target_id) for r in references] == [("customer", "C1")]
         self.seen.append("order")
-        return {"DocumentNumber": "100", "CustomerNumber": order["CustomerNumber"]}
+        return {"DocumentNumber": "100", "CustomerNumber": order["CustomerNumber"], "Total": 198.0}
 
     async def create_invoice_from_order(self, number: str) -> dict:
         entity, references = self.committed()

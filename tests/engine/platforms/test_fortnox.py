@@ -81,40 +81,90 @@ def make_client(store: MemoryTokenStore, handler, **kw) -> FortnoxClient:
 @pytest.mark.parametrize(
     ("status", "body", "code", "message", "platform_code"),
     [
+        # documented numbers decide
         (
             400,
-            {"ErrorInformation": {"error": 1, "message": "Artikeln hittades inte", "code": 2000428}},
+            {"ErrorInformation": {"error": 1, "message": "Kan inte hitta artikeln", "code": 2000428}},
             "ARTICLE_NOT_FOUND",
-            "Artikeln hittades inte",
+            "Kan inte hitta artikeln",
             2000428,
         ),
         (
             400,
-            {"errorInformation": {"Error": 1, "Message": "Name missing", "Code": "2000357"}},
-            "FORTNOX_CUSTOMER_NAME_EMPTY",
-            "Name missing",
-            2000357,
+            {"ErrorInformation": {"error": 1, "message": "Kunde inte hitta konto", "code": 2001304}},
+            "FORTNOX_ACCOUNT_NOT_FOUND",
+            "Kunde inte hitta konto",
+            2001304,
+        ),
+        # 2000637 is a general customer-validation number: its message tells what was wrong
+        (
+            400,
+            {
+                "ErrorInformation": {
+                    "message": "Kundnummer 1 används redan. Kundnumret har redan använts men blivit raderat.",
+                    "code": 2000637,
+                }
+            },
+            "FORTNOX_CUSTOMER_NUMBER_TAKEN",
+            "Kundnummer 1 används redan. Kundnumret har redan använts men blivit raderat.",
+            2000637,
         ),
         (
             400,
-            {"ErrorInformation": {"message": "Currency not found", "code": 123}},
-            "FORTNOX_CURRENCY_NOT_FOUND",
-            "Currency not found",
-            123,
+            {"errorInformation": {"Error": 1, "Message": "Kundnamn måste anges", "Code": "2000637"}},
+            "FORTNOX_CUSTOMER_NAME_EMPTY",
+            "Kundnamn måste anges",
+            2000637,
         ),
+        (
+            400,
+            {"ErrorInformation": {"message": "Namnet saknas", "code": 2000637}},
+            "VALIDATION_FAILED",
+            "Namnet saknas",
+            2000637,
+        ),
+        # numbers nobody documents: the start of the message, whatever the number
+        (
+            400,
+            {"ErrorInformation": {"message": "Ogiltigt land: Sweden", "code": 2000999}},
+            "FORTNOX_COUNTRY_INVALID",
+            "Ogiltigt land: Sweden",
+            2000999,
+        ),
+        (
+            400,
+            {"ErrorInformation": {"message": "Kunde inte hämta/hitta leveranssätt.", "code": 0}},
+            "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND",
+            "Kunde inte hämta/hitta leveranssätt.",
+            0,
+        ),
+        (
+            400,
+            {"ErrorInformation": {"message": "Fakturan är bokförd och kan inte ändras", "code": 0}},
+            "INVOICE_BOOKED",
+            "Fakturan är bokförd och kan inte ändras",
+            0,
+        ),
+        # then the HTTP status, the message kept as Fortnox sent it
         (400, {"ErrorInformation": {"message": "Odd", "code": 1}}, "VALIDATION_FAILED", "Odd", 1),
+        (
+            400,
+            {"ErrorInformation": {"message": "Felaktigt fältnamn", "code": 2001399}},
+            "VALIDATION_FAILED",
+            "Felaktigt fältnamn",
+            2001399,
+        ),
         (404, {"ErrorInformation": {"message": "Gone", "code": 1}}, "NOT_FOUND", "Gone", 1),
         (403, {"ErrorInformation": {"message": "Nope", "code": 1}}, "AUTH_FAILED", "Nope", 1),
         (500, {"message": "boom"}, "PLATFORM_UNAVAILABLE", "boom", None),
         (429, None, "RATE_LIMITED", "HTTP 429", None),
         (
-            400,
-            {"ErrorInformation": {"message": "x", "code": 2000796}},
-            "ORDER_ALREADY_INVOICED",
-            "x",
-            2000796,
+            401,
+            {"ErrorInformation": {"message": "Ogiltig inloggning", "code": 2000310}},
+            "AUTH_FAILED",
+            "Ogiltig inloggning",
+            2000310,
         ),
-        (400, {"ErrorInformation": {"message": "x", "code": 2000861}}, "INVOICE_BOOKED", "x", 2000861),
     ],
 )
 def test_error_information_is_classified(status, body, code, message, platform_code) -> None:
@@ -126,14 +176,15 @@ async def test_client_raises_classified_error_with_platform_message() -> None:
     store = MemoryTokenStore(tokens())
     fake = FakeFortnox(store)
     fake.routes[("POST", "orders")] = httpx.Response(
-        400, json={"ErrorInformation": {"error": 1, "message": "Article not found: SKU-9", "code": 2000428}}
+        400,
+        json={"ErrorInformation": {"error": 1, "message": "Kan inte hitta artikeln: SKU-9", "code": 2000428}},
     )
     async with make_client(store, fake) as client:
         with pytest.raises(PlatformError) as info:
             await client.create_order({"CustomerNumber": "1"})
     err = info.value
     assert err.code == "ARTICLE_NOT_FOUND"
-    assert str(err) == "ARTICLE_NOT_FOUND: Article not found: SKU-9"
+    assert str(err) == "ARTICLE_NOT_FOUND: Kan inte hitta artikeln: SKU-9"
     assert (err.status, err.platform_code, err.platform) == (400, 2000428, "fortnox")
     assert not err.retryable and not err.ambiguous
     assert fake.api_calls == 1
@@ -252,27 +303,48 @@ async def test_list_all_follows_total_pages_and_email_filter_is_exact() -> None:
     ]
 
 
-async def test_reference_searches_keep_exact_matches() -> None:
+async def test_reference_searches_read_each_candidate_and_keep_exact_matches() -> None:
+    """List rows are Fortnox's list subset (no YourOrderNumber, no InvoiceReference) and a search
+    matches substrings: the client reads each candidate and keeps only exact references."""
     store = MemoryTokenStore(tokens())
+    full = {
+        "orders/1": {"DocumentNumber": "1", "ExternalInvoiceReference1": "#1001", "InvoiceReference": "7"},
+        "orders/4": {"DocumentNumber": "4", "ExternalInvoiceReference1": "#1001-B", "InvoiceReference": None},
+        "invoices/7": {
+            "DocumentNumber": "7",
+            "ExternalInvoiceReference1": "#1001",
+            "YourOrderNumber": "1001",
+        },
+    }
+    reads: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        path, params = request.url.path, request.url.params
-        if path == "/3/orders":
+        path, params = request.url.path.removeprefix("/3/"), request.url.params
+        if path in ("orders", "invoices"):
+            assert dict(params).keys() == {"externalinvoicereference1", "limit", "page"}
             assert params["externalinvoicereference1"] == "#1001"
+        if path == "orders":
             rows = [
                 {"DocumentNumber": "1", "ExternalInvoiceReference1": "#1001"},
                 {"DocumentNumber": "2", "ExternalInvoiceReference1": "#10010"},
-                {"DocumentNumber": "3", "ExternalInvoiceReference1": "", "YourOrderNumber": "#1001"},
+                {"DocumentNumber": "4"},
             ]
             return httpx.Response(200, json={"Orders": rows, "MetaInformation": {"@TotalPages": 1}})
-        if path == "/3/invoices":
-            rows = [{"DocumentNumber": "7", "YourOrderNumber": "#1001", "ExternalInvoiceReference1": "#1001"}]
+        if path == "invoices":
+            rows = [{"DocumentNumber": "7", "ExternalInvoiceReference1": "#1001"}]
             return httpx.Response(200, json={"Invoices": rows, "MetaInformation": {"@TotalPages": 1}})
+        if path in full:
+            reads.append(path)
+            envelope = "Order" if path.startswith("orders") else "Invoice"
+            return httpx.Response(200, json={envelope: full[path]})
         raise AssertionError(path)
 
     async with make_client(store, handler) as client:
-        assert [o["DocumentNumber"] for o in await client.find_orders_by_reference("#1001")] == ["1", "3"]
-        assert [i["DocumentNumber"] for i in await client.find_invoices_by_reference("#1001")] == ["7"]
+        orders = await client.find_orders_by_reference("#1001")
+        invoices = await client.find_invoices_by_reference("#1001")
+    assert [(o["DocumentNumber"], o["InvoiceReference"]) for o in orders] == [("1", "7")]
+    assert [(i["DocumentNumber"], i["YourOrderNumber"]) for i in invoices] == [("7", "1001")]
+    assert reads == ["orders/1", "orders/4", "invoices/7"]
 
 
 async def test_get_article_none_on_404_and_actions_use_put() -> None:

@@ -86,7 +86,7 @@ async def test_errors_from_the_sandbox_are_classified(sandbox, store) -> None:
         err = info.value
         assert err.code == "ARTICLE_NOT_FOUND"
         assert "NO-SUCH-SKU" in err.message
-        assert (err.status, err.platform_code, err.retryable, err.ambiguous) == (400, 2000428, False, False)
+        assert (err.status, err.platform_code, err.retryable, err.ambiguous) == (400, 2001302, False, False)
 
         with pytest.raises(PlatformError) as info:
             await client.create_customer({"Name": ""})

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from engine.platforms.fortnox_codes import CODE_BY_NAME
+from engine.platforms.fortnox import parse_error_information
 from engine.sandbox import SandboxConfig, start_in_thread
 from engine.sandbox.generator import SHOP_TZ
 
@@ -16,6 +16,15 @@ from .conftest import fortnox_client, fortnox_tokens
 
 def code_of(response: httpx.Response) -> int:
     return response.json()["ErrorInformation"]["code"]
+
+
+def message_of(response: httpx.Response) -> str:
+    return response.json()["ErrorInformation"]["message"]
+
+
+def refusal(response: httpx.Response) -> tuple[int, str]:
+    """The HTTP status and the engine code the Fortnox client reads from this refusal."""
+    return response.status_code, parse_error_information(response.status_code, response.json()).code
 
 
 def make_customer(fortnox: httpx.Client, **fields: Any) -> str:
@@ -93,7 +102,7 @@ def test_sliding_window() -> None:
         assert statuses[:25] == [200] * 25
         assert statuses[25] == 429
         rejected = client.get("currencies")
-        assert rejected.status_code == 429 and code_of(rejected) == 2000999
+        assert refusal(rejected) == (429, "RATE_LIMITED")
         assert "retry-after" not in rejected.headers
         time.sleep(1.05)
         assert client.get("currencies").status_code == 200
@@ -105,7 +114,7 @@ def test_customers_search_and_validation(fortnox) -> None:
     hits = fortnox.get("customers", params={"email": "maja.karlsson@example"}).json()["Customers"]
     assert [c["CustomerNumber"] for c in hits] == [number]
     empty = fortnox.post("customers", json={"Customer": {"Name": "  "}})
-    assert empty.status_code == 400 and code_of(empty) == 2000357
+    assert refusal(empty) == (400, "FORTNOX_CUSTOMER_NAME_EMPTY")
     missing = fortnox.get("customers/999999")
     assert missing.status_code == 404
     updated = fortnox.put(f"customers/{number}", json={"Customer": {"City": "Malmö"}})
@@ -116,9 +125,10 @@ def test_articles(fortnox) -> None:
     article = fortnox.get("articles/TEE-ORG-BLK-M")
     assert article.status_code == 200 and article.json()["Article"]["VAT"] == 25
     missing = fortnox.get("articles/NOPE")
-    assert missing.status_code == 404 and code_of(missing) == 2000428
+    assert refusal(missing) == (404, "ARTICLE_NOT_FOUND")
+    assert message_of(missing).startswith("Kunde inte hitta artikel")
     taken = fortnox.post("articles", json={"Article": {"ArticleNumber": "TEE-ORG-BLK-M", "Description": "x"}})
-    assert taken.status_code == 400 and code_of(taken) == 2000013
+    assert refusal(taken) == (400, "ARTICLE_NUMBER_TAKEN")
     spaced = fortnox.post("articles", json={"Article": {"ArticleNumber": "HAS SPACE", "Description": "x"}})
     assert spaced.status_code == 400 and code_of(spaced) == 2000588
     long = fortnox.post("articles", json={"Article": {"ArticleNumber": "X" * 201, "Description": "x"}})
@@ -154,8 +164,7 @@ def test_order_validation_codes(fortnox, change: dict[str, Any], code: str) -> N
         "OrderRows": [{"ArticleNumber": "TEE-ORG-BLK-M", "OrderedQuantity": 1}],
     }
     response = fortnox.post("orders", json={"Order": {**body, **change}})
-    assert response.status_code == 400
-    assert code_of(response) == CODE_BY_NAME[code]
+    assert refusal(response) == (400, code)
     if code == "ARTICLE_NOT_FOUND":
         assert "NO-SUCH-SKU" in response.json()["ErrorInformation"]["message"]
 
@@ -192,10 +201,15 @@ def test_order_update_rows_and_invoice_flow(fortnox) -> None:
     ]
     updated = fortnox.put(f"orders/{number}", json={"Order": {"OrderRows": rows}}).json()["Order"]
     assert [r["ArticleNumber"] for r in updated["OrderRows"]] == ["TEE-ORG-BLK-M", "MUG-STN-BLU-OS"]
-    assert updated["OrderRows"][0]["RowId"] == kept["RowId"]
+    assert updated["OrderRows"][0]["OrderedQuantity"] == 1 and updated["OrderRows"][0]["Price"] == 299
     assert updated["Total"] == 488.0
-    dropped = fortnox.put(f"orders/{number}", json={"Order": {"OrderRows": rows[1:]}}).json()["Order"]
-    assert [r["ArticleNumber"] for r in dropped["OrderRows"]] == ["MUG-STN-BLU-OS"]
+    # Every write renumbers the rows: the RowId read before the last update is no longer known.
+    assert kept["RowId"] not in {r["RowId"] for r in updated["OrderRows"]}
+    stale = fortnox.put(f"orders/{number}", json={"Order": {"OrderRows": rows}})
+    assert refusal(stale) == (400, "ROW_ID_NOT_FOUND")
+    mug = updated["OrderRows"][1]
+    dropped = fortnox.put(f"orders/{number}", json={"Order": {"OrderRows": [{"RowId": mug["RowId"]}]}})
+    assert [r["ArticleNumber"] for r in dropped.json()["Order"]["OrderRows"]] == ["MUG-STN-BLU-OS"]
 
     invoice = fortnox.put(f"orders/{number}/createinvoice")
     assert invoice.status_code == 200
@@ -203,25 +217,30 @@ def test_order_update_rows_and_invoice_flow(fortnox) -> None:
     assert inv["OrderReference"] == number and inv["Total"] == 189.0 and inv["OCR"]
     assert fortnox.get(f"orders/{number}").json()["Order"]["InvoiceReference"] == inv["DocumentNumber"]
     again = fortnox.put(f"orders/{number}/createinvoice")
-    assert again.status_code == 400 and code_of(again) == 2000796
+    assert refusal(again) == (400, "ORDER_ALREADY_INVOICED")
     locked = fortnox.put(f"orders/{number}", json={"Order": {"Remarks": "x"}})
-    assert code_of(locked) == 2000796
-    assert code_of(fortnox.put(f"orders/{number}/cancel")) == 2000796
+    assert refusal(locked) == (400, "ORDER_ALREADY_INVOICED")
+    assert refusal(fortnox.put(f"orders/{number}/cancel")) == (400, "ORDER_ALREADY_INVOICED")
 
     hits = fortnox.get("orders", params={"externalinvoicereference1": "#1042"}).json()["Orders"]
     assert [o["DocumentNumber"] for o in hits] == [number]
+    # List rows are the list subset: no YourOrderNumber, no InvoiceReference.
+    assert "YourOrderNumber" not in hits[0] and "InvoiceReference" not in hits[0]
+    refused_search = fortnox.get("orders", params={"yourordernumber": "1042"})
+    assert refused_search.status_code == 400 and code_of(refused_search) == 2000588
     assert fortnox.get("orders", params={"filter": "invoicecreated"}).json()["Orders"]
     by_your = fortnox.get("invoices", params={"yourordernumber": "1042"}).json()["Invoices"]
     assert [i["DocumentNumber"] for i in by_your] == [inv["DocumentNumber"]]
+    assert "YourOrderNumber" not in by_your[0]
     assert by_your[0]["Balance"] == 189.0 and by_your[0]["Booked"] is False
 
     inv_no = inv["DocumentNumber"]
     assert fortnox.put(f"invoices/{inv_no}", json={"Invoice": {"Remarks": "ok"}}).status_code == 200
     assert fortnox.put(f"invoices/{inv_no}/bookkeep").json()["Invoice"]["Booked"] is True
-    assert code_of(fortnox.put(f"invoices/{inv_no}/bookkeep")) == 2000720
+    assert refusal(fortnox.put(f"invoices/{inv_no}/bookkeep")) == (400, "INVOICE_ALREADY_BOOKED")
     refused = fortnox.put(f"invoices/{inv_no}", json={"Invoice": {"Remarks": "late"}})
-    assert refused.status_code == 400 and code_of(refused) == 2000861
-    assert code_of(fortnox.put(f"invoices/{inv_no}/cancel")) == 2000861
+    assert refusal(refused) == (400, "INVOICE_BOOKED")
+    assert refusal(fortnox.put(f"invoices/{inv_no}/cancel")) == (400, "INVOICE_BOOKED")
 
     credit = fortnox.put(f"invoices/{inv_no}/credit").json()["Invoice"]
     assert credit["Credit"] is True and credit["Total"] == -189.0
@@ -230,15 +249,18 @@ def test_order_update_rows_and_invoice_flow(fortnox) -> None:
         fortnox.get(f"invoices/{inv_no}").json()["Invoice"]["CreditInvoiceReference"]
         == credit["DocumentNumber"]
     )
-    assert code_of(fortnox.put(f"invoices/{inv_no}/credit")) == 2000890
+    assert refusal(fortnox.put(f"invoices/{inv_no}/credit")) == (400, "INVOICE_ALREADY_CREDITED")
 
 
 def test_cancelled_order_is_locked(fortnox) -> None:
     order = make_order(fortnox, make_customer(fortnox))
     number = order["DocumentNumber"]
     assert fortnox.put(f"orders/{number}/cancel").json()["Order"]["Cancelled"] is True
-    assert code_of(fortnox.put(f"orders/{number}", json={"Order": {"Remarks": "x"}})) == 2000797
-    assert code_of(fortnox.put(f"orders/{number}/createinvoice")) == 2000797
+    assert refusal(fortnox.put(f"orders/{number}", json={"Order": {"Remarks": "x"}})) == (
+        400,
+        "ORDER_CANCELLED",
+    )
+    assert refusal(fortnox.put(f"orders/{number}/createinvoice")) == (400, "ORDER_CANCELLED")
     cancelled = fortnox.get("orders", params={"filter": "cancelled"}).json()["Orders"]
     assert number in {o["DocumentNumber"] for o in cancelled}
     assert fortnox.get("orders/424242").status_code == 404
@@ -274,7 +296,7 @@ def test_lookups(fortnox) -> None:
     vat = {v["VATPercent"] for v in fortnox.get("vatcodes").json()["VATCodes"]}
     assert {25, 12, 6, 0, 19, 21} <= vat
     unknown = fortnox.get("nothing-here")
-    assert unknown.status_code == 404 and code_of(unknown) == 2000404
+    assert refusal(unknown) == (404, "NOT_FOUND")
 
 
 def test_global_params(fortnox) -> None:
@@ -295,3 +317,57 @@ def test_global_params(fortnox) -> None:
     assert order["DocumentNumber"] in {o["DocumentNumber"] for o in dated}
     by_name = fortnox.get("customers", params={"name": "zed la"}).json()["Customers"]
     assert [c["CustomerNumber"] for c in by_name] == [customer]
+
+
+def test_countries_only_by_fortnox_names(fortnox) -> None:
+    customer = make_customer(fortnox)
+    english = fortnox.post(
+        "orders",
+        json={"Order": {"CustomerNumber": customer, "Country": "Sweden", "OrderRows": []}},
+    )
+    assert refusal(english) == (400, "FORTNOX_COUNTRY_INVALID")
+    assert message_of(english) == "Ogiltigt land: Sweden"
+    czechia = fortnox.post(
+        "invoices",
+        json={"Invoice": {"CustomerNumber": customer, "DeliveryCountry": "Czechia", "InvoiceRows": []}},
+    )
+    assert refusal(czechia) == (400, "FORTNOX_COUNTRY_INVALID")
+    accepted = make_order(fortnox, customer, Country="Sverige", DeliveryCountry="Czech Republic")
+    assert (accepted["Country"], accepted["DeliveryCountry"]) == ("Sverige", "Czech Republic")
+    renamed = fortnox.put(f"orders/{accepted['DocumentNumber']}", json={"Order": {"Country": "Deutschland"}})
+    assert refusal(renamed) == (400, "FORTNOX_COUNTRY_INVALID")
+
+
+def test_customer_country_from_its_code(fortnox) -> None:
+    german = make_customer(fortnox, CountryCode="DE")
+    assert fortnox.get(f"customers/{german}").json()["Customer"]["Country"] == "Germany"
+    by_name = fortnox.post("customers", json={"Customer": {"Name": "X", "CountryCode": "SVERIGE"}})
+    assert refusal(by_name) == (400, "FORTNOX_COUNTRY_CODE_INVALID")
+    assert message_of(by_name) == "Ogiltig landskod: SVERIGE"
+    english = fortnox.post("customers", json={"Customer": {"Name": "X", "Country": "Sweden"}})
+    assert refusal(english) == (400, "FORTNOX_COUNTRY_INVALID")
+
+
+def test_customer_number_taken_is_documented_2000637(fortnox) -> None:
+    number = make_customer(fortnox)
+    again = fortnox.post("customers", json={"Customer": {"Name": "Y", "CustomerNumber": number}})
+    assert again.status_code == 400 and code_of(again) == 2000637
+    assert message_of(again).startswith(f"Kundnummer {number} används redan")
+    assert refusal(again) == (400, "FORTNOX_CUSTOMER_NUMBER_TAKEN")
+
+
+def test_rows_without_row_ids_match_by_position(fortnox) -> None:
+    """Without RowIds Fortnox pairs rows by position: a row put first takes over the first stored
+    row's unsent fields, which is why the engine sends the RowIds it read."""
+    order = make_order(
+        fortnox,
+        make_customer(fortnox),
+        OrderRows=[
+            {"ArticleNumber": "TEE-ORG-BLK-M", "OrderedQuantity": 1, "Price": 299, "Discount": 50},
+            {"ArticleNumber": "MUG-STN-BLU-OS", "OrderedQuantity": 1, "Price": 189},
+        ],
+    )
+    rows = [{"ArticleNumber": "MUG-STN-BLU-OS", "OrderedQuantity": 1, "Price": 189}]
+    shifted = fortnox.put(f"orders/{order['DocumentNumber']}", json={"Order": {"OrderRows": rows}})
+    (row,) = shifted.json()["Order"]["OrderRows"]
+    assert (row["ArticleNumber"], row["Discount"], row["Total"]) == ("MUG-STN-BLU-OS", 50, 139)
