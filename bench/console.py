@@ -661,6 +661,7 @@ def direct_queries(service: Any, workdir: Path, size: DbSize, page: int) -> dict
     day = search_day(service, iid)
     until_ = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC) + timedelta(days=1)
     newest = service.logs(iid, limit=1)[0].id
+    week = datetime.now(UTC).date() - timedelta(days=6)
     calls: dict[str, Callable[[], Any]] = {
         "entities: first page": lambda: service.entities(iid, entity_type="order", limit=page),
         "entities: entity_types (tabs)": lambda: service.entity_types(iid),
@@ -674,7 +675,8 @@ def direct_queries(service: Any, workdir: Path, size: DbSize, page: int) -> dict
         "logs: search ref": lambda: service.logs(iid, ref=size.search_ref, limit=page),
         "logs: follow tick (after_id)": lambda: service.logs(iid, after_id=newest, limit=page),
         "dashboard: error lines": lambda: service.logs(iid, level="error", limit=12),
-        "dashboard: task_counts": lambda: service.task_counts(iid),
+        "dashboard: task_counts (background)": lambda: service.task_counts(iid),
+        "dashboard: task_counts_by_day (background)": lambda: service.task_counts_by_day(iid, week, 7),
     }
     timer = SqlTimer(service.db)
     out: dict[str, Any] = {}
