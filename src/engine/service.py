@@ -815,7 +815,7 @@ class Service:
         """The tasks created on each UTC day from `first_day` on, counted by status: one grouped
         query over the days' range of ix_task_integration_created_id, however many tasks a day has."""
         starts = [datetime.combine(first_day + timedelta(days=i), time.min, UTC) for i in range(days + 1)]
-        day = case(*((Task.created_at < starts[i + 1], i) for i in range(days - 1)), else_=days - 1)
+        day = case(*((Task.created_at < starts[i + 1], i) for i in range(days)))
         with self.session() as s:
             rows = s.exec(
                 select(day, Task.status, func.count())

@@ -97,3 +97,7 @@ def test_tasks_by_day_count_each_utc_day_whole(service: Service) -> None:
     assert by_day[days[0]] == {"completed": 2, "stopped": 1}  # tasks 3, 4, 5: task 5 stopped
     assert by_day[days[1]] == {"completed": 3, "stopped": 1}  # tasks 6, 7, 8 and the last-minute one
     assert by_day[days[2]] == {"completed": 2, "stopped": 2, "pending": 1}  # 9, 10 (stopped), 11
+
+
+def test_tasks_of_one_day(service: Service) -> None:
+    assert service.task_counts_by_day(1, START.date(), 1) == {START.date(): {"completed": 2, "stopped": 1}}
