@@ -1,5 +1,5 @@
-"""The task listing behind the Tasks screen and `junipeer tasks`: newest first, filtered by date,
-paged by keyset, on SQLite and PostgreSQL."""
+"""The task listing behind the Tasks screen and `junipeer tasks` (newest first, filtered by date,
+paged by keyset) and the per-day counts behind the Dashboard's chart, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
