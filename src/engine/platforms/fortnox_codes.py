@@ -16,6 +16,8 @@ FORTNOX_CODES: dict[int, tuple[str, str]] = {
     2000588: ("VALIDATION_FAILED", "Invalid parameter in the request"),  # public
     2002115: ("VALIDATION_FAILED", "Invalid JSON in the request body"),  # public
     2000013: ("ARTICLE_NUMBER_TAKEN", "The article number is already in use"),  # public
+    # public: the token lacks the resource's scope (400 or 403 in live reports; 403 here)
+    2000663: ("FORTNOX_SCOPE_MISSING", "Har inte behörighet för scope"),
     2000428: ("ARTICLE_NOT_FOUND", "Article not found"),
     2000433: ("CUSTOMER_NOT_FOUND", "Customer not found"),
     2000357: ("FORTNOX_CUSTOMER_NAME_EMPTY", "The customer must have a name"),
