@@ -162,7 +162,7 @@ class Service(ConnectMixin):
                 rows = list(s.exec(select(Integration).order_by(Integration.id)))
                 if not rows:
                     raise EngineError(
-                        "NO_INTEGRATION", "No integration yet: run `junipeer sandbox connect --url URL`"
+                        "NO_INTEGRATION", "No integration yet: run `junipeer integrations create NAME` (or `junipeer sandbox connect --url URL`)"
                     )
                 if len(rows) > 1:
                     names = ", ".join(r.name for r in rows)
