@@ -297,15 +297,14 @@ class ConnectMixin:
         return scopes_for(enabled or [f.key for f in flows])
 
     def missing_fortnox_scopes(self, integration_id: int, flow_keys: list[str] | None = None) -> list[str]:
-        """Scopes the flows (the enabled ones by default) need that the stored Fortnox grant lacks;
-        empty when Fortnox is not connected yet or the grant's scopes are not known."""
+        """Scopes the flows need (the given ones; by default those a consent asks for) that the
+        stored Fortnox grant lacks; empty when Fortnox is not connected or its scopes are unknown."""
         conn = next((c for c in self.connectors(integration_id) if c.platform == "fortnox"), None)  # type: ignore[attr-defined]
         granted = str((self.secrets.get(conn.credential_ref) or {}).get("scope") or "") if conn else ""
         if not granted:
             return []
-        if flow_keys is None:
-            flow_keys = [f.key for f in self.flows(integration_id) if f.enabled]  # type: ignore[attr-defined]
-        return [s for s in scopes_for(flow_keys) if s not in set(granted.split())]
+        needed = scopes_for(flow_keys) if flow_keys is not None else self.fortnox_scopes(integration_id)
+        return [s for s in needed if s not in set(granted.split())]
 
     def fortnox_authorization(
         self,

@@ -162,7 +162,9 @@ class Service(ConnectMixin):
                 rows = list(s.exec(select(Integration).order_by(Integration.id)))
                 if not rows:
                     raise EngineError(
-                        "NO_INTEGRATION", "No integration yet: run `junipeer integrations create NAME` (or `junipeer sandbox connect --url URL`)"
+                        "NO_INTEGRATION",
+                        "No integration yet: run `junipeer integrations create NAME` "
+                        "(or `junipeer sandbox connect --url URL`)",
                     )
                 if len(rows) > 1:
                     names = ", ".join(r.name for r in rows)
@@ -1153,7 +1155,7 @@ async def run_headless(
                 if flow.enabled:
                     service.sync(flow)
     else:
-        scheduler = Scheduler(service, on_enqueue=runner.notify)
+        scheduler = Scheduler(service, on_enqueue=runner.notify, clients=runner.pool)
         scheduler.start()
     try:
         with runner.stopped_by_signals(say):
