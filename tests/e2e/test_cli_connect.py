@@ -6,8 +6,10 @@ enable the flow and export one order into Fortnox."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -186,3 +188,42 @@ def test_a_missing_scope_is_named_at_test_connection_and_at_sync(sb: Sandbox, en
     )  # fmt: skip
     assert lacking.returncode == 1 and "read_orders" in lacking.stdout
     assert "CONNECTION_TEST_FAILED" in lacking.stderr
+
+
+def test_connect_fortnox_receives_the_redirect_on_loopback(sb: Sandbox, env: dict[str, str]) -> None:
+    """Without --no-browser: the command opens the authorize URL (here a browser that does nothing)
+    and listens on the redirect URI; the browser's return there completes the sign-in."""
+    fx = sb.info["fortnox"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
+    sb.post("fortnox/redirect-uris", {"uris": [redirect_uri]})
+    assert junipeer("integrations", "create", "Mine", env=env).returncode == 0
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "junipeer_tui.cli", "connect", "fortnox", "--client-id", fx["client_id"],
+            "--redirect-uri", redirect_uri, "--base-url", fx["base_url"], "--auth-url", fx["auth_url"],
+            "--token-url", fx["token_url"], "--timeout", "60",
+        ],
+        env={**env, "JUNIPEER_FORTNOX_CLIENT_SECRET": fx["client_secret"], "BROWSER": "true"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    address = proc.stdout.readline().strip()
+    back = httpx.get(address, follow_redirects=False, timeout=10).headers["location"]
+    assert back.startswith(redirect_uri + "?")
+    page = None
+    for _ in range(50):  # the listener may still be starting
+        try:
+            page = httpx.get(back, timeout=10)
+            break
+        except httpx.ConnectError:
+            time.sleep(0.1)
+    assert page is not None and page.status_code == 200 and "You can close this tab" in page.text
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Connected (signed in)" in out

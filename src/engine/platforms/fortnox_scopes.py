@@ -40,9 +40,10 @@ KNOWN_SCOPES: frozenset[str] = frozenset(RESOURCE_SCOPES.values())
 # connection test read `settings`; `companyinformation` tells which company (TenantId) consented.
 BASE_SCOPES: tuple[str, ...] = ("companyinformation", "settings")
 
-# What each flow's writes and reads in Fortnox need, by flow key.
+# What each flow's calls to Fortnox need, by flow key (a flow that starts calling another resource
+# adds its scope here, and the next consent asks for it).
 FLOW_SCOPES: dict[str, tuple[str, ...]] = {
-    "orders_to_fortnox": ("customer", "article", "order", "invoice", "payment", "bookkeeping", "currency"),
+    "orders_to_fortnox": ("customer", "order", "invoice"),
 }
 
 

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+# The sandbox app's registered redirect URI is what `junipeer connect fortnox` listens on by default.
+from engine.platforms.fortnox_oauth import DEFAULT_REDIRECT_URI
 from engine.platforms.fortnox_scopes import KNOWN_SCOPES
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.generator import (
@@ -80,8 +82,6 @@ SHOPIFY_SCOPES: tuple[str, ...] = (
     "read_inventory", "write_inventory", "read_shopify_payments_payouts",
 )  # fmt: skip
 ORDER_HISTORY_DAYS = 60
-# The sandbox app's registered redirect URI: what `junipeer connect fortnox` listens on by default.
-DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 
 class ShopifyStore:
