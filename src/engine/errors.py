@@ -27,6 +27,9 @@ HINTS: dict[str, str] = {
     "FORTNOX_ROW_LIMIT": "Fortnox accepts at most 500 rows per document; split the order.",
     "CREDENTIALS_MISSING": "Add the credentials in Configure > Connectors.",
     "AUTH_FAILED": "Reconnect the connector in Configure > Connectors.",
+    "FORTNOX_SCOPE_MISSING": "Connect Fortnox again (`junipeer connect fortnox`) and approve the scope "
+    "the message names.",
+    "SHOPIFY_SCOPE_MISSING": "Grant the app the scope the message names in Shopify, then connect again.",
     "RATE_LIMITED": "The platform kept refusing for load; Retry later.",
     "PLATFORM_UNAVAILABLE": "The platform did not answer properly; Retry later.",
     "TIMEOUT": "The platform did not answer in time; Retry later.",

@@ -43,6 +43,8 @@ FORTNOX_CODES: dict[int, tuple[str, str]] = {
     2000428: ("ARTICLE_NOT_FOUND", "Kan inte hitta artikeln"),
     2001304: ("FORTNOX_ACCOUNT_NOT_FOUND", "Kunde inte hitta konto"),
     2003125: ("DOCUMENT_COMPLETED", "Ett klarmarkerat dokument kan inte ändras"),
+    # The token lacks the resource's scope (public clients list it; live reports answer 400 or 403).
+    2000663: ("FORTNOX_SCOPE_MISSING", "Har inte behörighet för scope"),
 }
 
 # Refusals whose number is not published: engine code -> the Swedish message the sandbox sends.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -84,10 +85,22 @@ def test_auth_errors_and_expire(sandbox, control) -> None:
 
 def fortnox_client_from_code(sandbox) -> httpx.Client:
     fx = sandbox.info["fortnox"]
+    consent = httpx.get(
+        fx["auth_url"],
+        params={
+            "client_id": fx["client_id"],
+            "redirect_uri": fx["redirect_uri"],
+            "scope": "order settings",
+            "state": "s1",
+            "access_type": "offline",
+            "response_type": "code",
+        },
+    )
+    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
     response = httpx.post(
         fx["token_url"],
         auth=(fx["client_id"], fx["client_secret"]),
-        data={"grant_type": "authorization_code", "code": "code-from-consent", "redirect_uri": "http://x/cb"},
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": fx["redirect_uri"]},
     )
     assert response.status_code == 200
     return httpx.Client(
