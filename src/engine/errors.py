@@ -8,6 +8,17 @@ HINTS: dict[str, str] = {
     "FORTNOX_CUSTOMER_NAME_EMPTY": "Set a default customer name in Customer Settings, then Retry.",
     "FORTNOX_CURRENCY_NOT_FOUND": "Add the currency in Fortnox, then Retry.",
     "FORTNOX_VAT_INVALID": "Configure the VAT rate in Fortnox (or the OSS sales accounts), then Retry.",
+    "FORTNOX_ACCOUNT_NOT_FOUND": "The account is not in Fortnox's chart of accounts: pick an existing one "
+    "in Configure > Settings (Order Lines, Sales Account mapping & OSS VAT) or create it in Fortnox, then "
+    "Retry.",
+    "FORTNOX_ACCOUNT_INACTIVE": "Activate the account in Fortnox (Register > Kontoplan) or pick an active "
+    "one in Configure > Settings, then Retry.",
+    "OSS_COUNTRY_TAX_MAPPING_MISSING": "Map the country (and VAT rate) to its OSS sales account in "
+    "Configure > Settings > Sales Account mapping & OSS VAT, then Retry.",
+    "ORDER_LINE_ACCOUNT_MISSING": "Set the sales account for that VAT rate in Configure > Settings > Order "
+    "Lines, then Retry.",
+    "VAT_CHARGED_ON_ZERO_RATED_SALE": "Shopify charged VAT on a sale that carries none (export or EU reverse "
+    "charge): refund the VAT in Shopify or correct the buyer's VAT number, then Retry.",
     "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Fix the Shipping Methods mapping in Configure > Settings.",
     "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Fix the Payment Methods mapping in Configure > Settings.",
     "FORTNOX_ROW_LIMIT": "Fortnox accepts at most 500 rows per document; split the order.",

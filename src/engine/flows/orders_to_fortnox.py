@@ -19,6 +19,8 @@ from typing import Any
 from engine.errors import EngineError, hint
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.filters import evaluate
+from engine.mapping.order_lines import Booking
+from engine.mapping.vat import organisation_number
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED, retry_plan
 from engine.runtime.records import Writes, dumps, parse_time, same_payload
@@ -217,6 +219,7 @@ async def _store(
             )
 
     if doc is None:
+        Booking.of(ctx.settings, order).check(order)  # a coded error before anything is created
         customer_number = await _ensure_customer(ctx, order)
         payload = build_order(ctx, order, customer_number)
         await rec.aflush(w.intent(entity, "create_order"))
@@ -479,10 +482,14 @@ def build_customer(ctx: FlowContext, order: dict) -> dict:
         or f"{customer.get('first_name') or ''} {customer.get('last_name') or ''}".strip()
         or conf.default_name
     )
+    booking = Booking.of(ctx.settings, order)
     return {
         "Name": name,
         "Email": _contact_email(order) or None,
-        "Type": "COMPANY" if billing.get("company") else conf.customer_type,
+        "Type": "COMPANY" if billing.get("company") or booking.vat_number else conf.customer_type,
+        "VATType": booking.vat_type,
+        "VATNumber": booking.vat_number,
+        "OrganisationNumber": organisation_number(booking.vat_number),
         "CountryCode": (billing.get("country_code") or conf.default_country_code).upper(),
         "Address1": billing.get("address1"),
         "Address2": billing.get("address2"),
@@ -495,15 +502,10 @@ def build_customer(ctx: FlowContext, order: dict) -> dict:
 
 
 # -- orders -------------------------------------------------------------------------------------
-def _vat_percent(line: dict) -> float:
-    rate = sum(float(t.get("rate") or 0) for t in line.get("tax_lines") or [])
-    pct = round(rate * 100, 2)
-    return int(pct) if pct == int(pct) else pct
-
-
 def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
     s = ctx.settings
     ref = reference_of(order)
+    booking = Booking.of(s, order)
     rows = []
     for line in order.get("line_items") or []:
         sku = (line.get("sku") or "").strip()
@@ -512,18 +514,15 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
                 "ARTICLE_NUMBER_INVALID", f"SKU {sku!r} cannot be a Fortnox article number (no spaces, ≤ 200)"
             )
         qty = line.get("quantity") or 0
-        rows.append(
-            {
-                "ArticleNumber": sku or None,
-                "Description": (line.get("title") or sku)[:50],
-                "OrderedQuantity": qty,
-                "DeliveredQuantity": qty,
-                "Price": float(line.get("price") or 0),
-                "VAT": _vat_percent(line),
-                "Discount": float(line.get("total_discount") or 0),
-                "DiscountType": "AMOUNT",
-            }
-        )
+        row = {
+            "Description": (line.get("title") or sku)[:50],
+            "OrderedQuantity": qty,
+            "DeliveredQuantity": qty,
+            "Price": float(line.get("price") or 0),
+            "Discount": float(line.get("total_discount") or 0),
+            "DiscountType": "AMOUNT",
+        }
+        rows.append(booking.row(line, row))
     if len(rows) > 500:
         raise EngineError("FORTNOX_ROW_LIMIT", f"{len(rows)} rows; Fortnox accepts at most 500")
     shipping_lines = order.get("shipping_lines") or []
@@ -560,6 +559,10 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         "Remarks": order.get("note") or None,
         "OrderRows": rows,
     }
+    shipping_row = booking.shipping_row(shipping_lines, payload["Freight"])
+    if shipping_row is not None:
+        payload["Freight"] = 0.0
+        rows.append(shipping_row)
     way = s.shipping.mapping.get(shipping_title or "") or s.shipping.default_way_of_delivery
     terms = s.payment.mapping.get(gateways[0] if gateways else "") or s.payment.default_terms_of_payment
     if way:

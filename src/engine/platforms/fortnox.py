@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from engine.platforms.fortnox_codes import FORTNOX_CODES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, MESSAGE_PATTERNS
 from engine.platforms.http import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -116,7 +116,9 @@ def parse_error_information(status: int, body: Any, fallback: str = "") -> Error
     message = str(message) if message else fallback or f"HTTP {status}"
     if isinstance(platform_code, int) and platform_code in FORTNOX_CODES:
         return ErrorInfo(FORTNOX_CODES[platform_code][0], message, platform_code)
-    by_text = _CODE_BY_MESSAGE.get(message.strip().casefold())
+    by_text = _CODE_BY_MESSAGE.get(message.strip().casefold()) or next(
+        (name for pattern, name in MESSAGE_PATTERNS if pattern.match(message.strip())), None
+    )
     if by_text:
         return ErrorInfo(by_text, message, platform_code)
     generic = generic_error_info(status, message)

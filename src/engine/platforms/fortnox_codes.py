@@ -7,6 +7,8 @@ Codes marked (public) appear in Fortnox's public material; the rest are our choi
 
 from __future__ import annotations
 
+import re
+
 # Fortnox code -> (stable engine code, English message the sandbox sends)
 FORTNOX_CODES: dict[int, tuple[str, str]] = {
     # public
@@ -16,6 +18,7 @@ FORTNOX_CODES: dict[int, tuple[str, str]] = {
     2000588: ("VALIDATION_FAILED", "Invalid parameter in the request"),  # public
     2002115: ("VALIDATION_FAILED", "Invalid JSON in the request body"),  # public
     2000013: ("ARTICLE_NUMBER_TAKEN", "The article number is already in use"),  # public
+    2001304: ("FORTNOX_ACCOUNT_NOT_FOUND", "Kunde inte hitta konto"),  # public
     2000428: ("ARTICLE_NOT_FOUND", "Article not found"),
     2000433: ("CUSTOMER_NOT_FOUND", "Customer not found"),
     2000357: ("FORTNOX_CUSTOMER_NAME_EMPTY", "The customer must have a name"),
@@ -32,6 +35,12 @@ FORTNOX_CODES: dict[int, tuple[str, str]] = {
     2000501: ("FORTNOX_ROW_LIMIT", "A document may have at most 500 rows"),
     2000999: ("RATE_LIMITED", "Too many requests"),
 }
+
+# Refusals whose Fortnox number is not public, recognised by their message, which names the value.
+# 'Konto "3051" är inte aktivt' is how integrators quote Fortnox refusing an inactive account.
+MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r'^konto "?\d+"? är inte aktivt', re.IGNORECASE), "FORTNOX_ACCOUNT_INACTIVE"),
+)
 
 CODE_BY_NAME: dict[str, int] = {}
 for _number, (_name, _msg) in FORTNOX_CODES.items():
