@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.sandbox import fortnox_company
+from engine.sandbox.buyers_and_lines import add_situations
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.generator import (
     FX_TO_SEK,
@@ -220,6 +221,7 @@ class SandboxState:
         self.control_token = secrets.token_urlsafe(24)
         self.generated_at = float(int(time.time() if now is None else now))
         data = generate(config.seed, config.orders, self.generated_at)
+        add_situations(data.orders, config.seed)
         self.shopify = ShopifyStore(data)
         self.fortnox = FortnoxStore(data, self.creds)
         self.stripe = StripeStore()
