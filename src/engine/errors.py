@@ -30,6 +30,8 @@ HINTS: dict[str, str] = {
     "MALFORMED_RESPONSE": "The platform sent an unreadable answer; Retry later.",
     "SETTINGS_REQUIRED": "Save the required settings in Configure > Settings.",
     "SOURCE_RECORD_NOT_FOUND": "Check the reference: no such record in the source platform.",
+    "SHOPIFY_READ_ALL_ORDERS_MISSING": "Grant the app the read_all_orders scope in Shopify (then reconnect), "
+    "or move the exclusion date or range within the last 60 days.",
     "ORDER_UPDATED_AFTER_BOOKING": "The invoice is booked; correct it with a credit invoice in Fortnox.",
     "ORDER_CANCELLED_AFTER_INVOICING": "The invoice exists; credit it in Fortnox if the sale is void.",
     "MALFORMED_RECORD": "The source sent a record this flow can't read; check it in the source platform.",

@@ -7,6 +7,7 @@ million rows as on a thousand.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from engine.store.models import (
 )
 
 # The sandbox's carriers and gateways → its Fortnox codes (see engine.sandbox.generator).
+LEGACY_CREDENTIAL_REF = re.compile(r"^integration-\d+/")
 SANDBOX_SHIPPING = {
     "PostNord MyPack Collect": "PN",
     "DHL Express": "DHL",
@@ -305,6 +307,7 @@ class Service:
         """Create or update an integration whose connectors point at a running sandbox, with
         working default settings saved, then test both connections. `live` sets it to Live mode
         (out of onboarding), so its scheduling rules run."""
+        fallback: dict[str, dict[str, Any]] = {}
         with self.session() as s:
             integ = s.exec(select(Integration).where(Integration.name == name)).first()
             if integ is None:
@@ -346,7 +349,13 @@ class Service:
                 conn = s.exec(
                     select(Connector).where(Connector.integration_id == integ.id, Connector.side == side)
                 ).first()
-                ref = f"integration-{integ.id}/{platform}"
+                ref = _credential_ref(conn, platform)
+                stored = (self.secrets.get(conn.credential_ref) or {}) if conn is not None else {}
+                if platform == "fortnox" and conn is not None:
+                    kept = _kept_fortnox_tokens(conn, stored, options)
+                    if kept:
+                        fallback[ref] = {**secret, "revision": uuid.uuid4().hex}
+                        secret = {**secret, **kept}
                 if conn is None:
                     conn = Connector(
                         integration_id=integ.id,
@@ -416,7 +425,12 @@ class Service:
             for category, values in defaults.items():
                 settings_mod.save_category(s, integ.id, category, values)  # type: ignore[arg-type]
         for conn in self.connectors(integ.id):  # type: ignore[arg-type]
-            await self.test_connection(conn.id)  # type: ignore[arg-type]
+            ok, _ = await self.test_connection(conn.id)  # type: ignore[arg-type]
+            if not ok and conn.credential_ref in fallback:
+                # The kept tokens no longer work (revoked, or refreshed elsewhere): the sandbox's own
+                # refresh token is the only other one there is.
+                self.secrets.set(conn.credential_ref, fallback[conn.credential_ref])
+                await self.test_connection(conn.id)  # type: ignore[arg-type]
         if live:
             integ = self.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
         return integ
@@ -457,6 +471,8 @@ class Service:
             if conn.platform == "shopify":
                 n = await client.count_orders(status="any")
                 message = f"Connected: {n} orders readable"
+                if "read_all_orders" not in await client.access_scopes():
+                    message += " (the last 60 days only: the token lacks read_all_orders)"
             else:
                 terms = await client.lookup("termsofpayments")
                 message = f"Connected: {len(terms)} terms of payment"
@@ -1218,6 +1234,25 @@ def upgrade_database(db_url: str | None = None) -> tuple[str | None, str]:
         return before, dbmod.schema(db).head
     finally:
         db.dispose()
+
+
+def _credential_ref(conn: Connector | None, platform: str) -> str:
+    """The connector's entry in the secret store, unique across workspaces: every database's first
+    integration is id 1, so names made from ids (the old `integration-1/fortnox`) let one database's
+    connect overwrite another's tokens in a shared secret store."""
+    if conn is not None and conn.credential_ref and not LEGACY_CREDENTIAL_REF.match(conn.credential_ref):
+        return conn.credential_ref
+    return f"connector-{uuid.uuid4().hex}/{platform}"
+
+
+def _kept_fortnox_tokens(conn: Connector, stored: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The stored Fortnox tokens to keep on a repeated connect to the same app: Fortnox rotates the
+    refresh token at every refresh, so the stored one is newer than any the caller could hand in,
+    and writing the older one back would leave the connection dead."""
+    same_app = (conn.options or {}).get("client_id") == options.get("client_id")
+    if not same_app or not stored.get("refresh_token"):
+        return {}
+    return {k: stored[k] for k in ("refresh_token", "access_token", "expires_at") if k in stored}
 
 
 async def run_headless(

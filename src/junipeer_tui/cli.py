@@ -262,6 +262,14 @@ def sandbox_connect(obj: Ctx, url: str, token: str | None, name: str, live: bool
         ["integration", "side", "platform", "status"],
         as_json,
     )
+    down = [c.platform for c in conns if c.status != "connected"]
+    if down:
+        fail(
+            "CONNECTION_TEST_FAILED",
+            f"{' and '.join(down)} did not pass the connection test",
+            "Check that the sandbox still runs and that --url and --token are the ones it printed; "
+            "a sandbox restarted since the last connect has new credentials, so connect again.",
+        )
 
 
 # -- demo and run -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ dropped connection), the next one looks the order up by that name and adopts wha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from engine.errors import EngineError, hint
@@ -36,6 +36,33 @@ PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
 
 
 # -- retrieving ---------------------------------------------------------------------------------
+# Shopify shows only this much order history to a token without `read_all_orders`, and says nothing:
+# older orders are simply left out of every list. Reading further back is refused here instead.
+ORDER_HISTORY = timedelta(days=60)
+
+
+async def _history_reaches(ctx: FlowContext, start: datetime | None) -> bool:
+    """Whether orders created since `start` are all visible to the token."""
+    if start is not None and start >= utcnow() - ORDER_HISTORY:
+        return True
+    return "read_all_orders" in await ctx.source.access_scopes()
+
+
+async def check_window(ctx: FlowContext, start: datetime | None) -> None:
+    """Refuse a window reaching past 60 days without `read_all_orders`, before any count or read:
+    Shopify's counts leave the hidden orders out too, so the window would look empty.
+
+    An order created earlier but updated within a recent window stays invisible without the scope
+    as well, and nothing in Shopify's answers tells; the connection test names the missing scope."""
+    if not await _history_reaches(ctx, start):
+        since = f"since {start:%Y-%m-%d}" if start else "without a start date"
+        raise EngineError(
+            "SHOPIFY_READ_ALL_ORDERS_MISSING",
+            f"Reading orders {since} needs Shopify's read_all_orders scope: without it Shopify "
+            "silently leaves out orders older than 60 days.",
+        )
+
+
 def fetch_updated(ctx: FlowContext, start: datetime | None, end: datetime) -> AsyncIterator[list[dict]]:
     return ctx.source.iter_order_pages(updated_at_min=start, updated_at_max=end, status="any")
 
@@ -45,7 +72,14 @@ def fetch_created(ctx: FlowContext, start: datetime, end: datetime) -> AsyncIter
 
 
 async def fetch_one(ctx: FlowContext, ref: str) -> dict | None:
-    return await ctx.source.find_order(ref)
+    found = await ctx.source.find_order(ref)
+    if found is None and not await _history_reaches(ctx, None):
+        raise EngineError(
+            "SHOPIFY_READ_ALL_ORDERS_MISSING",
+            f"No order {ref} among the last 60 days' orders, the only ones Shopify shows without the "
+            "read_all_orders scope.",
+        )
+    return found
 
 
 async def fetch_by_source_id(ctx: FlowContext, source_id: str) -> dict | None:

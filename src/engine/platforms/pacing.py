@@ -51,6 +51,8 @@ class SlidingWindowLimiter:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        # A limiter is made for a client about to send: it counts as in use from the start.
+        self.last_claim = clock()
 
     async def acquire(self) -> float:
         """Wait for a free slot and claim it; returns the seconds spent waiting."""
@@ -70,7 +72,7 @@ class SlidingWindowLimiter:
 
     async def _claim(self) -> float:
         """Take a slot (counted in `_open`), waiting in line when none is free."""
-        started = self._clock()
+        started = self.last_claim = self._clock()
         if not self._waiters and self._free(started) > 0:
             self._open += 1
             return 0.0
@@ -139,6 +141,10 @@ class SlidingWindowLimiter:
         until = self._clock() + seconds
         for _ in range(self.max_requests):
             heapq.heappush(self._releases, until)
+
+    def used_within(self, seconds: float) -> bool:
+        """Whether a request started, waited or was under way in the last `seconds`."""
+        return self._open > 0 or bool(self._waiters) or self._clock() - self.last_claim < seconds
 
     def in_window(self) -> int:
         """Slots still counted (for tests and diagnostics)."""

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import httpx
 
@@ -73,6 +73,7 @@ class ShopifyClient(PlatformHttpClient):
             pacing=pacing,
         )
         self.__token = access_token
+        self._scopes: frozenset[str] | None = None
         # leak_rate is per platform second; the sandbox compresses time, so real drain is faster.
         self.pacer = LeakyBucketPacer(
             capacity=bucket_capacity, leak_rate=leak_rate / time_scale, threshold_ratio=bucket_threshold
@@ -208,6 +209,15 @@ class ShopifyClient(PlatformHttpClient):
             if err.code == "NOT_FOUND":
                 return None
             raise
+
+    async def access_scopes(self) -> frozenset[str]:
+        """The scopes the token was granted (read once per client: they change only on reinstall)."""
+        if self._scopes is None:
+            # Not under the versioned API: {shop}/admin/oauth/access_scopes.json.
+            url = urljoin(self.base_url.rstrip("/") + "/", "../../oauth/access_scopes.json")
+            _, body = await self._get(url)
+            self._scopes = frozenset(str(r.get("handle")) for r in self._records(body, "access_scopes"))
+        return self._scopes
 
     async def get_refunds(self, order_id: int | str) -> list[dict]:
         _, body = await self._get(f"orders/{_path_id(order_id)}/refunds.json")

@@ -255,7 +255,11 @@ class Runner:
         delay, or stop it when a person must act (credentials) or the pauses are used up."""
         assert task.id is not None
         params = dict(queue.params_of(self.db, task.id))
-        pauses = int(params.get("pauses", 0)) + 1
+        # Pauses count one outage: records synced since the last pause mean the platform came back,
+        # so a later outage of a long task starts from the first, short pause again.
+        recovered = counters["synced"] > int(params.get("synced_at_pause", counters["synced"]))
+        pauses = 1 if recovered else int(params.get("pauses", 0)) + 1
+        params["synced_at_pause"] = counters["synced"]
         what = hint(outage.code)
         if outage.needs_a_person or pauses > MAX_PAUSES:
             why = "" if outage.needs_a_person else f" after {MAX_PAUSES} pauses"
@@ -454,6 +458,7 @@ class Runner:
         if start >= end:
             return "nothing to export: the range ends before the order exclusion date"
         done = set(params.get("done", []))
+        await module.check_window(ctx, start)
         if not counters["total"]:
             counters["total"] = await ctx.source.count_orders(
                 created_at_min=start, created_at_max=end, status="any"
@@ -485,6 +490,7 @@ class Runner:
         run_start = utcnow()
         window = th.plan(self.db, flow.id, ctx.settings.order.exclusion_date, run_start)  # type: ignore[arg-type]
         done = th.completed(self.db, flow.id, window)  # type: ignore[arg-type]
+        await module.check_window(ctx, window.start)
         todo = await th.skip_empty(
             [c for c in th.chunks(window) if not th.is_covered(c, done)],
             lambda a, b: ctx.source.count_orders(updated_at_min=a, updated_at_max=b, status="any"),

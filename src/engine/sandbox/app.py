@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.sandbox import control
 from engine.sandbox.common import send_json
 from engine.sandbox.fortnox import FortnoxApp, FortnoxError, token_endpoint
+from engine.sandbox.shopify import OAUTH_PREFIX as SHOPIFY_OAUTH_PREFIX
 from engine.sandbox.shopify import PREFIX as SHOPIFY_PREFIX
-from engine.sandbox.shopify import THROTTLED, ShopifyApp
+from engine.sandbox.shopify import THROTTLED, ShopifyApp, oauth_router
 from engine.sandbox.state import SandboxConfig, SandboxState
 from engine.sandbox.stripe import StripeApp, build_payouts
 
@@ -206,6 +207,7 @@ def build_app(config: SandboxConfig, now: float | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Mount(SHOPIFY_PREFIX, app=ShopifyApp(state)),
+            Mount(SHOPIFY_OAUTH_PREFIX, app=ShopifyApp(state, oauth_router())),
             Route("/fortnox/oauth-v1/token", token_endpoint, methods=["POST"]),
             Mount("/fortnox/3", app=FortnoxApp(state)),
             Mount("/stripe/v1", app=StripeApp(state)),

@@ -8,8 +8,11 @@ must declare JSON (a cross-origin form post cannot, without a preflight the sand
 
 from __future__ import annotations
 
+import bisect
+import json
 import secrets
 import time
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +22,7 @@ from starlette.routing import Route
 from engine.sandbox.common import BodyError, json_response, read_json
 from engine.sandbox.faults import FaultConfig
 from engine.sandbox.fortnox import FortnoxError, create_article_in
-from engine.sandbox.generator import COUNTRIES, cents_of, price_line, recompute_totals
+from engine.sandbox.generator import COUNTRIES, OrderRecord, cents_of, iso, price_line, recompute_totals
 from engine.sandbox.shopify import refund_summary
 from engine.sandbox.state import SandboxState, public
 
@@ -91,6 +94,8 @@ async def info(request: Request) -> Response:
 async def create_shopify_order(request: Request) -> Response:
     state = _state(request)
     body = await _body(request)
+    if "order" in body:
+        return _replay_shopify_order(state, body["order"])
     with state.lock:
         store = state.shopify
         now = time.time()
@@ -102,6 +107,60 @@ async def create_shopify_order(request: Request) -> Response:
         store.add_order(record)
         store.sync_customers()
         return json_response(record.data, 201)
+
+
+def _timestamp(order: dict[str, Any], field: str, default: float) -> float:
+    value = order.get(field)
+    if value is None:
+        order[field] = iso(default)
+        return default
+    if not isinstance(value, str):
+        raise ControlError(400, f"order.{field} must be an ISO 8601 timestamp")
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise ControlError(400, f"order.{field} is not an ISO 8601 timestamp: {value!r}") from None
+    if stamp.tzinfo is None:
+        raise ControlError(400, f"order.{field} needs an offset, as Shopify writes it: {value!r}")
+    return stamp.timestamp()
+
+
+def _replay_shopify_order(state: SandboxState, order: Any) -> Response:
+    """Store a complete order as Shopify's REST API returned it, so a real order can be replayed.
+
+    Only what is absent is filled (id, name, order_number, number, timestamps); the rest is kept
+    exactly as given, however it is shaped: the point is to meet the engine with real data."""
+    if not isinstance(order, dict):
+        raise ControlError(400, "order must be an object: a Shopify order as the REST API returns it")
+    order = json.loads(json.dumps(order))  # a private copy; the caller's object stays the caller's
+    with state.lock:
+        store = state.shopify
+        if order.get("id") is None:
+            order["id"] = max(store.order_ids, default=5_100_000_000) + 17
+        if not isinstance(order["id"], int) or isinstance(order["id"], bool) or order["id"] <= 0:
+            raise ControlError(400, "order.id must be a positive integer")
+        if order["id"] in store.orders:
+            raise ControlError(409, f"a Shopify order with id {order['id']} exists already")
+        if order.get("order_number") is None:
+            numbers = [int(r.data.get("order_number") or 0) for r in store.orders.values()]
+            order["order_number"] = max(numbers, default=1000) + 1
+        order.setdefault("number", int(order["order_number"]) - 1000)
+        order.setdefault("name", f"#{order['order_number']}")
+        if str(order["order_number"]) in store.by_name:
+            raise ControlError(409, f"a Shopify order numbered {order['order_number']} exists already")
+        now = time.time()
+        created = _timestamp(order, "created_at", now)
+        processed = _timestamp(order, "processed_at", created)
+        updated = _timestamp(order, "updated_at", max(created, processed))
+        order.setdefault("refunds", [])
+        record = OrderRecord(order, created, updated, processed)
+        store.add_order(record)
+        customer = order.get("customer")
+        known = isinstance(customer, dict) and customer.get("id") in store.customers
+        if isinstance(customer, dict) and isinstance(customer.get("id"), int) and not known:
+            store.customers[customer["id"]] = customer
+            bisect.insort(store.customer_ids, customer["id"])
+        return json_response(order, 201)
 
 
 def _record(state: SandboxState, order_id: int) -> Any:
@@ -183,6 +242,17 @@ async def refund_shopify_order(request: Request) -> Response:
         record.touch(now)
         state.shopify.changed(record.id)
         return json_response(refund, 201)
+
+
+async def set_shopify_scopes(request: Request) -> Response:
+    """What the shop's token was granted, e.g. without `read_all_orders` to hide orders older than 60 days."""
+    state = _state(request)
+    scopes = (await _body(request)).get("scopes")
+    if not isinstance(scopes, list) or not all(isinstance(x, str) and x for x in scopes):
+        raise ControlError(400, "scopes must be a list of scope handles such as read_orders")
+    with state.lock:
+        state.shopify.scopes = list(dict.fromkeys(scopes))
+        return json_response({"scopes": state.shopify.scopes})
 
 
 async def dump_shopify(request: Request) -> Response:
@@ -284,6 +354,7 @@ ROUTES = [
     Route("/shopify/orders", _wrap(create_shopify_order), methods=["POST"]),
     Route("/shopify/orders/{order_id:int}", _wrap(update_shopify_order), methods=["POST"]),
     Route("/shopify/orders/{order_id:int}/refunds", _wrap(refund_shopify_order), methods=["POST"]),
+    Route("/shopify/access-scopes", _wrap(set_shopify_scopes), methods=["POST"]),
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),

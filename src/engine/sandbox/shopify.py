@@ -33,6 +33,8 @@ from engine.sandbox.generator import SHOP_DOMAIN, SHOP_TZ, cents_of, iso, refund
 from engine.sandbox.state import SandboxState
 
 PREFIX = "/shopify/admin/api/2024-10"
+# Outside the versioned API: what the token may do (GET access_scopes.json).
+OAUTH_PREFIX = "/shopify/admin/oauth"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 THROTTLED = (
     "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."
@@ -232,7 +234,7 @@ def _subset(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
 
 def _record(state: SandboxState, order_id: int) -> Any:
     record = state.shopify.orders.get(order_id)
-    if record is None:
+    if record is None or not state.shopify.visible(record):
         raise ShopifyError(404, "Not Found")
     return record
 
@@ -244,7 +246,8 @@ async def list_orders(request: Request) -> Response:
 
         def matcher_for(f: dict[str, str]) -> Callable[[int], bool]:
             m = _order_matcher(f)
-            return lambda i: m(store.orders[i])
+            now = time.time()
+            return lambda i: m(store.orders[i]) and store.visible(store.orders[i], now)
 
         page, headers = _paginate(request, store.order_ids, ORDER_FILTERS, matcher_for)
         fields = _fields(request)
@@ -260,7 +263,8 @@ async def count_orders(request: Request) -> Response:
     state = _state(request)
     with state.lock:
         match = _order_matcher(_filters_from(request, ORDER_FILTERS))
-        count = sum(1 for r in state.shopify.orders.values() if match(r))
+        now = time.time()
+        count = sum(1 for r in state.shopify.orders.values() if match(r) and state.shopify.visible(r, now))
     return json_response({"count": count})
 
 
@@ -461,6 +465,11 @@ async def get_shop(request: Request) -> Response:
     )
 
 
+async def list_access_scopes(request: Request) -> Response:
+    scopes = _state(request).shopify.scopes
+    return json_response({"access_scopes": [{"handle": handle} for handle in scopes]})
+
+
 def refund_summary(order: dict[str, Any]) -> str:
     """Financial status after refunds, the way Shopify derives it."""
     refunded = refunded_cents(order)
@@ -495,12 +504,18 @@ def _router() -> Router:
     )
 
 
+def oauth_router() -> Router:
+    return Router(
+        routes=[Route("/access_scopes.json", list_access_scopes, methods=["GET"])], default=not_found
+    )
+
+
 class ShopifyApp:
     """Auth and the leaky bucket in front of the routes; errors become Shopify-shaped JSON."""
 
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: SandboxState, router: Router | None = None) -> None:
         self.state = state
-        self.router = _router()
+        self.router = router or _router()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state

@@ -68,9 +68,18 @@ def public(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
+# What the demo app's token was granted; `read_all_orders` lifts the 60-day window on orders.
+SHOPIFY_SCOPES: tuple[str, ...] = (
+    "read_orders", "write_orders", "read_all_orders", "read_products", "read_customers",
+    "read_inventory", "write_inventory", "read_shopify_payments_payouts",
+)  # fmt: skip
+ORDER_HISTORY_DAYS = 60
+
+
 class ShopifyStore:
     def __init__(self, data: GeneratedData) -> None:
         self.factory = data.factory
+        self.scopes: list[str] = list(SHOPIFY_SCOPES)
         self.orders: dict[int, OrderRecord] = {}
         self.order_ids: list[int] = []
         self.by_name: dict[str, int] = {}
@@ -106,6 +115,13 @@ class ShopifyStore:
 
     def changed(self, order_id: int) -> None:
         self._json.pop(order_id, None)
+
+    def visible(self, record: OrderRecord, now: float | None = None) -> bool:
+        """Without `read_all_orders` Shopify shows only the last 60 days of orders, silently: lists
+        leave the older ones out and a single read answers 404."""
+        if "read_all_orders" in self.scopes:
+            return True
+        return record.created_ts >= (time.time() if now is None else now) - ORDER_HISTORY_DAYS * 86_400
 
 
 def _lookups() -> dict[str, list[dict[str, Any]]]:

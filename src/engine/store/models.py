@@ -196,12 +196,13 @@ class Entity(SQLModel, table=True):
 
 
 class RateShare(SQLModel, table=True):
-    """A process using a platform connection's rate budget now: each takes an equal share."""
+    """A process using a platform connection's rate budget now; those in use share it equally."""
 
     __tablename__ = "rate_share"
     budget_key: str = Field(primary_key=True)  # the connection whose budget is shared
     holder: str = Field(primary_key=True)  # one process's client pool
     seen_at: datetime = Field(default_factory=utcnow)
+    busy: bool = True  # sent requests lately; an idle holder keeps only a small share
 
 
 class EntityTransaction(SQLModel, table=True):

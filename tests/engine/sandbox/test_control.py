@@ -206,3 +206,51 @@ def test_fault_slow_still_applies_when_client_gives_up(faulty) -> None:
     while customers(control) != ["Patient"] and datetime.now().timestamp() < deadline:
         time.sleep(0.05)
     assert customers(control) == ["Patient"]
+
+
+def test_a_real_order_is_replayed_as_given(shopify, control) -> None:
+    """POST {"order": …} stores a complete REST order unchanged, filling only what is absent."""
+    real = control.get("shopify/orders").json()[3]
+    for key in ("id", "name", "order_number", "number", "created_at", "updated_at", "processed_at"):
+        real.pop(key)
+    real["line_items"][0]["sku"] = None  # a shape the generator never makes must survive as given
+    real["total_tip_received"] = "12.00"
+    stored = control.post("shopify/orders", json={"order": real})
+    assert stored.status_code == 201
+    order = stored.json()
+    assert order["name"] == f"#{order['order_number']}" and order["id"] > 0
+    served = shopify.get(f"orders/{order['id']}.json").json()["order"]
+    assert served == order
+    assert served["line_items"][0]["sku"] is None and served["total_tip_received"] == "12.00"
+    assert datetime.fromisoformat(served["created_at"]).tzinfo is not None
+    polled = shopify.get("orders.json", params={"updated_at_min": served["updated_at"], "status": "any"})
+    assert order["id"] in {o["id"] for o in polled.json()["orders"]}
+
+    again = control.post("shopify/orders", json={"order": order})
+    assert again.status_code == 409
+    assert control.post("shopify/orders", json={"order": ["not", "an", "order"]}).status_code == 400
+    dated = {**real, "created_at": "2026-11-02 10:00"}
+    assert "offset" in control.post("shopify/orders", json={"order": dated}).json()["error"]
+
+
+def test_without_read_all_orders_older_orders_vanish_silently(shopify, control) -> None:
+    real = control.get("shopify/orders").json()[0]
+    for key in ("id", "name", "order_number", "number", "updated_at", "processed_at"):
+        real.pop(key)
+    real["created_at"] = datetime.fromtimestamp(time.time() - 61 * 86_400).astimezone().isoformat()
+    old = control.post("shopify/orders", json={"order": real}).json()
+    scopes = shopify.get("../../oauth/access_scopes.json").json()["access_scopes"]
+    assert {"handle": "read_all_orders"} in scopes
+    count = shopify.get("orders/count.json", params={"status": "any"}).json()["count"]
+    try:
+        control.post("shopify/access-scopes", json={"scopes": ["read_orders"]})
+        assert shopify.get("../../oauth/access_scopes.json").json() == {
+            "access_scopes": [{"handle": "read_orders"}]
+        }
+        assert shopify.get(f"orders/{old['id']}.json").status_code == 404
+        listed = shopify.get("orders.json", params={"status": "any", "limit": 250}).json()["orders"]
+        assert old["id"] not in {o["id"] for o in listed}
+        assert shopify.get("orders/count.json", params={"status": "any"}).json()["count"] == count - 1
+    finally:
+        control.post("shopify/access-scopes", json={"scopes": ["read_orders", "read_all_orders"]})
+    assert shopify.get(f"orders/{old['id']}.json").status_code == 200
