@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.sandbox.generator import (
     COUNTRIES,
+    OrderFactory,
     OrderRecord,
     _line_tax,
     _tax_title,
@@ -151,8 +152,10 @@ def _business(order: dict[str, Any], company: str, vat_number: str) -> None:
             holder["tax_lines"] = []
 
 
-def add_situations(records: list[OrderRecord], seed: int) -> None:
-    """Turn a few paid orders into the situations above (deterministic for a seed)."""
+def add_situations(records: list[OrderRecord], factory: OrderFactory, seed: int) -> None:
+    """Turn a few paid orders into the situations above (deterministic for a seed). Call it once the
+    shop has listed its customers: business buyers leave the factory's random picks, since an order
+    the factory makes later would carry neither their company nor their VAT number."""
     rng = random.Random(f"{seed}:buyers-and-lines")
     eligible = [r for r in records if _eligible(r)]
     if not eligible:
@@ -172,12 +175,14 @@ def add_situations(records: list[OrderRecord], seed: int) -> None:
         and len(countries := {r.data["shipping_address"]["country_code"] for r in orders}) == 1
         and countries <= set(COMPANIES)
     )
-    for cid in rng.sample(candidates, min(len(candidates), count)):
+    businesses = set(rng.sample(candidates, min(len(candidates), count)))
+    for cid in sorted(businesses):
         country = by_customer[cid][0].data["shipping_address"]["country_code"]
         company, number = rng.choice(COMPANIES[country]), _vat_number(country, rng)
         for record in by_customer[cid]:
             _business(record.data, company, number)
             touched.add(record.id)
+    factory.customers[:] = [c for c in factory.customers if c["id"] not in businesses]
 
     plain = [r for r in eligible if r.id not in touched]
     for situation in ("custom", "custom_empty_sku", "tip", "gift_card"):
