@@ -30,9 +30,13 @@ Scene = Callable[[Pilot[Any]], Awaitable[None]]
 
 
 def snapshot_app(ctx: ConsoleContext) -> JunipeerApp:
-    """The app every snapshot uses: no engine thread, the context's frozen clock."""
+    """The app every snapshot uses: no engine thread, the context's frozen clock, and the console's
+    sections in front (the seeded integration is not Live, so it would open on Get Started, whose
+    scenes start from their own workspaces)."""
     name = ctx.service.integration(ctx.integration_id).name
-    app = JunipeerApp(ctx.service, integration_name=name, run_engine=False, clock=ctx.clock)
+    app = JunipeerApp(
+        ctx.service, integration_name=name, run_engine=False, clock=ctx.clock, get_started=False
+    )
     app.background_mount = False
     return app
 
