@@ -69,7 +69,7 @@ GLOBAL_ACTIONS: list[Action] = [
     Action(
         "switch_integration",
         "Switch integration…",
-        "o",
+        "i",
         "switch_integration",
         description="Open another integration of this workspace, or start a new one",
     ),

@@ -177,7 +177,7 @@ def open_console(app: Any) -> None:
 def console(obj: Ctx) -> None:
     """The operator console on --db (or JUNIPEER_DATABASE_URL, or the default SQLite), with the
     engine and scheduler inside. An empty workspace, or an integration not yet Live, opens on Get
-    Started; -i picks the integration, and key o switches between several."""
+    Started; -i picks the integration, and key i switches between several."""
     from junipeer_tui.app import JunipeerApp
 
     obj.upgrade = True  # the engine inside writes, as `junipeer run` does

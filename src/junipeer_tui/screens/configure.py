@@ -335,12 +335,12 @@ class ConnectorCard(Vertical):
                 classes="connection-select",
                 tooltip="Switch to another saved credential set (e.g. test, production)",
             )
-        yield Static(f"Base URL    {c.base_url}", classes="connector-line", markup=False)
+        yield Static(f"Base URL {c.base_url}", classes="connector-line", markup=False)
         yield Static("", classes="connector-checked")
         yield Static("", classes="connector-secret")
         with Horizontal(classes="card-buttons"):
             yield Button("Test connection", id=f"test-{c.id}", compact=True)
-            yield Button("Manage credentials", id=f"credentials-{c.id}", compact=True)
+            yield Button("Manage…", id=f"credentials-{c.id}", compact=True, tooltip="Manage credentials")
 
     def on_mount(self) -> None:
         if self.connector is not None:
@@ -367,14 +367,14 @@ class ConnectorCard(Vertical):
         if select.value != c.connection_name:
             with self.prevent(Select.Changed):
                 select.value = c.connection_name
-        self.query_one(".connector-line", Static).update(f"Base URL    {c.base_url}")
-        self.query_one(".connector-checked", Static).update(f"Checked     {stamp(c.checked_at)}")
+        self.query_one(".connector-line", Static).update(f"Base URL {c.base_url}")
+        self.query_one(".connector-checked", Static).update(f"Checked {stamp(c.checked_at)}")
         try:
             stored = bool(self.ctx.service.secrets.get(c.credential_ref))
         except Exception:
             stored = False
         self.query_one(".connector-secret", Static).update(
-            f"Credentials {'•••• stored' if stored else 'missing: add them with Manage credentials'}"
+            f"Credentials {'•••• stored' if stored else 'missing: add them with Manage…'}"
         )
 
 

@@ -1,5 +1,5 @@
 """Which integration to show: at start when the workspace holds several and none was named, and
-whenever the operator switches (key o, or "Switch integration…" in the palette). The last line
+whenever the operator switches (key i, or "Switch integration…" in the palette). The last line
 starts a new integration in Get Started."""
 
 from __future__ import annotations
