@@ -372,8 +372,8 @@ class GetStartedScreen(Screen[None]):
         return [
             Static(
                 "Start with a single test order before going Live: Export One syncs one order, and "
-                "you check the result in Fortnox. Type its reference (#1001) in the dialog, or pick "
-                "one of the latest.",
+                "you check the result in Fortnox. In the dialog, type the reference of an order in "
+                "your shop, such as #1001.",
                 classes="gs-intro",
             ),
             Horizontal(Button("Export One…", id="gs-try-export", compact=True), classes="gs-buttons"),
@@ -427,7 +427,7 @@ class GetStartedScreen(Screen[None]):
         count = sum(s.done for s in self.done)
         name = self.service.integration(self.iid).name if self.iid is not None else "a new integration"
         self.query_one("#gs-header", Static).update(
-            f"Get Started · {name} · {count} of {len(self.done)} steps done   esc leaves, any step resumes"
+            f"Get Started · {name} · {count} of {len(self.done)} steps done"
         )
         for step in self.done:
             if step.detail:
@@ -465,7 +465,8 @@ class GetStartedScreen(Screen[None]):
 
     def _focus_pane(self, key: str) -> None:
         pane = self.query_one(f"#gs-{key}")
-        target = next((w for w in pane.query("Input, Switch, Button, Select") if w.focusable), None)
+        fields = pane.query("Input, Checkbox, Button, Select")
+        target = next((w for w in fields if w.focusable), None)
         if target is not None:
             target.focus()
 
@@ -532,6 +533,10 @@ class GetStartedScreen(Screen[None]):
             self._use_pasted()
         elif field.startswith("gs-erp-"):
             self._sign_in()
+        else:
+            panel = next((a for a in event.input.ancestors if isinstance(a, CategoryPanel)), None)
+            if panel is not None:
+                self._save_settings(panel.cat["key"])
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "gs-shop-kind":
