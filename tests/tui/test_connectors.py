@@ -18,8 +18,9 @@ SIZE = (100, 32)
 
 
 def card_text(section: ConfigureSection, platform: str) -> str:
-    card = next(c for c in section.query(ConnectorCard) if c.platform == platform)
-    return "\n".join(str(s.render()) for s in card.query(Static))
+    """What a platform's card says ("" while the cards are being laid out anew)."""
+    card = next((c for c in section.query(ConnectorCard) if c.platform == platform), None)
+    return "\n".join(str(s.render()) for s in card.query(Static)) if card is not None else ""
 
 
 async def test_dropdown_switches_connections_and_the_badge_says_why(live) -> None:
