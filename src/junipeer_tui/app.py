@@ -158,6 +158,12 @@ class ConsoleScreen(Screen[None]):
             self.set_timer(self.BACKGROUND_MOUNT_AFTER, self._start_background_mount)
         self.call_after_refresh(self.focus_section)
 
+    def on_screen_resume(self) -> None:
+        """Back from a screen in front (Get Started, a dialog): show now what it changed, not on the
+        next tick."""
+        if self.is_mounted and self.section().is_attached:
+            self.tick()
+
     def sections(self) -> list[Section]:
         return list(self.instances.values())
 

@@ -178,6 +178,14 @@ async def test_get_started_from_an_empty_database_to_live(own, snapshot) -> None
         [fortnox] = [c for c in service.connectors(iid) if c.platform == "fortnox"]
         assert fortnox.status == "connected" and "signed in" in fortnox.options["status_message"]
         await _snap(pilot, snapshot, "4_settings")
+        # Left half way: the Dashboard says what is next; key 0 resumes there, read from the database.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConsoleScreen)
+        setup = app.console_screen.query_one("#dash-setup")
+        assert setup.display and "3 of 7 done · next: Required settings" in str(setup.border_title)
+        await pilot.press("0")
+        await step_shown(pilot, "settings")
         screen = wizard(app)
         _type(screen, {"#field-order-exclusion_date Input": "2026-02-30"})
         await click(pilot, "#save-order")
