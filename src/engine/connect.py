@@ -491,16 +491,21 @@ class ConnectMixin:
             renewed = stored.get("renewed_at")
             if renewed and datetime.fromisoformat(renewed) > datetime.now(UTC) - min_age:
                 continue
+            why = None
             try:
                 await clients.get(conn).refresh()
                 refreshed += 1
                 status = "connected"
-            except (PlatformError, EngineError):
+            except (PlatformError, EngineError) as exc:
                 status = "disconnected"
+                # The badge says why: an expired or revoked grant is fixed by signing in again.
+                why = f"Disconnected: the keep-alive refresh failed ({exc.code}: {exc.message})"
             with self.session() as s:
                 row = s.get(Connector, conn.id)
                 if row is not None:
                     row.status, row.checked_at = status, utcnow()
+                    if why:
+                        row.options = {**(row.options or {}), "status_message": why}
                     s.add(row)
                     s.commit()
         return refreshed

@@ -367,11 +367,14 @@ class Service(ConnectMixin):
                 raise EngineError("NO_CONNECTOR", f"No connector {connector_id}")
             typed = {k: str(v).strip() for k, v in values.items() if str(v or "").strip()}
             merged = {**(self.secrets.get(conn.credential_ref) or {}), **typed}
-            if "refresh_token" in typed:  # a new grant: the old access token belongs to the old one
+            new_app = "client_secret" in typed or "client_id" in (options or {})
+            shopify_app = conn.platform == "shopify" and conn.options.get("auth") == "client_credentials"
+            if "refresh_token" in typed or (shopify_app and new_app):
+                # A new grant or app: the access token held so far belongs to the old one.
                 merged.pop("access_token", None)
                 merged.pop("expires_at", None)
             missing = [k for k in _required_secrets(conn) if not merged.get(k)]
-            if not typed or missing:
+            if not (typed or options) or missing:
                 raise EngineError("BAD_INPUT", f"{conn.platform} needs {', '.join(missing) or 'a new value'}")
             if options:
                 conn.options = {**conn.options, **options}

@@ -150,7 +150,7 @@ def _date(value: str) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-01") from None
 
 
-@click.group(cls=Commands)
+@click.group(cls=Commands, invoke_without_command=True)
 @click.option(
     "--db", "db_url", envvar="JUNIPEER_DATABASE_URL", help="Database URL (default: SQLite in the data dir)."
 )
@@ -158,8 +158,33 @@ def _date(value: str) -> date:
 @click.version_option(package_name="junipeer-tui")
 @click.pass_context
 def main(ctx: click.Context, db_url: str | None, integration: str | None) -> None:
-    """Junipeer: operator console and sync engine for Shopify → Fortnox integrations."""
+    """Junipeer: operator console and sync engine for Shopify → Fortnox integrations.
+
+    Without a command, opens the console (`junipeer console`)."""
     ctx.obj = Ctx(db_url, integration, upgrade=ctx.invoked_subcommand in WRITERS)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(console)
+
+
+def open_console(app: Any) -> None:
+    """Run the console in this terminal (tests drive the same app with Textual's pilot instead)."""
+    app.run()
+
+
+@main.command()
+@click.pass_obj
+@handled
+def console(obj: Ctx) -> None:
+    """The operator console on --db (or JUNIPEER_DATABASE_URL, or the default SQLite), with the
+    engine and scheduler inside. An empty workspace, or an integration not yet Live, opens on Get
+    Started; -i picks the integration, and key i switches between several."""
+    from junipeer_tui.app import JunipeerApp
+
+    obj.upgrade = True  # the engine inside writes, as `junipeer run` does
+    svc = obj.service
+    if obj.integration_name:
+        svc.integration(obj.integration_name)  # NO_INTEGRATION here, as one line, not in the console
+    open_console(JunipeerApp(svc, integration_name=obj.integration_name, run_engine=True))
 
 
 # -- database -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import secrets
 import threading
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -67,9 +68,12 @@ def code_from(pasted: str, state: str) -> str:
     return code
 
 
-def wait_for_redirect(redirect_uri: str, state: str, timeout: float) -> str:
+def wait_for_redirect(
+    redirect_uri: str, state: str, timeout: float, cancel: threading.Event | None = None
+) -> str:
     """Listen on the redirect URI's loopback address until the browser comes back from Fortnox;
-    return the code (checked against `state`)."""
+    return the code (checked against `state`). Setting `cancel` stops listening at once
+    (FORTNOX_CONSENT_CANCELLED): the console does when the operator pastes the code or leaves."""
     where = urlsplit(redirect_uri)
     if where.scheme != "http" or where.hostname not in ("127.0.0.1", "localhost") or not where.port:
         raise EngineError(
@@ -108,7 +112,12 @@ def wait_for_redirect(redirect_uri: str, state: str, timeout: float) -> str:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
-        if not done.wait(timeout):
+        deadline = time.monotonic() + timeout
+        while not done.wait(min(0.2, max(0.0, deadline - time.monotonic()))):
+            if cancel is not None and cancel.is_set():
+                raise EngineError("FORTNOX_CONSENT_CANCELLED", "Stopped waiting for Fortnox's answer")
+            if time.monotonic() < deadline:
+                continue
             raise EngineError(
                 "FORTNOX_CONSENT_TIMEOUT",
                 f"No answer from Fortnox within {timeout:.0f} s: run the command again (a code is "
