@@ -7,7 +7,6 @@ million rows as on a thousand.
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from engine import dates
+from engine.connect import ConnectMixin, ensure_flows
 from engine.errors import EngineError
-from engine.flows import FLOW_MODULES
 from engine.mapping import filters as filters_mod
 from engine.mapping import settings as settings_mod
 from engine.platforms.http import PlatformError
@@ -54,7 +53,6 @@ from engine.store.models import (
 )
 
 # The sandbox's carriers and gateways → its Fortnox codes (see engine.sandbox.generator).
-LEGACY_CREDENTIAL_REF = re.compile(r"^integration-\d+/")
 SANDBOX_SHIPPING = {
     "PostNord MyPack Collect": "PN",
     "DHL Express": "DHL",
@@ -63,6 +61,11 @@ SANDBOX_SHIPPING = {
     "UPS Standard": "UPS",
 }
 SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL"}
+# The sandbox company's OSS sales accounts (engine.sandbox.fortnox_company) for the demo shop's EU markets.
+SANDBOX_OSS_ACCOUNTS = {
+    "DK": "3161", "DE": "3162", "DE 7": "3163", "NL": "3164", "NL 9": "3165", "FI": "3166",
+    "FI 14": "3167", "FI 10": "3168",
+}  # fmt: skip
 
 # Entities per retry task of a bulk retry: a chunk's task stays short enough to watch in Tasks and
 # to hand back on shutdown, and several workers can take the chunks at once.
@@ -109,7 +112,7 @@ class Explanation:
         }
 
 
-class Service:
+class Service(ConnectMixin):
     def __init__(
         self,
         db_url: str | None = None,
@@ -164,7 +167,9 @@ class Service:
                 rows = list(s.exec(select(Integration).order_by(Integration.id)))
                 if not rows:
                     raise EngineError(
-                        "NO_INTEGRATION", "No integration yet: run `junipeer sandbox connect --url URL`"
+                        "NO_INTEGRATION",
+                        "No integration yet: run `junipeer integrations create NAME` "
+                        "(or `junipeer sandbox connect --url URL`)",
                     )
                 if len(rows) > 1:
                     names = ", ".join(r.name for r in rows)
@@ -299,132 +304,53 @@ class Service:
     async def connect_sandbox(
         self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False
     ) -> Integration:
-        """Create or update an integration whose connectors point at a running sandbox, with
-        working default settings saved, then test both connections. `live` sets it to Live mode
-        (out of onboarding), so its scheduling rules run."""
-        fallback: dict[str, dict[str, Any]] = {}
+        """`junipeer sandbox connect`: the connect steps an operator takes, on a running sandbox.
+        Create the integration unless it exists (its flows on), connect Shopify with the sandbox's
+        Admin API token and Fortnox with the grant the sandbox made, fill the settings never saved
+        with working values, and with `live` set it to Live mode so its scheduling rules run."""
         with self.session() as s:
             integ = s.exec(select(Integration).where(Integration.name == name)).first()
-            if integ is None:
-                integ = Integration(name=name)
-                s.add(integ)
-                s.commit()
-            scale = float(info.get("time_scale", 1.0))
-            pacing = bool(info.get("limits", True))  # a sandbox served with --no-limits has no window
-            specs = {
-                "A": (
-                    "shopify",
-                    info["shopify"]["base_url"],
-                    {
-                        "shop_domain": info["shopify"].get("shop_domain"),
-                        "time_scale": scale,
-                        "pacing": pacing,
-                    },
-                    {
-                        "access_token": info["shopify"]["access_token"],
-                        "webhook_secret": info["shopify"].get("webhook_secret"),
-                    },
-                ),
-                "B": (
-                    "fortnox",
-                    info["fortnox"]["base_url"],
-                    {
-                        "token_url": info["fortnox"]["token_url"],
-                        "client_id": info["fortnox"]["client_id"],
-                        "time_scale": scale,
-                        "pacing": pacing,
-                    },
-                    {
-                        "client_secret": info["fortnox"]["client_secret"],
-                        "refresh_token": info["fortnox"]["refresh_token"],
-                    },
-                ),
-            }
-            for side, (platform, base_url, options, secret) in specs.items():
-                conn = s.exec(
-                    select(Connector).where(Connector.integration_id == integ.id, Connector.side == side)
-                ).first()
-                ref = _credential_ref(conn, platform)
-                stored = (self.secrets.get(conn.credential_ref) or {}) if conn is not None else {}
-                if platform == "fortnox" and conn is not None:
-                    kept = _kept_fortnox_tokens(conn, stored, options)
-                    if kept:
-                        fallback[ref] = {**secret, "revision": uuid.uuid4().hex}
-                        secret = {**secret, **kept}
-                if conn is None:
-                    conn = Connector(
-                        integration_id=integ.id,
-                        side=side,
-                        platform=platform,
-                        base_url=base_url,
-                        credential_ref=ref,
-                    )
-                conn.base_url, conn.options, conn.platform, conn.credential_ref = (
-                    base_url,
-                    options,
-                    platform,
-                    ref,
-                )
-                conn.connection_name = "sandbox"
-                s.add(conn)
-                self.secrets.set(ref, {**secret, "revision": uuid.uuid4().hex})
-            for key, module in FLOW_MODULES.items():
-                flow = s.exec(select(Flow).where(Flow.integration_id == integ.id, Flow.key == key)).first()
-                if flow is None:
-                    flow = Flow(
-                        integration_id=integ.id,
-                        key=key,
-                        name=module.NAME,
-                        action=module.ACTION,
-                        entity_type=module.ENTITY,
-                        source_side="A",
-                        target_side="B",
-                    )
-                    s.add(flow)
-                    s.commit()
-                    preset = filters_mod.PRESETS["status"]
-                    s.add(
-                        FlowFilter(
-                            flow_id=flow.id,
-                            name=preset.name,
-                            kind="preset",
-                            preset=preset.key,
-                            conditions=[
-                                {"field": preset.field, "operator": "one_of", "value": list(preset.default)}
-                            ],
-                        )
-                    )
-                    s.add(TimeHistory(flow_id=flow.id))
-            if not s.exec(select(ScheduleRule).where(ScheduleRule.integration_id == integ.id)).first():
-                s.add(
-                    ScheduleRule(
-                        integration_id=integ.id,
-                        name="Every 15 minutes",
-                        flow_keys=list(FLOW_MODULES),
-                        interval_minutes=15,
-                    )
-                )
-            s.commit()
-            # Keep what an operator already saved; fill only what was never saved.
-            saved = settings_mod.load(s, integ.id)  # type: ignore[arg-type]
-            defaults = {
-                "order": {
-                    "exclusion_date": saved.order.exclusion_date or (date.today() - timedelta(days=90))
-                },
-                "customer": {"default_name": saved.customer.default_name or "Webshop customer"},
-                "shipping": {"mapping": saved.shipping.mapping or SANDBOX_SHIPPING},
-                "payment": {"mapping": saved.payment.mapping or SANDBOX_PAYMENT},
-                "invoice": {},
-            }
-            for category, values in defaults.items():
-                settings_mod.save_category(s, integ.id, category, values)  # type: ignore[arg-type]
-        for conn in self.connectors(integ.id):  # type: ignore[arg-type]
-            ok, _ = await self.test_connection(conn.id)  # type: ignore[arg-type]
-            if not ok and conn.credential_ref in fallback:
-                # The kept tokens no longer work (revoked, or refreshed elsewhere): the sandbox's own
-                # refresh token is the only other one there is.
-                self.secrets.set(conn.credential_ref, fallback[conn.credential_ref])
-                await self.test_connection(conn.id)  # type: ignore[arg-type]
+        if integ is None:
+            integ = self.create_integration(name, flows_enabled=True)
+        with self.session() as s:
+            ensure_flows(s, integ.id, enabled=True)  # type: ignore[arg-type]
+        scale = float(info.get("time_scale", 1.0))
+        pacing = bool(info.get("limits", True))  # a sandbox served with --no-limits has no window
+        shop, fx = info["shopify"], info["fortnox"]
+        await self.connect_shopify(
+            integ.id,  # type: ignore[arg-type]
+            shop=shop.get("shop_domain") or "junipeer-demo.myshopify.com",
+            access_token=shop["access_token"],
+            webhook_secret=shop.get("webhook_secret"),
+            url=shop["base_url"],
+            connection="sandbox",
+            time_scale=scale,
+            pacing=pacing,
+        )
+        await self.connect_fortnox(
+            integ.id,  # type: ignore[arg-type]
+            client_id=fx["client_id"],
+            client_secret=fx["client_secret"],
+            refresh_token=fx["refresh_token"],
+            url=fx["base_url"],
+            token_url=fx["token_url"],
+            auth_url=fx.get("auth_url"),
+            connection="sandbox",
+            time_scale=scale,
+            pacing=pacing,
+        )
+        # Keep what an operator already saved; fill only what was never saved.
+        saved = self.settings(integ.id)  # type: ignore[arg-type]
+        defaults = {
+            "order": {"exclusion_date": saved.order.exclusion_date or (date.today() - timedelta(days=90))},
+            "customer": {"default_name": saved.customer.default_name or "Webshop customer"},
+            "shipping": {"mapping": saved.shipping.mapping or SANDBOX_SHIPPING},
+            "payment": {"mapping": saved.payment.mapping or SANDBOX_PAYMENT},
+            "sales_accounts": {"oss_accounts": saved.sales_accounts.oss_accounts or SANDBOX_OSS_ACCOUNTS},
+            "invoice": {},
+        }
+        for category, values in defaults.items():
+            self.save_settings(integ.id, category, values)  # type: ignore[arg-type]
         if live:
             integ = self.update_integration(integ.id, live_mode=True, onboarding_mode=False)  # type: ignore[arg-type]
         return integ
@@ -435,18 +361,20 @@ class Service:
         """Store new credentials (Configure > Connectors > Manage credentials), merged over the stored
         ones so one value can be replaced alone. The secret goes to the secret store, never the
         database; clients everywhere pick it up on their next task."""
-        required = {"shopify": ("access_token",), "fortnox": ("client_secret", "refresh_token")}
         with self.session() as s:
             conn = s.get(Connector, connector_id)
             if conn is None:
                 raise EngineError("NO_CONNECTOR", f"No connector {connector_id}")
             typed = {k: str(v).strip() for k, v in values.items() if str(v or "").strip()}
             merged = {**(self.secrets.get(conn.credential_ref) or {}), **typed}
-            if "refresh_token" in typed:  # a new grant: the old access token belongs to the old one
+            new_app = "client_secret" in typed or "client_id" in (options or {})
+            shopify_app = conn.platform == "shopify" and conn.options.get("auth") == "client_credentials"
+            if "refresh_token" in typed or (shopify_app and new_app):
+                # A new grant or app: the access token held so far belongs to the old one.
                 merged.pop("access_token", None)
                 merged.pop("expires_at", None)
-            missing = [k for k in required.get(conn.platform, ()) if not merged.get(k)]
-            if not typed or missing:
+            missing = [k for k in _required_secrets(conn) if not merged.get(k)]
+            if not (typed or options) or missing:
                 raise EngineError("BAD_INPUT", f"{conn.platform} needs {', '.join(missing) or 'a new value'}")
             if options:
                 conn.options = {**conn.options, **options}
@@ -455,32 +383,6 @@ class Service:
             s.commit()
         self.secrets.set(conn.credential_ref, {**merged, "revision": uuid.uuid4().hex})
         return conn
-
-    async def test_connection(self, connector_id: int) -> tuple[bool, str]:
-        with self.session() as s:
-            conn = s.get(Connector, connector_id)
-            assert conn is not None
-        try:
-            client = self.pool.get(conn)
-            if conn.platform == "shopify":
-                n = await client.count_orders(status="any")
-                message = f"Connected: {n} orders readable"
-                if "read_all_orders" not in await client.access_scopes():
-                    message += " (the last 60 days only: the token lacks read_all_orders)"
-            else:
-                terms = await client.lookup("termsofpayments")
-                message = f"Connected: {len(terms)} terms of payment"
-            ok = True
-        except Exception as exc:  # shown on the connector card, never raised at the operator
-            ok, message = False, f"Disconnected: {exc}"
-        with self.session() as s:
-            row = s.get(Connector, connector_id)
-            assert row is not None
-            row.status = "connected" if ok else "disconnected"
-            row.checked_at = utcnow()
-            s.add(row)
-            s.commit()
-        return ok, message
 
     # -- flows --------------------------------------------------------------------------------
     def flows(self, integration_id: int) -> list[Flow]:
@@ -1261,23 +1163,16 @@ def upgrade_database(db_url: str | None = None) -> tuple[str | None, str]:
         db.dispose()
 
 
-def _credential_ref(conn: Connector | None, platform: str) -> str:
-    """The connector's entry in the secret store, unique across workspaces: every database's first
-    integration is id 1, so names made from ids (the old `integration-1/fortnox`) let one database's
-    connect overwrite another's tokens in a shared secret store."""
-    if conn is not None and conn.credential_ref and not LEGACY_CREDENTIAL_REF.match(conn.credential_ref):
-        return conn.credential_ref
-    return f"connector-{uuid.uuid4().hex}/{platform}"
-
-
-def _kept_fortnox_tokens(conn: Connector, stored: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """The stored Fortnox tokens to keep on a repeated connect to the same app: Fortnox rotates the
-    refresh token at every refresh, so the stored one is newer than any the caller could hand in,
-    and writing the older one back would leave the connection dead."""
-    same_app = (conn.options or {}).get("client_id") == options.get("client_id")
-    if not same_app or not stored.get("refresh_token"):
-        return {}
-    return {k: stored[k] for k in ("refresh_token", "access_token", "expires_at") if k in stored}
+def _required_secrets(conn: Connector) -> tuple[str, ...]:
+    """The secret values a connector's client cannot work without."""
+    opts = conn.options or {}
+    if conn.platform == "shopify":
+        return ("client_secret",) if opts.get("auth") == "client_credentials" else ("access_token",)
+    if conn.platform == "fortnox":
+        return ("client_secret",) if opts.get("tenant_id") else ("client_secret", "refresh_token")
+    if conn.platform == "stripe":
+        return ("api_key",)
+    return ()
 
 
 async def run_headless(
@@ -1300,7 +1195,7 @@ async def run_headless(
                 if flow.enabled:
                     service.sync(flow)
     else:
-        scheduler = Scheduler(service, on_enqueue=runner.notify)
+        scheduler = Scheduler(service, on_enqueue=runner.notify, clients=runner.pool)
         scheduler.start()
     try:
         with runner.stopped_by_signals(say):

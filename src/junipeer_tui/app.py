@@ -59,6 +59,20 @@ GLOBAL_ACTIONS: list[Action] = [
         "jump_prompt",
         description="Troubleshoot an order by #1001, Shopify id or Fortnox number",
     ),
+    Action(
+        "get_started",
+        "Get Started",
+        "0",
+        "get_started",
+        description="The steps to a Live integration, resumed where they were left",
+    ),
+    Action(
+        "switch_integration",
+        "Switch integration…",
+        "i",
+        "switch_integration",
+        description="Open another integration of this workspace, or start a new one",
+    ),
     Action("palette", "Commands", "ctrl+p", "command_palette", description="Search every action"),
     Action("quit", "Quit", "q", "quit", description="Stop the engine and leave"),
 ]
@@ -144,6 +158,12 @@ class ConsoleScreen(Screen[None]):
             self.set_timer(self.BACKGROUND_MOUNT_AFTER, self._start_background_mount)
         self.call_after_refresh(self.focus_section)
 
+    def on_screen_resume(self) -> None:
+        """Back from a screen in front (Get Started, a dialog): show now what it changed, not on the
+        next tick."""
+        if self.is_mounted and self.section().is_attached:
+            self.tick()
+
     def sections(self) -> list[Section]:
         return list(self.instances.values())
 
@@ -216,7 +236,11 @@ class ConsoleScreen(Screen[None]):
 
 
 # Part 2's sections keep their styles beside ours; loaded when present.
-_CSS = [name for name in ("app.tcss", "sections.tcss") if (Path(__file__).parent / name).exists()]
+_CSS = [
+    name
+    for name in ("app.tcss", "sections.tcss", "get_started.tcss")
+    if (Path(__file__).parent / name).exists()
+]
 
 
 class JunipeerApp(App[None]):
@@ -239,12 +263,16 @@ class JunipeerApp(App[None]):
         integration_name: str | None = None,
         run_engine: bool = True,
         clock: Callable[[], datetime] | None = None,
+        get_started: bool | None = None,
     ) -> None:
+        """`get_started`: open Get Started over the console; None (the default) does while the
+        integration is not Live, and an empty workspace always opens on it."""
         super().__init__()
         self.service = service
         self.integration_name = integration_name
         self.run_engine = run_engine
         self.clock = clock
+        self.get_started = get_started
         self.engine: Any = None
         self._ctx: ConsoleContext | None = None
         self.idle_gc = IdleCollector()
@@ -314,27 +342,89 @@ class JunipeerApp(App[None]):
                 self.engine = None
                 report_error(self, exc, "start the engine")
         try:
+            if self.integration_name is None and not self.service.integrations():
+                self._open_wizard(None)
+                return
             integ = self.service.integration(self.integration_name)
         except EngineError as exc:
             if exc.code == "AMBIGUOUS_INTEGRATION":
                 from junipeer_tui.screens.picker import IntegrationPicker
 
-                self.push_screen(IntegrationPicker(self.service.integrations()), self.open_integration)
+                self.push_screen(IntegrationPicker(self.service.integrations()), self._picked)
                 return
             report_error(self, exc)
             self.push_screen(MessageScreen(error_text(exc)))
             return
         self.open_integration(integ.id)
 
-    def open_integration(self, integration_id: int | None) -> None:
+    def _picked(self, choice: int | str | None) -> None:
+        """The picker's answer at start: an integration, a new one (Get Started), or quit."""
+        if choice == "new":
+            self._open_wizard(None)
+        else:
+            self.open_integration(choice if isinstance(choice, int) else None)
+
+    def open_integration(self, integration_id: int | None, step: str | None = None) -> None:
+        """Show an integration: the console for it, with Get Started in front while it is not
+        Live (or at `step`). Whatever was open before (another integration) is closed first."""
         if integration_id is None:
             self.exit()
+            return
+        if len(self.screen_stack) > 1:
+            # The screens in front go first (a screen leaves asynchronously, and the new console
+            # may not meet the old one).
+            self.run_worker(self._reopen(integration_id, step), group="open-integration", exclusive=True)
             return
         kwargs: dict[str, Any] = {"clock": self.clock} if self.clock is not None else {}
         self._ctx = ConsoleContext(
             service=self.service, integration_id=integration_id, engine=self.engine, **kwargs
         )
         self.push_screen(ConsoleScreen(self._ctx))
+        wizard = self.get_started
+        if wizard is None:
+            wizard = not self.service.integration(integration_id).live_mode
+        if wizard or step is not None:
+            self._open_wizard(self._ctx, step)
+
+    async def _reopen(self, integration_id: int, step: str | None) -> None:
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        self.open_integration(integration_id, step)
+
+    async def _new_integration(self) -> None:
+        """Get Started from its first step, over the integration in view (esc goes back to it)."""
+        while len(self.screen_stack) > 1 and self.screen is not self.console_screen:
+            await self.pop_screen()
+        self._open_wizard(None)
+
+    def _open_wizard(self, ctx: ConsoleContext | None, step: str | None = None) -> None:
+        from junipeer_tui.screens.get_started import GetStartedScreen
+
+        self.push_screen(GetStartedScreen(self.service, ctx, step))
+
+    def open_get_started(self, step: str | None = None) -> None:
+        """Get Started for the integration in view, at `step` or where it was left."""
+        from junipeer_tui.screens.get_started import GetStartedScreen
+
+        if isinstance(self.screen, GetStartedScreen):
+            self.screen.show_step(step)
+            return
+        console = self.console_screen
+        if console is None:
+            return
+        while self.screen is not console and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self._open_wizard(self._ctx, step)
+
+    def switch_integration(self, integration_id: int) -> None:
+        """Every screen follows: the console is built anew for the chosen integration."""
+        if self._ctx is not None and self._ctx.integration_id == integration_id:
+            while self.screen is not self.console_screen and len(self.screen_stack) > 2:
+                self.pop_screen()
+            return
+        self.open_integration(integration_id)
+        name = self.service.integration(integration_id).name
+        self.notify(f"Now showing {name}.", title="Integration", markup=False)
 
     def on_unmount(self) -> None:
         self.idle_gc.uninstall()
@@ -368,7 +458,26 @@ class JunipeerApp(App[None]):
 
     # -- global actions -----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in ("show_section", "help", "jump_prompt") and self.console_screen is None)
+        needs_console = ("show_section", "help", "jump_prompt", "get_started", "switch_integration")
+        return not (action in needs_console and self.console_screen is None)
+
+    def action_get_started(self) -> None:
+        self.open_get_started()
+
+    def action_switch_integration(self) -> None:
+        from junipeer_tui.screens.picker import IntegrationPicker, SwitchPicker
+
+        if isinstance(self.screen, IntegrationPicker):
+            return
+
+        def picked(choice: int | str | None) -> None:
+            if choice == "new":
+                self.run_worker(self._new_integration(), group="open-integration", exclusive=True)
+            elif isinstance(choice, int):
+                self.switch_integration(choice)
+
+        current = self._ctx.integration_id if self._ctx is not None else None
+        self.push_screen(SwitchPicker(self.service.integrations(), current=current), picked)
 
     def action_show_section(self, section_id: str) -> None:
         self.show_section(section_id)

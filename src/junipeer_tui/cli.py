@@ -150,7 +150,7 @@ def _date(value: str) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-01") from None
 
 
-@click.group(cls=Commands)
+@click.group(cls=Commands, invoke_without_command=True)
 @click.option(
     "--db", "db_url", envvar="JUNIPEER_DATABASE_URL", help="Database URL (default: SQLite in the data dir)."
 )
@@ -158,8 +158,33 @@ def _date(value: str) -> date:
 @click.version_option(package_name="junipeer-tui")
 @click.pass_context
 def main(ctx: click.Context, db_url: str | None, integration: str | None) -> None:
-    """Junipeer: operator console and sync engine for Shopify → Fortnox integrations."""
+    """Junipeer: operator console and sync engine for Shopify → Fortnox integrations.
+
+    Without a command, opens the console (`junipeer console`)."""
     ctx.obj = Ctx(db_url, integration, upgrade=ctx.invoked_subcommand in WRITERS)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(console)
+
+
+def open_console(app: Any) -> None:
+    """Run the console in this terminal (tests drive the same app with Textual's pilot instead)."""
+    app.run()
+
+
+@main.command()
+@click.pass_obj
+@handled
+def console(obj: Ctx) -> None:
+    """The operator console on --db (or JUNIPEER_DATABASE_URL, or the default SQLite), with the
+    engine and scheduler inside. An empty workspace, or an integration not yet Live, opens on Get
+    Started; -i picks the integration, and key i switches between several."""
+    from junipeer_tui.app import JunipeerApp
+
+    obj.upgrade = True  # the engine inside writes, as `junipeer run` does
+    svc = obj.service
+    if obj.integration_name:
+        svc.integration(obj.integration_name)  # NO_INTEGRATION here, as one line, not in the console
+    open_console(JunipeerApp(svc, integration_name=obj.integration_name, run_engine=True))
 
 
 # -- database -----------------------------------------------------------------------------------
@@ -379,12 +404,15 @@ def run(obj: Ctx, until_idle: bool, concurrency: int) -> None:
 
 
 # -- read-only listings -------------------------------------------------------------------------
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
+@click.pass_context
 @handled
-def integrations(obj: Ctx, as_json: bool) -> None:
-    """Integrations in this workspace."""
+def integrations(ctx: click.Context, as_json: bool) -> None:
+    """Integrations in this workspace; `integrations create NAME` starts one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Ctx = ctx.obj
     rows = []
     for i in obj.service.integrations():
         conns = obj.service.connectors(i.id)  # type: ignore[arg-type]
@@ -400,12 +428,27 @@ def integrations(obj: Ctx, as_json: bool) -> None:
     emit(rows, ["id", "name", "connectors", "live", "onboarding"], as_json)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True)
+@integrations.command("create")
+@click.argument("name")
 @click.pass_obj
 @handled
-def flows(obj: Ctx, as_json: bool) -> None:
-    """Flows of the integration, with Time History."""
+def integrations_create(obj: Ctx, name: str) -> None:
+    """Start an integration on your own accounts (in onboarding, its flows off)."""
+    obj.upgrade = True
+    integ = obj.service.create_integration(name)
+    out.print(f"Created integration {escape(integ.name)} (id {integ.id}), in onboarding.")
+    out.print("Next: `junipeer connect shopify`, `junipeer connect fortnox`, `junipeer settings`.")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handled
+def flows(ctx: click.Context, as_json: bool) -> None:
+    """Flows of the integration, with Time History; `flows enable|disable FLOW` turns one on or off."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Ctx = ctx.obj
     svc = obj.service
     rows = []
     for f in svc.flows(obj.integration_id()):
@@ -422,6 +465,344 @@ def flows(obj: Ctx, as_json: bool) -> None:
             }
         )
     emit(rows, ["key", "name", "action", "enabled", "last_synced", "last_loaded"], as_json)
+
+
+@flows.command("enable")
+@click.argument("flow")
+@click.pass_obj
+@handled
+def flows_enable(obj: Ctx, flow: str) -> None:
+    """Turn a flow on (refused while the Fortnox grant lacks a scope it needs)."""
+    obj.upgrade = True
+    done = obj.service.enable_flow(obj.integration_id(), flow, True)
+    out.print(f"{done.name} ({done.key}) is enabled.")
+
+
+@flows.command("disable")
+@click.argument("flow")
+@click.pass_obj
+@handled
+def flows_disable(obj: Ctx, flow: str) -> None:
+    """Turn a flow off: no run picks it up, Export One included."""
+    obj.upgrade = True
+    done = obj.service.enable_flow(obj.integration_id(), flow, False)
+    out.print(f"{done.name} ({done.key}) is disabled.")
+
+
+@main.command()
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.pass_obj
+@handled
+def live(obj: Ctx, state: str) -> None:
+    """Live mode: `on` lets the scheduling rules run (refused until connected, set up and a flow is
+    enabled), `off` returns the integration to onboarding."""
+    obj.upgrade = True
+    integ = obj.service.set_live(obj.integration_id(), state == "on")
+    said = "Live: its scheduling rules run in `junipeer run`" if integ.live_mode else "in onboarding"
+    out.print(f"{escape(integ.name)} is {said}.")
+
+
+# -- settings -------------------------------------------------------------------------------------
+def _setting_value(text: str) -> Any:
+    """A typed value: JSON when it reads as JSON (true, 30, {"a": "b"}), else the text itself;
+    nothing (`KEY=`) clears the field, as an emptied field in the console does."""
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@main.command()
+@click.argument("category", required=False)
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Save a field of CATEGORY (repeatable); MAPPING.NAME=VALUE sets one entry of a mapping.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def settings(obj: Ctx, category: str | None, assignments: tuple[str, ...], as_json: bool) -> None:
+    """Settings by category, as Configure > Settings shows them; `settings CATEGORY --set KEY=VALUE`
+    saves with the same checks (a required field may not be left empty)."""
+    from engine.mapping import settings as settings_mod
+
+    known = {c["key"]: c for c in settings_mod.describe()}
+    if category is not None and category not in known:
+        raise EngineError("BAD_INPUT", f"No settings category {category!r}; categories: {', '.join(known)}")
+    obj.upgrade = bool(assignments)
+    svc = obj.service
+    iid = obj.integration_id()
+    if assignments:
+        if category is None:
+            raise click.UsageError("--set needs a CATEGORY")
+        current = getattr(svc.settings(iid), category).model_dump(mode="json")
+        values: dict[str, Any] = {}
+        for item in assignments:
+            key, sep, text = item.partition("=")
+            if not sep or not key.strip():
+                raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+            field, dot, entry = key.strip().partition(".")
+            if dot:
+                mapping = values.get(field, current.get(field))
+                if not isinstance(mapping, dict):
+                    raise EngineError("BAD_INPUT", f"{category}.{field} is not a mapping")
+                values[field] = {**mapping, entry: text}
+            else:
+                values[field] = _setting_value(text)
+        svc.save_settings(iid, category, values)
+        out.print(f"Saved {known[category]['title']}.")
+    saved = svc.settings(iid)
+    missing = {(cat, name) for cat, name, _ in svc.missing_settings(iid)}
+    rows = [
+        {
+            "category": cat,
+            "field": f["name"],
+            "title": f["title"],
+            "value": getattr(getattr(saved, cat), f["name"]),
+            "required": f["required"],
+            "missing": (cat, f["name"]) in missing,
+        }
+        for cat, spec in known.items()
+        if category in (None, cat)
+        for f in spec["fields"]
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    for row in rows:
+        value = row["value"]
+        row["value"] = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+        row["required"] = "required, not saved" if row["missing"] else ("required" if row["required"] else "")
+    emit(rows, ["category", "field", "value", "required", "title"], False)
+
+
+# -- connecting -----------------------------------------------------------------------------------
+@main.group()
+def connect() -> None:
+    """Connect the integration's platforms: Shopify, Fortnox, Stripe (real hosts by default)."""
+
+
+def _connected(obj: Ctx, result: Any, as_json: bool) -> None:
+    conn = result.connector
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "platform": conn.platform,
+                    "connection": conn.connection_name,
+                    "base_url": conn.base_url,
+                    "status": conn.status,
+                    "message": result.message,
+                }
+            )
+        )
+    else:
+        out.print(
+            escape(f"{conn.platform.title()} ({conn.connection_name}, {conn.base_url}): {result.message}")
+        )
+    if not result.ok:
+        fail(
+            "CONNECTION_TEST_FAILED",
+            f"{conn.platform} did not pass the connection test",
+            "Read the message above, fix the cause (credentials, scopes, URL), then connect again.",
+        )
+
+
+connection_option = click.option(
+    "--connection",
+    default="default",
+    show_default=True,
+    help="Name of this credential set (e.g. test, production); a saved one's name alone switches to it.",
+)
+
+
+@connect.command("shopify")
+@click.option("--shop", help="The shop's admin domain, your-shop.myshopify.com.")
+@click.option("--api-version", help="Admin API version, e.g. 2026-07 (default: a current stable version).")
+@click.option(
+    "--access-token",
+    envvar="JUNIPEER_SHOPIFY_ACCESS_TOKEN",
+    help="A custom app's Admin API token (or JUNIPEER_SHOPIFY_ACCESS_TOKEN).",
+)
+@click.option("--client-id", help="A Dev Dashboard app's client id (with --client-secret).")
+@click.option(
+    "--client-secret",
+    envvar="JUNIPEER_SHOPIFY_CLIENT_SECRET",
+    help="... its secret (or JUNIPEER_SHOPIFY_CLIENT_SECRET).",
+)
+@click.option(
+    "--webhook-secret", envvar="JUNIPEER_SHOPIFY_WEBHOOK_SECRET", help="The app's webhook signing secret."
+)
+@click.option("--base-url", help="Override https://{shop}/admin/api/{version}/ (a proxy, the sandbox).")
+@connection_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def connect_shopify(
+    obj: Ctx,
+    shop: str | None,
+    api_version: str | None,
+    access_token: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    webhook_secret: str | None,
+    base_url: str | None,
+    connection: str,
+    as_json: bool,
+) -> None:
+    """Connect Shopify: the shop domain and either an Admin API access token or a Dev Dashboard
+    app's client id + secret. Tests the connection: the shop, its orders and the granted scopes."""
+    obj.upgrade = True
+    svc, iid = obj.service, obj.integration_id()
+    if not (access_token or client_id or client_secret):
+        result = asyncio.run(svc.use_connection(iid, "shopify", connection))
+    else:
+        if not shop:
+            raise click.UsageError("--shop is needed (your-shop.myshopify.com)")
+        result = asyncio.run(
+            svc.connect_shopify(
+                iid,
+                shop=shop,
+                api_version=api_version,
+                access_token=access_token,
+                client_id=client_id,
+                client_secret=client_secret,
+                webhook_secret=webhook_secret,
+                url=base_url,
+                connection=connection,
+            )
+        )
+    _connected(obj, result, as_json)
+
+
+@connect.command("fortnox")
+@click.option("--client-id", help="The Fortnox app's client id (developer portal).")
+@click.option(
+    "--client-secret",
+    envvar="JUNIPEER_FORTNOX_CLIENT_SECRET",
+    help="Its secret (or JUNIPEER_FORTNOX_CLIENT_SECRET).",
+)
+@click.option(
+    "--redirect-uri",
+    default="http://127.0.0.1:8765/callback",
+    show_default=True,
+    help="Registered with the app; the listener waits there.",
+)
+@click.option(
+    "--no-browser", is_flag=True, help="Don't open a browser or listen: paste the redirect URL (or code)."
+)
+@click.option(
+    "--service-account", is_flag=True, help="Consent as a service account (a system administrator)."
+)
+@click.option("--tenant-id", help="A service account's TenantId: client credentials, no browser.")
+@click.option("--base-url", help="Override https://api.fortnox.se/3/.")
+@click.option("--auth-url", help="Override https://apps.fortnox.se/oauth-v1/auth.")
+@click.option("--token-url", help="Override https://apps.fortnox.se/oauth-v1/token.")
+@click.option(
+    "--timeout",
+    default=600,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds to wait for consent.",
+)
+@connection_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def connect_fortnox(
+    obj: Ctx,
+    client_id: str | None,
+    client_secret: str | None,
+    redirect_uri: str,
+    no_browser: bool,
+    service_account: bool,
+    tenant_id: str | None,
+    base_url: str | None,
+    auth_url: str | None,
+    token_url: str | None,
+    timeout: int,
+    connection: str,
+    as_json: bool,
+) -> None:
+    """Connect Fortnox by signing in: prints (and opens) the authorize URL, receives the redirect on
+    127.0.0.1 (or, with --no-browser, reads the pasted redirect URL), checks its state and exchanges
+    the code. The consent asks for the scopes the flows need. A service account with --tenant-id
+    takes tokens by client credentials instead."""
+    from engine.platforms import fortnox_oauth
+
+    obj.upgrade = True
+    svc, iid = obj.service, obj.integration_id()
+    if not client_id and not client_secret:
+        _connected(obj, asyncio.run(svc.use_connection(iid, "fortnox", connection)), as_json)
+        return
+    if not client_id or not client_secret:
+        raise click.UsageError("give --client-id and --client-secret (or JUNIPEER_FORTNOX_CLIENT_SECRET)")
+    urls = {"url": base_url, "auth_url": auth_url, "token_url": token_url, "connection": connection}
+    if tenant_id:
+        result = asyncio.run(
+            svc.connect_fortnox(
+                iid, client_id=client_id, client_secret=client_secret, tenant_id=tenant_id, **urls
+            )
+        )
+        _connected(obj, result, as_json)
+        return
+    address, state = svc.fortnox_authorization(
+        iid, client_id=client_id, redirect_uri=redirect_uri, auth_url=auth_url, service=service_account
+    )
+    _say("Open this address, sign in to Fortnox and approve the access asked for:")
+    click.echo(address)
+    sys.stdout.flush()
+    if no_browser:
+        _say("Then paste the address the browser was sent to (or just the code) and press Enter:")
+        pasted = sys.stdin.readline()
+        code = fortnox_oauth.code_from(pasted, state)
+    else:
+        import webbrowser
+
+        webbrowser.open(address)
+        _say(f"Waiting for Fortnox to send the browser back to {redirect_uri} …")
+        code = fortnox_oauth.wait_for_redirect(redirect_uri, state, timeout)
+    result = asyncio.run(
+        svc.connect_fortnox(
+            iid,
+            client_id=client_id,
+            client_secret=client_secret,
+            code=code,
+            redirect_uri=redirect_uri,
+            **urls,
+        )
+    )
+    _connected(obj, result, as_json)
+
+
+@connect.command("stripe")
+@click.option(
+    "--api-key",
+    envvar="JUNIPEER_STRIPE_API_KEY",
+    help="A restricted key (rk_…) (or JUNIPEER_STRIPE_API_KEY).",
+)
+@click.option("--base-url", help="Override https://api.stripe.com/v1/.")
+@connection_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@handled
+def connect_stripe(
+    obj: Ctx, api_key: str | None, base_url: str | None, connection: str, as_json: bool
+) -> None:
+    """Connect Stripe (payouts) with a restricted key that may read payouts and balance
+    transactions; a test call checks it."""
+    obj.upgrade = True
+    svc, iid = obj.service, obj.integration_id()
+    if not api_key:
+        result = asyncio.run(svc.use_connection(iid, "stripe", connection))
+    else:
+        result = asyncio.run(svc.connect_stripe(iid, api_key=api_key, url=base_url, connection=connection))
+    _connected(obj, result, as_json)
 
 
 def _task_row(t: Any) -> dict[str, Any]:

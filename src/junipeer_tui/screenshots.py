@@ -30,9 +30,13 @@ Scene = Callable[[Pilot[Any]], Awaitable[None]]
 
 
 def snapshot_app(ctx: ConsoleContext) -> JunipeerApp:
-    """The app every snapshot uses: no engine thread, the context's frozen clock."""
+    """The app every snapshot uses: no engine thread, the context's frozen clock, and the console's
+    sections in front (the seeded integration is not Live, so it would open on Get Started, whose
+    scenes start from their own workspaces)."""
     name = ctx.service.integration(ctx.integration_id).name
-    app = JunipeerApp(ctx.service, integration_name=name, run_engine=False, clock=ctx.clock)
+    app = JunipeerApp(
+        ctx.service, integration_name=name, run_engine=False, clock=ctx.clock, get_started=False
+    )
     app.background_mount = False
     return app
 
@@ -100,6 +104,13 @@ async def configure_scheduling(pilot: Pilot[Any]) -> None:
     await settle(pilot)
 
 
+async def configure_connectors(pilot: Pilot[Any]) -> None:
+    """The Connectors tab: the shop and the ERP connected, Stripe waiting for a key."""
+    await _keys("8", "right")(pilot)
+    pilot.app.clear_notifications()
+    await settle(pilot)
+
+
 SCENES: dict[str, Scene] = {
     "dashboard": _keys(),
     "flows": _keys("2"),
@@ -113,6 +124,8 @@ SCENES: dict[str, Scene] = {
     "time_history": _keys("7"),
     "configure": _keys("8"),
     "configure_scheduling": configure_scheduling,
+    "configure_connectors": configure_connectors,
+    "get_started": _keys("0"),
     "troubleshoot_synced": _jump("#1001"),
     "troubleshoot_error": _jump("#1006"),
     "help": _keys("3", "question_mark"),
@@ -130,6 +143,26 @@ def render(ctx: ConsoleContext, scene: Scene, size: tuple[int, int] = SIZE) -> s
         pilot.app.exit(pilot.app.export_screenshot())
 
     return str(app.run(headless=True, size=size, auto_pilot=pilot_fn))
+
+
+def render_empty_workspace(workdir: Path, size: tuple[int, int] = SIZE) -> str:
+    """What `junipeer` shows on a database with no integration yet: Get Started's first step."""
+    from engine.secrets import FileSecretStore
+    from engine.service import Service
+
+    service = Service(
+        f"sqlite:///{workdir / 'empty.sqlite'}", secrets=FileSecretStore(workdir / "empty.json")
+    )
+    app = JunipeerApp(service, run_engine=False)
+
+    async def pilot_fn(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.exit(pilot.app.export_screenshot())
+
+    try:
+        return str(app.run(headless=True, size=size, auto_pilot=pilot_fn))
+    finally:
+        service.db.dispose()
 
 
 def _seeded_context(workdir: Path) -> ConsoleContext:
@@ -157,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             path = out / f"{name}.svg"
             path.write_text(render(ctx, scene), encoding="utf-8", newline="\n")
             print(path)
+        path = out / "get_started_empty_workspace.svg"
+        path.write_text(render_empty_workspace(Path(tmp)), encoding="utf-8", newline="\n")
+        print(path)
         ctx.service.db.dispose()
     return 0
 

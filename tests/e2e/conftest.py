@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -15,6 +16,10 @@ from engine.sandbox.client import control_client
 from engine.sandbox.server import SandboxConfig, start_in_thread
 from engine.secrets import FileSecretStore
 from engine.service import Service, run_headless
+
+# The errors the generated shop is made to have, each a real situation with its code and hint: a SKU
+# Fortnox has no article for, and a buyer whose addresses Shopify withheld, charged no Swedish VAT.
+INTENDED_ERRORS = frozenset({"ARTICLE_NOT_FOUND", "DESTINATION_WITHHELD"})
 
 
 class Sandbox:
@@ -32,6 +37,34 @@ class Sandbox:
         resp = self.http.post(path, json=body or {})
         resp.raise_for_status()
         return resp.json()
+
+    def fortnox_user(self, scopes: str = "order invoice customer article settings") -> httpx.Client:
+        """Someone else working in the same Fortnox company through the API, with a consent and
+        tokens of their own (a bookkeeper's tool, say)."""
+        fx = self.info["fortnox"]
+        consent = httpx.get(
+            fx["auth_url"],
+            params={
+                "client_id": fx["client_id"],
+                "redirect_uri": fx["redirect_uri"],
+                "scope": scopes,
+                "state": "bookkeeper",
+                "access_type": "offline",
+                "response_type": "code",
+            },
+        )
+        code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+        tokens = httpx.post(
+            fx["token_url"],
+            auth=(fx["client_id"], fx["client_secret"]),
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": fx["redirect_uri"]},
+        )
+        tokens.raise_for_status()
+        return httpx.Client(
+            base_url=fx["base_url"],
+            headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
+            timeout=10,
+        )
 
     def fortnox_orders_by_ref(self) -> Counter[str]:
         return Counter(o["YourOrderNumber"] for o in self.get("fortnox/orders"))

@@ -7,7 +7,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from engine.sandbox.server import SandboxConfig, start_in_thread
@@ -27,22 +26,6 @@ def shop() -> Iterator[Sandbox]:
 @pytest.fixture
 def linked(service: Service, shop: Sandbox) -> tuple[Service, Sandbox, int]:
     return service, shop, asyncio.run(service.connect_sandbox(shop.info, "Shop")).id  # type: ignore[return-value]
-
-
-def _fortnox_user(sb: Sandbox) -> httpx.Client:
-    """Someone working in the same Fortnox company through the API, with tokens of their own."""
-    fx = sb.info["fortnox"]
-    tokens = httpx.post(
-        fx["token_url"],
-        auth=(fx["client_id"], fx["client_secret"]),
-        data={"grant_type": "authorization_code", "code": "a-bookkeeper"},
-    )
-    tokens.raise_for_status()
-    return httpx.Client(
-        base_url=fx["base_url"],
-        headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
-        timeout=10,
-    )
 
 
 def _fortnox(sb: Sandbox, what: str, key: str, value: str) -> list[dict]:
@@ -162,7 +145,7 @@ def test_an_edited_order_keeps_its_rows_in_fortnox(linked) -> None:
         "COFFEE-BEAN-ETH-250G",
     ]
     tee, mug, coffee = (r["RowId"] for r in before["OrderRows"])
-    with _fortnox_user(sb) as bookkeeper:
+    with sb.fortnox_user() as bookkeeper:
         rows = [{"RowId": tee}, {"RowId": mug, "Unit": "förp"}, {"RowId": coffee}]
         answer = bookkeeper.put(f"orders/{before['DocumentNumber']}", json={"Order": {"OrderRows": rows}})
         assert answer.status_code == 200, answer.text

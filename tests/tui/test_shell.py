@@ -47,6 +47,7 @@ NARROW_MUST_SHOW = {
         r"Clear Cache +Dropdown values come from the platforms;",
         r"▶ Payment Methods",
     ],
+    "configure_connectors": [r"│  Test connection   Manage… │", r"● Connected", r"Connection sandbox +▼"],
     "configure_scheduling": [
         r"Rule +Flows +Every +Active hours +On",
         r"Every 15 minutes +Orders +15 min +all day +on",

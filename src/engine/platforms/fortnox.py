@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from engine.platforms.fortnox_codes import FORTNOX_CODES, GENERAL_CODES, MESSAGE_PREFIXES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, GENERAL_CODES, MESSAGE_PATTERNS, MESSAGE_PREFIXES
+from engine.platforms.fortnox_scopes import scope_for_path
 from engine.platforms.http import (
     AUTH_FAILED,
     NOT_FOUND,
@@ -35,6 +36,8 @@ PAGE_LIMIT = 500
 # Fortnox reads `lastmodified` as Swedish local time.
 FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
 RECONNECT_HINT = "reconnect the Fortnox connector (sign in to Fortnox again) to issue new tokens"
+SCOPE_MISSING = "FORTNOX_SCOPE_MISSING"
+SCOPE_HINT = "connect Fortnox again (`junipeer connect fortnox`) so the consent asks for it"
 
 _AUTH_CODES = {number for number, (name, _) in FORTNOX_CODES.items() if name == AUTH_FAILED}
 
@@ -50,8 +53,11 @@ LOOKUP_ENVELOPES = {
 
 class TokenSet(BaseModel):
     access_token: str = Field(repr=False)
-    refresh_token: str = Field(repr=False)
+    # Empty for a service account: its access tokens come from the client-credentials grant.
+    refresh_token: str = Field(default="", repr=False)
     expires_at: datetime
+    # The scopes the token was granted, space separated, as the token answer states them.
+    scope: str = ""
 
     @field_validator("expires_at")
     @classmethod
@@ -122,7 +128,9 @@ def parse_error_information(status: int, body: Any, fallback: str = "") -> Error
     if status in (401, 403, 429) or status >= 500:
         return ErrorInfo(generic_error_info(status, message).code, message, platform_code)
     text = message.strip().casefold()
-    by_text = next((name for prefix, name in MESSAGE_PREFIXES if text.startswith(prefix)), None)
+    by_text = next((name for prefix, name in MESSAGE_PREFIXES if text.startswith(prefix)), None) or next(
+        (name for pattern, name in MESSAGE_PATTERNS if pattern.match(message.strip())), None
+    )
     if by_text:
         return ErrorInfo(by_text, message, platform_code)
     if known is not None:
@@ -153,6 +161,7 @@ class FortnoxClient(PlatformHttpClient):
         backoff_cap: float = 30.0,
         safety_margin: float = 0.03,
         pacing: bool = True,
+        tenant_id: str | None = None,
     ) -> None:
         super().__init__(
             base_url,
@@ -168,6 +177,8 @@ class FortnoxClient(PlatformHttpClient):
         self.client_id = client_id
         self.__client_secret = client_secret
         self.token_store = token_store
+        # A service account's company: its tokens come by client credentials with this TenantId.
+        self.tenant_id = tenant_id
         self.limiter = SlidingWindowLimiter(
             RATE_LIMIT_REQUESTS, RATE_LIMIT_WINDOW * time_scale, safety_margin=safety_margin
         )
@@ -204,7 +215,17 @@ class FortnoxClient(PlatformHttpClient):
             body = response.json()
         except ValueError:
             body = None
-        return parse_error_information(response.status_code, body, short_body(response))
+        info = parse_error_information(response.status_code, body, short_body(response))
+        if info.code == SCOPE_MISSING:
+            path = response.request.url.path
+            scope = scope_for_path(path)
+            named = f"the {scope!r} scope" if scope else "a scope it was not granted"
+            return ErrorInfo(
+                info.code,
+                f"{info.message}: {response.request.method} {path} needs {named}; {SCOPE_HINT}",
+                info.platform_code,
+            )
+        return info
 
     # ---- tokens ------------------------------------------------------------------------------------
     @staticmethod
@@ -248,6 +269,8 @@ class FortnoxClient(PlatformHttpClient):
             self._tokens = stored
             if self._usable(stored):
                 return stored
+        if self.tenant_id:
+            return await self._service_account_token()
         current = self._tokens or stored
         if current is None or not current.refresh_token:
             raise self._error(AUTH_FAILED, f"No Fortnox tokens are stored; {RECONNECT_HINT}", status=None)
@@ -278,11 +301,15 @@ class FortnoxClient(PlatformHttpClient):
             raise self._error(
                 "MALFORMED_RESPONSE", "The Fortnox token answer lacks access_token/refresh_token"
             )
+        return self._keep(body, str(access), str(refresh))
+
+    def _keep(self, body: Any, access: str, refresh: str) -> TokenSet:
         expires_in = float(_ci_get(body, "expires_in") or 3600)
         tokens = TokenSet(
-            access_token=str(access),
-            refresh_token=str(refresh),
+            access_token=access,
+            refresh_token=refresh,
             expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
+            scope=str(_ci_get(body, "scope") or ""),
         )
         # Synchronous and before anything else awaits: the old refresh token is already invalid, so the
         # new one must be durable before the new access token is used. A failing save propagates.
@@ -290,8 +317,39 @@ class FortnoxClient(PlatformHttpClient):
         self._tokens = tokens
         self._loaded = True
         self.stats.token_refreshes += 1
-        log.info("fortnox tokens rotated; access token valid until %s", tokens.expires_at.isoformat())
+        log.info("fortnox tokens renewed; access token valid until %s", tokens.expires_at.isoformat())
         return tokens
+
+    async def _service_account_token(self) -> TokenSet:
+        """A new access token for a service account: client credentials and the TenantId, no
+        refresh token to rotate (fortnox.se/developer, "Get Access-Token using Client-Credentials")."""
+        try:
+            _, body = await self.request(
+                "POST",
+                self.token_url,
+                idempotent=True,
+                data={"grant_type": "client_credentials"},
+                auth=(self.client_id, self.__client_secret),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "TenantId": str(self.tenant_id),
+                },
+                paced=False,
+            )
+        except PlatformError as err:
+            if err.status in (400, 401, 403):
+                raise self._error(
+                    AUTH_FAILED,
+                    f"Fortnox refused the service account's client credentials ({err.message}); "
+                    "check the client id, secret and TenantId, and that a system administrator "
+                    "consented to the app as a service account",
+                    status=err.status,
+                ) from None
+            raise
+        access = _ci_get(body, "access_token")
+        if not access:
+            raise self._error("MALFORMED_RESPONSE", "The Fortnox token answer lacks access_token")
+        return self._keep(body, str(access), "")
 
     # ---- request plumbing --------------------------------------------------------------------------
     async def _api(

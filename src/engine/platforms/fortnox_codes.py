@@ -14,6 +14,8 @@ unconfirmed, which is why the flows never rely on recognising them alone (see or
 
 from __future__ import annotations
 
+import re
+
 UNKNOWN_NUMBER = 0
 
 # ErrorInformation.code -> (engine code, message as Fortnox documents it). Every entry is from
@@ -43,6 +45,8 @@ FORTNOX_CODES: dict[int, tuple[str, str]] = {
     2000428: ("ARTICLE_NOT_FOUND", "Kan inte hitta artikeln"),
     2001304: ("FORTNOX_ACCOUNT_NOT_FOUND", "Kunde inte hitta konto"),
     2003125: ("DOCUMENT_COMPLETED", "Ett klarmarkerat dokument kan inte ändras"),
+    # The token lacks the resource's scope (public clients list it; live reports answer 400 or 403).
+    2000663: ("FORTNOX_SCOPE_MISSING", "Har inte behörighet för scope"),
 }
 
 # Refusals whose number is not published: engine code -> the Swedish message the sandbox sends.
@@ -68,6 +72,12 @@ UNCONFIRMED: dict[str, str] = {
     "NOT_FOUND": "Kunde inte hitta resursen",  # (ours)
     "RATE_LIMITED": "För många anrop",  # (ours)
 }
+
+# Refusals whose Fortnox number is not public, recognised by their message, which names the value.
+# 'Konto "3051" är inte aktivt' is how integrators quote Fortnox refusing an inactive account.
+MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r'^konto "?\d+"? är inte aktivt', re.IGNORECASE), "FORTNOX_ACCOUNT_INACTIVE"),
+)
 
 # Engine code for the first ErrorInformation.code Fortnox documents for it (the sandbox sends that).
 CODE_BY_NAME: dict[str, int] = {}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import httpx
@@ -20,6 +22,9 @@ from engine.platforms.http import (
 from engine.platforms.pacing import LeakyBucketPacer
 
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
+# Seconds before a 24-hour token's end when it is renewed (a tenth of a shorter lifetime).
+TOKEN_RENEWAL_MARGIN = 300.0
+MISSING_SCOPE = re.compile(r"requires merchant approval for (\w+) scope")
 
 
 def _iso(value: datetime) -> str:
@@ -42,14 +47,26 @@ def _path_id(value: int | str) -> str:
     return quote(str(value), safe="")
 
 
+class ShopifyTokenCache(Protocol):
+    def load(self) -> tuple[str, datetime] | None: ...
+    def save(self, token: str, expires_at: datetime) -> None: ...
+
+
 class ShopifyClient(PlatformHttpClient):
+    """With `access_token` a custom app's token (it never expires); with `client_id` and
+    `client_secret` instead, a Dev Dashboard app that takes 24-hour tokens by the client-credentials
+    grant and renews them before they expire and after a 401, once for all concurrent requests."""
+
     platform = "shopify"
 
     def __init__(
         self,
         base_url: str,
-        access_token: str,
+        access_token: str | None = None,
         *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_cache: ShopifyTokenCache | None = None,
         time_scale: float = 1.0,
         timeout: float = 30.0,
         max_attempts: int = 6,
@@ -69,10 +86,17 @@ class ShopifyClient(PlatformHttpClient):
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             transport=transport,
-            headers={"X-Shopify-Access-Token": access_token},
+            headers={"X-Shopify-Access-Token": access_token} if access_token else None,
             pacing=pacing,
         )
-        self.__token = access_token
+        if not access_token and not (client_id and client_secret):
+            raise ValueError("a Shopify client needs an access token, or a client id and secret")
+        self.__token = access_token or ""
+        self.client_id = client_id
+        self.__client_secret = client_secret or ""
+        self.token_cache = token_cache
+        self._issued: tuple[str, datetime, float] | None = None  # token, expiry, renewal margin
+        self._renew_lock = asyncio.Lock()
         self._scopes: frozenset[str] | None = None
         # leak_rate is per platform second; the sandbox compresses time, so real drain is faster.
         self.pacer = LeakyBucketPacer(
@@ -84,7 +108,77 @@ class ShopifyClient(PlatformHttpClient):
 
     # ---- hooks -------------------------------------------------------------------------------------
     def _secrets(self) -> Iterable[str]:
-        return (self.__token,)
+        yield self.__token
+        yield self.__client_secret
+        if self._issued is not None:
+            yield self._issued[0]
+
+    # ---- client-credentials tokens -----------------------------------------------------------------
+    @property
+    def renews_tokens(self) -> bool:
+        return not self.__token
+
+    @property
+    def token_url(self) -> str:
+        # Not under the versioned API: {shop}/admin/oauth/access_token.
+        return urljoin(self.base_url.rstrip("/") + "/", "../../oauth/access_token")
+
+    async def _before_attempt(self, paced: bool) -> dict[str, str]:
+        if not paced or not self.renews_tokens:
+            return {}
+        return {"X-Shopify-Access-Token": await self._valid_token()}
+
+    def _due(self, issued: tuple[str, datetime, float] | None) -> bool:
+        return issued is None or issued[1] - timedelta(seconds=issued[2]) <= datetime.now(UTC)
+
+    async def _valid_token(self) -> str:
+        if self._issued is None and self.token_cache is not None:
+            cached = self.token_cache.load()
+            if cached is not None:
+                self._issued = (*cached, TOKEN_RENEWAL_MARGIN)
+        if not self._due(self._issued):
+            assert self._issued is not None
+            return self._issued[0]
+        return await self._renew(stale=self._issued[0] if self._issued else None)
+
+    async def _renew(self, stale: str | None) -> str:
+        async with self._renew_lock:
+            current = self._issued
+            if current is not None and current[0] != stale and not self._due(current):
+                return current[0]  # renewed by another request while this one waited
+            _, body = await super().request(
+                "POST",
+                self.token_url,
+                idempotent=True,
+                data={
+                    "client_id": str(self.client_id),
+                    "client_secret": self.__client_secret,
+                    "grant_type": "client_credentials",
+                },
+                paced=False,
+            )
+            token = body.get("access_token") if isinstance(body, dict) else None
+            if not token:
+                raise self._error("MALFORMED_RESPONSE", "the Shopify token answer has no access_token")
+            lifetime = float(body.get("expires_in") or 86_399)
+            expires = datetime.now(UTC) + timedelta(seconds=lifetime)
+            # Renewed a little before the end, so a request never leaves with a token about to die.
+            self._issued = (str(token), expires, min(TOKEN_RENEWAL_MARGIN, lifetime / 10))
+            if self.token_cache is not None:
+                self.token_cache.save(str(token), expires)
+            self.stats.token_refreshes += 1
+            return str(token)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> tuple[httpx.Response, Any]:
+        try:
+            return await super().request(method, url, **kwargs)
+        except PlatformError as err:
+            if err.status != 401 or not self.renews_tokens or not kwargs.get("paced", True):
+                raise
+            stale = self._issued[0] if self._issued else None
+        # A refused token means the request was not applied, so even a write may go again, once.
+        await self._renew(stale=stale)
+        return await super().request(method, url, **kwargs)
 
     @contextlib.asynccontextmanager
     async def _paced(self) -> AsyncIterator[None]:
@@ -112,6 +206,14 @@ class ShopifyClient(PlatformHttpClient):
                 message = _flatten_errors(errors)
         if not message:
             message = short_body(response) or f"HTTP {response.status_code}"
+        missing = MISSING_SCOPE.search(message) if response.status_code == 403 else None
+        if missing:
+            return ErrorInfo(
+                "SHOPIFY_SCOPE_MISSING",
+                f"{message} Grant the app the {missing.group(1)} scope in Shopify, then connect again.",
+            )
+        if response.status_code == 401 and self.renews_tokens:
+            message += f" (the client-credentials grant at {self.token_url} no longer issues usable tokens)"
         return generic_error_info(response.status_code, message)
 
     # ---- requests ----------------------------------------------------------------------------------
@@ -209,6 +311,10 @@ class ShopifyClient(PlatformHttpClient):
             if err.code == "NOT_FOUND":
                 return None
             raise
+
+    async def shop(self) -> dict:
+        _, body = await self._get("shop.json")
+        return self._unwrap(body, "shop")
 
     async def access_scopes(self) -> frozenset[str]:
         """The scopes the token was granted (read once per client: they change only on reinstall)."""

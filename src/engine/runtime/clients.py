@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from engine.errors import EngineError
 from engine.platforms.fortnox import RATE_LIMIT_REQUESTS, FortnoxClient, TokenSet
 from engine.platforms.shopify import ShopifyClient
+from engine.platforms.stripe import StripeClient
 from engine.runtime.budget import BudgetShare
 from engine.secrets import SecretStore
 from engine.store.models import Connector
@@ -29,13 +30,14 @@ class SecretTokenStore:
 
     def load(self) -> TokenSet | None:
         data = self.secrets.get(self.ref) or {}
-        if not data.get("refresh_token"):
+        if not data.get("refresh_token") and not data.get("access_token"):
             return None
         expires = data.get("expires_at")
         return TokenSet(
             access_token=data.get("access_token") or "",
-            refresh_token=data["refresh_token"],
+            refresh_token=data.get("refresh_token") or "",
             expires_at=datetime.fromisoformat(expires) if expires else datetime(1970, 1, 1, tzinfo=UTC),
+            scope=data.get("scope") or "",
         )
 
     def save(self, tokens: TokenSet) -> None:
@@ -44,7 +46,30 @@ class SecretTokenStore:
             access_token=tokens.access_token,
             refresh_token=tokens.refresh_token,
             expires_at=tokens.expires_at.isoformat(),
+            scope=tokens.scope,
+            # When the tokens last changed: the keep-alive leaves a connection refreshed since alone.
+            renewed_at=datetime.now(UTC).isoformat(),
         )
+        self.secrets.set(self.ref, data)
+
+
+class SecretShopifyTokens:
+    """A Dev Dashboard app's current Admin API token, kept in the connector's secret entry so every
+    process reuses it until it is due for renewal."""
+
+    def __init__(self, secrets: SecretStore, ref: str) -> None:
+        self.secrets = secrets
+        self.ref = ref
+
+    def load(self) -> tuple[str, datetime] | None:
+        data = self.secrets.get(self.ref) or {}
+        if not data.get("access_token") or not data.get("expires_at"):
+            return None
+        return data["access_token"], datetime.fromisoformat(data["expires_at"])
+
+    def save(self, token: str, expires_at: datetime) -> None:
+        data = dict(self.secrets.get(self.ref) or {})
+        data.update(access_token=token, expires_at=expires_at.isoformat())
         self.secrets.set(self.ref, data)
 
 
@@ -65,6 +90,16 @@ def build_client(connector: Connector, secrets: SecretStore) -> Any:
     timeout = float(opts.get("timeout", 30.0))
     pacing = bool(opts.get("pacing", True))
     if connector.platform == "shopify":
+        if opts.get("auth") == "client_credentials":
+            return ShopifyClient(
+                connector.base_url,
+                client_id=opts["client_id"],
+                client_secret=secret["client_secret"],
+                token_cache=SecretShopifyTokens(secrets, connector.credential_ref),
+                time_scale=scale,
+                timeout=timeout,
+                pacing=pacing,
+            )
         return ShopifyClient(
             connector.base_url, secret["access_token"], time_scale=scale, timeout=timeout, pacing=pacing
         )
@@ -78,7 +113,10 @@ def build_client(connector: Connector, secrets: SecretStore) -> Any:
             time_scale=scale,
             timeout=timeout,
             pacing=pacing,
+            tenant_id=opts.get("tenant_id"),
         )
+    if connector.platform == "stripe":
+        return StripeClient(connector.base_url, secret["api_key"], time_scale=scale, timeout=timeout)
     raise MissingCredentials(f"No client for platform {connector.platform!r} yet")
 
 

@@ -78,7 +78,7 @@ class EmbeddedEngine:
 
         self.runner = self.service.runner(concurrency=self.concurrency)
         if self.with_scheduler:
-            self.scheduler = Scheduler(self.service, on_enqueue=self.runner.notify)
+            self.scheduler = Scheduler(self.service, on_enqueue=self.runner.notify, clients=self.runner.pool)
             self.scheduler.start()
         self._ready.set()
         try:

@@ -27,7 +27,10 @@ PLATFORM_DOWN_CODES = frozenset({"PLATFORM_UNAVAILABLE", "TIMEOUT", "RATE_LIMITE
 # Worth an automatic attempt later: the platform's failures, and a record another worker held too long.
 TRANSIENT_CODES = PLATFORM_DOWN_CODES | {"IN_FLIGHT"}
 # The platform refuses who we are: every further request fails the same way until someone reconnects.
-AUTH_CODES = frozenset({"AUTH_FAILED", "CREDENTIALS_MISSING"})
+# A token without a scope the flow needs fails the same way until someone connects again.
+AUTH_CODES = frozenset(
+    {"AUTH_FAILED", "CREDENTIALS_MISSING", "FORTNOX_SCOPE_MISSING", "SHOPIFY_SCOPE_MISSING"}
+)
 # How many failures in a row, with no success in between, make an outage rather than bad luck.
 STREAK = 5
 # Automatic attempts of one record before its error waits for a person.

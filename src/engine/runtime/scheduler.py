@@ -6,19 +6,24 @@ console takes effect without a restart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session, col, select
 
+from engine.runtime import env_seconds
 from engine.store.models import Flow, Integration, ScheduleRule, TaskTrigger
 
 if TYPE_CHECKING:
+    from engine.runtime.clients import ClientPool
     from engine.service import Service
 
 REFRESH_SECONDS = 60
+# How often idle Fortnox grants are looked at; one unchanged for four such periods is refreshed, so a
+# grant lives on while nothing syncs (refresh tokens die after 31–45 unused days).
+KEEPALIVE_SECONDS = 6 * 3600
 
 
 def within_active_hours(rule: ScheduleRule, now: datetime) -> bool:
@@ -30,16 +35,36 @@ def within_active_hours(rule: ScheduleRule, now: datetime) -> bool:
 
 
 class Scheduler:
-    def __init__(self, service: Service, on_enqueue: object = None) -> None:
+    def __init__(
+        self, service: Service, on_enqueue: object = None, clients: ClientPool | None = None
+    ) -> None:
+        """`clients`: the runner's pool, so a keep-alive refresh and the runner's requests share one
+        Fortnox client (and its refresh lock) per connection."""
         self.service = service
         self.on_enqueue = on_enqueue
+        self.clients = clients
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._signatures: dict[str, tuple] = {}
+        self.keepalive_seconds = env_seconds("JUNIPEER_FORTNOX_KEEPALIVE_SECONDS", KEEPALIVE_SECONDS)
 
     def start(self) -> None:
         self.scheduler.add_job(self.refresh, "interval", seconds=REFRESH_SECONDS, id="refresh-rules")
+        self.scheduler.add_job(
+            self.keep_fortnox_alive,
+            "interval",
+            seconds=self.keepalive_seconds,
+            id="fortnox-keepalive",
+            name="Fortnox keep-alive",
+            coalesce=True,
+            max_instances=1,
+        )
         self.refresh()
         self.scheduler.start()
+
+    async def keep_fortnox_alive(self) -> int:
+        return await self.service.keep_fortnox_alive(
+            self.clients, min_age=timedelta(seconds=4 * self.keepalive_seconds)
+        )
 
     def shutdown(self) -> None:
         if self.scheduler.running:

@@ -12,9 +12,9 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.sandbox import control
+from engine.sandbox import control, fortnox_oauth, shopify_oauth
 from engine.sandbox.common import send_json
-from engine.sandbox.fortnox import FortnoxApp, token_endpoint
+from engine.sandbox.fortnox import FortnoxApp
 from engine.sandbox.fortnox import err as fortnox_err
 from engine.sandbox.shopify import OAUTH_PREFIX as SHOPIFY_OAUTH_PREFIX
 from engine.sandbox.shopify import PREFIX as SHOPIFY_PREFIX
@@ -208,8 +208,10 @@ def build_app(config: SandboxConfig, now: float | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Mount(SHOPIFY_PREFIX, app=ShopifyApp(state)),
+            Route(f"{SHOPIFY_OAUTH_PREFIX}/access_token", shopify_oauth.access_token, methods=["POST"]),
             Mount(SHOPIFY_OAUTH_PREFIX, app=ShopifyApp(state, oauth_router())),
-            Route("/fortnox/oauth-v1/token", token_endpoint, methods=["POST"]),
+            Route("/fortnox/oauth-v1/auth", fortnox_oauth.authorize, methods=["GET"]),
+            Route("/fortnox/oauth-v1/token", fortnox_oauth.token, methods=["POST"]),
             Mount("/fortnox/3", app=FortnoxApp(state)),
             Mount("/stripe/v1", app=StripeApp(state)),
             Mount("/_sandbox", routes=control.ROUTES),

@@ -317,6 +317,26 @@ async def expire_tokens(request: Request) -> Response:
     return json_response({"expired": count})
 
 
+async def expire_shopify_tokens(request: Request) -> Response:
+    """End every Admin API token the client-credentials grant issued, as 24 hours passing does."""
+    state = _state(request)
+    with state.lock:
+        count = len(state.shopify.issued_tokens)
+        state.shopify.issued_tokens.clear()
+    return json_response({"expired": count})
+
+
+async def set_fortnox_redirect_uris(request: Request) -> Response:
+    """The redirect URIs registered with the sandbox's Fortnox app (the developer portal's list)."""
+    state = _state(request)
+    uris = (await _body(request)).get("uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) and u for u in uris):
+        raise ControlError(400, '{"uris": [...]} must list at least one redirect URI')
+    with state.lock:
+        state.fortnox.redirect_uris = list(uris)
+    return json_response({"uris": uris})
+
+
 async def get_stats(request: Request) -> Response:
     state = _state(request)
     with state.lock:
@@ -364,10 +384,12 @@ ROUTES = [
     Route("/shopify/orders/{order_id:int}", _wrap(update_shopify_order), methods=["POST"]),
     Route("/shopify/orders/{order_id:int}/refunds", _wrap(refund_shopify_order), methods=["POST"]),
     Route("/shopify/access-scopes", _wrap(set_shopify_scopes), methods=["POST"]),
+    Route("/shopify/expire-tokens", _wrap(expire_shopify_tokens), methods=["POST"]),
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),
     Route("/fortnox/settings", _wrap(set_fortnox_settings), methods=["POST"]),
+    Route("/fortnox/redirect-uris", _wrap(set_fortnox_redirect_uris), methods=["POST"]),
     Route("/fortnox/{kind}", _wrap(dump_fortnox), methods=["GET"]),
     Route("/stats", _wrap(get_stats), methods=["GET"]),
     Route("/stats/reset", _wrap(reset_stats), methods=["POST"]),

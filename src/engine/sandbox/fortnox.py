@@ -9,14 +9,10 @@ Choices where the public facts were open:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
-import secrets
 import time
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -26,6 +22,8 @@ from starlette.types import Receive, Scope, Send
 
 from engine.platforms.fortnox_codes import FORTNOX_CODES, message_for, number_for
 from engine.platforms.fortnox_countries import ACCEPTED_NAMES, FORTNOX_COUNTRY_NAMES
+from engine.platforms.fortnox_scopes import scope_for_path
+from engine.sandbox import fortnox_company
 from engine.sandbox.common import BodyError, header, json_response, read_json, send_json
 from engine.sandbox.fortnox_amounts import compute_totals, currency_terms
 from engine.sandbox.generator import SHOP_TZ
@@ -33,9 +31,6 @@ from engine.sandbox.state import FortnoxStore, SandboxState, public
 
 # Fortnox reads `lastmodified` as Swedish local time, summer time included.
 FORTNOX_TZ = ZoneInfo("Europe/Stockholm")
-
-TOKEN_SCOPE = "invoice customer article order payment bookkeeping settings companyinformation"
-ACCESS_TOKEN_SECONDS = 3600
 
 
 class FortnoxError(Exception):
@@ -456,7 +451,7 @@ def _row_base(
 
 
 def _build_rows(
-    store: FortnoxStore, rows_in: Any, previous: list[dict[str, Any]], rows_key: str
+    store: FortnoxStore, rows_in: Any, previous: list[dict[str, Any]], rows_key: str, vat_type: str
 ) -> list[dict[str, Any]]:
     if not isinstance(rows_in, list):
         raise invalid(f"{rows_key} must be a list")
@@ -493,7 +488,9 @@ def _build_rows(
         discount_type = str(base.get("DiscountType") or "AMOUNT").upper()
         if discount_type not in ("AMOUNT", "PERCENT"):
             raise invalid("DiscountType must be AMOUNT or PERCENT")
-        account = base.get("AccountNumber") or (article or {}).get("SalesAccount", 3001)
+        account = _row_account(
+            store, base.get("AccountNumber") or (article or {}).get("SalesAccount"), vat, vat_type
+        )
         rows.append(
             {
                 "RowId": base["RowId"],
@@ -505,11 +502,26 @@ def _build_rows(
                 "VAT": float(vat),
                 "Discount": _num(base.get("Discount", 0), "Discount"),
                 "DiscountType": discount_type,
-                "AccountNumber": int(_num(account, "AccountNumber")),
+                "AccountNumber": account,
                 "Unit": str(base.get("Unit") or (article or {}).get("Unit", "st")),
             }
         )
     return rows
+
+
+def _row_account(store: FortnoxStore, account: Any, vat: float, vat_type: str) -> int:
+    """A row's account must exist in the company's chart, be active and fit the row's VAT."""
+    try:
+        return fortnox_company.check_row(
+            store.lookups["accounts"], store.lookups["vatcodes"], account, float(vat), vat_type
+        )
+    except fortnox_company.RowRefused as exc:
+        if exc.kind == "vat":
+            raise err("FORTNOX_VAT_INVALID", 400, exc.message) from None
+        # 2001304 is Fortnox's public "Kunde inte hitta konto". For an inactive account Fortnox's
+        # docs name 2001265 only on /3/predefinedaccounts; clients classify that one by its text.
+        code = number_for("FORTNOX_ACCOUNT_NOT_FOUND") if exc.kind == "account_missing" else 2001265
+        raise FortnoxError(400, code, exc.message) from None
 
 
 def _compute_totals(store: FortnoxStore, doc: dict[str, Any], rows_key: str) -> None:
@@ -550,7 +562,8 @@ def _apply_document(
         raise invalid(str(exc)) from None
     doc["VATIncluded"] = bool(doc.get("VATIncluded", False))
     if rows_key in body:
-        doc[rows_key] = _build_rows(store, body[rows_key], doc.get(rows_key, []), rows_key)
+        vat_type = str(doc.get("VATType") or customer.get("VATType") or "SEVAT")
+        doc[rows_key] = _build_rows(store, body[rows_key], doc.get(rows_key, []), rows_key, vat_type)
         if rows_key == "InvoiceRows":
             for row in doc[rows_key]:
                 row.pop("OrderedQuantity", None)
@@ -934,64 +947,6 @@ def _lookup_endpoint(name: str) -> Any:
     return endpoint
 
 
-# ---------------------------------------------------------------- OAuth token endpoint
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return json_response({"error": error, "error_description": description}, status)
-
-
-def _issue_tokens(store: FortnoxStore, client_id: str) -> dict[str, Any]:
-    access = f"sandbox-access-{secrets.token_hex(24)}"
-    refresh = f"sandbox-refresh-{secrets.token_hex(20)}"
-    store.access_tokens[access] = (client_id, time.time() + ACCESS_TOKEN_SECONDS)
-    store.refresh_tokens[refresh] = client_id
-    return {
-        "access_token": access,
-        "refresh_token": refresh,
-        "scope": TOKEN_SCOPE,
-        "expires_in": ACCESS_TOKEN_SECONDS,
-        "token_type": "bearer",
-    }
-
-
-async def token_endpoint(request: Request) -> Response:
-    state: SandboxState = request.app.state.sandbox
-    store = state.fortnox
-    auth = request.headers.get("authorization", "")
-    try:
-        scheme, _, encoded = auth.partition(" ")
-        client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
-        if scheme.lower() != "basic":
-            raise ValueError(scheme)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return _oauth_error(
-            401, "invalid_client", "HTTP Basic authentication with client id and secret required"
-        )
-    # Parsed by hand: Starlette's form parser needs python-multipart, which the project doesn't ship.
-    try:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode(), keep_blank_values=True).items()}
-    except UnicodeDecodeError:
-        return _oauth_error(400, "invalid_request", "The body must be form-encoded")
-    with state.lock:
-        if client_id != store.client_id or secret != store.client_secret:
-            return _oauth_error(401, "invalid_client", "Unknown client or wrong client secret")
-        grant = str(form.get("grant_type") or "")
-        if grant == "refresh_token":
-            token = str(form.get("refresh_token") or "")
-            # Rotation: the presented refresh token dies now, whether or not the answer reaches the client.
-            if store.refresh_tokens.pop(token, None) != client_id:
-                return _oauth_error(400, "invalid_grant", "Invalid refresh token")
-            return json_response(_issue_tokens(store, client_id))
-        if grant == "authorization_code":
-            code = str(form.get("code") or "")
-            if not code or code in store.used_codes:
-                return _oauth_error(400, "invalid_grant", "Invalid or already used authorization code")
-            store.used_codes.add(code)
-            return json_response(_issue_tokens(store, client_id))
-        return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant!r}")
-
-
 # ---------------------------------------------------------------- app
 
 
@@ -1044,14 +999,20 @@ class FortnoxApp:
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         with state.lock:
             entry = state.fortnox.access_tokens.get(token)
-            if entry is not None and entry[1] < time.time():
+            if entry is not None and entry.at < time.time():
                 state.fortnox.access_tokens.pop(token, None)
                 entry = None
+            needed = scope_for_path(scope["path"])
+            in_scope = entry is not None and (needed is None or needed in entry.scopes)
             allowed = True
-            if entry is not None and state.config.limits:
-                allowed = state.fortnox_window(entry[0]).take()
+            if in_scope and entry is not None and state.config.limits:
+                allowed = state.fortnox_window(entry.client_id).take()
         if entry is None:
             await send_json(send, 401, FortnoxError(401, 2000311).body())
+            return
+        if not in_scope:
+            # The token was not granted the resource's scope: only a new consent asking for it helps.
+            await send_json(send, 403, err("FORTNOX_SCOPE_MISSING", 403).body())
             return
         if not allowed:
             # Fortnox sends no Retry-After; clients must pace themselves.

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
+from engine.sandbox import shopify_oauth
 from engine.sandbox.common import (
     BodyError,
     add_header_send,
@@ -521,13 +522,20 @@ class ShopifyApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
-        token = header(scope, b"x-shopify-access-token")
-        if token != state.creds.shopify_access_token:
+        token = header(scope, b"x-shopify-access-token") or ""
+        with state.lock:
+            app = shopify_oauth.app_of(state, token)
+            needed = shopify_oauth.scope_needed(scope["method"], scope["path"])
+            granted = set(state.shopify.scopes)
+        if app is None:
             await send_json(send, 401, {"errors": INVALID_TOKEN})
+            return
+        if needed is not None and not shopify_oauth.has_scope(granted, needed):
+            await send_json(send, 403, {"errors": shopify_oauth.missing_scope_message(needed)})
             return
         if state.config.limits:
             with state.lock:
-                allowed, calls, wait = state.shopify_bucket(token).take()
+                allowed, calls, wait = state.shopify_bucket(app).take()
             if not allowed:
                 await send_json(
                     send,

@@ -15,12 +15,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+# The sandbox app's registered redirect URI is what `junipeer connect fortnox` listens on by default.
+from engine.platforms.fortnox_oauth import DEFAULT_REDIRECT_URI
+from engine.platforms.fortnox_scopes import KNOWN_SCOPES
+from engine.sandbox import fortnox_company
+from engine.sandbox.buyers_and_lines import add_situations
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.generator import (
     FX_TO_SEK,
     SHIPPING_METHODS,
     SHOP_DOMAIN,
-    VAT_PERCENTS,
     GeneratedData,
     OrderRecord,
     generate,
@@ -42,9 +46,12 @@ class SandboxConfig:
 class Credentials:
     shopify_access_token: str
     shopify_webhook_secret: str
+    shopify_client_id: str
+    shopify_client_secret: str
     fortnox_client_id: str
     fortnox_client_secret: str
     fortnox_refresh_token: str
+    fortnox_tenant_id: str
     stripe_api_key: str
     stripe_webhook_secret: str
 
@@ -54,9 +61,12 @@ class Credentials:
         return cls(
             shopify_access_token=f"shpat_sandbox_{secrets.token_hex(16)}",
             shopify_webhook_secret=f"shpss_sandbox_{secrets.token_hex(16)}",
+            shopify_client_id=f"sandbox-shopify-app-{secrets.token_hex(8)}",
+            shopify_client_secret=f"sandbox-shopify-secret-{secrets.token_hex(16)}",
             fortnox_client_id=f"sandbox-client-{secrets.token_hex(8)}",
             fortnox_client_secret=f"sandbox-secret-{secrets.token_hex(16)}",
             fortnox_refresh_token=f"sandbox-refresh-{secrets.token_hex(20)}",
+            fortnox_tenant_id=str(secrets.randbelow(9_000_000) + 1_000_000),
             stripe_api_key=f"sk_test_sandbox_{secrets.token_hex(16)}",
             stripe_webhook_secret=f"whsec_sandbox_{secrets.token_hex(16)}",
         )
@@ -79,6 +89,8 @@ class ShopifyStore:
     def __init__(self, data: GeneratedData) -> None:
         self.factory = data.factory
         self.scopes: list[str] = list(SHOPIFY_SCOPES)
+        # Admin API tokens issued by the client-credentials grant → when each stops working.
+        self.issued_tokens: dict[str, float] = {}
         self.orders: dict[int, OrderRecord] = {}
         self.order_ids: list[int] = []
         self.by_name: dict[str, int] = {}
@@ -125,10 +137,6 @@ class ShopifyStore:
 
 def _lookups() -> dict[str, list[dict[str, Any]]]:
     ways = [{"Code": code, "Description": title} for code, title in SHIPPING_METHODS.items()]
-    vat_codes = [
-        {"Code": f"MP{i}", "Description": f"Utgående moms {p:g}%", "VATPercent": p}
-        for i, p in enumerate(sorted(VAT_PERCENTS, reverse=True), start=1)
-    ]
     return {
         "termsofpayments": [
             {"Code": "0", "Description": "Betalning direkt", "_days": 0},
@@ -145,31 +153,12 @@ def _lookups() -> dict[str, list[dict[str, Any]]]:
             {"Code": "KL", "Description": "Klarna", "AccountNumber": 1581},
             {"Code": "PP", "Description": "PayPal", "AccountNumber": 1582},
         ],
-        "accounts": [
-            {"Number": n, "Description": d, "Active": True}
-            for n, d in (
-                (1510, "Kundfordringar"),
-                (1580, "Fordran kortinlösare (Stripe)"),
-                (1581, "Fordran Klarna"),
-                (1582, "Fordran PayPal"),
-                (1930, "Företagskonto"),
-                (2611, "Utgående moms 25%"),
-                (2621, "Utgående moms 12%"),
-                (2631, "Utgående moms 6%"),
-                (3001, "Försäljning varor 25% moms"),
-                (3002, "Försäljning varor 12% moms"),
-                (3003, "Försäljning varor 6% moms"),
-                (3051, "Försäljning varor EU (OSS)"),
-                (3106, "Försäljning varor utanför EU"),
-                (3740, "Öres- och kronutjämning"),
-                (6570, "Bankkostnader"),
-            )
-        ],
+        "accounts": fortnox_company.account_rows(),
         "currencies": [
             {"Code": code, "Description": code, "BuyRate": rate, "SellRate": rate, "Unit": 1}
             for code, rate in FX_TO_SEK.items()
         ],
-        "vatcodes": vat_codes,
+        "vatcodes": fortnox_company.vat_code_rows(),
     }
 
 
@@ -185,17 +174,42 @@ class FortnoxStore:
         self.payments: dict[str, dict[str, Any]] = {}
         self.counters = {"customer": 0, "order": 0, "invoice": 0, "payment": 0, "row": 0, "article": 0}
         self.lookups = _lookups()
-        self.vat_percents = VAT_PERCENTS
+        # The company's VAT rates are those of its VAT codes, not whatever the shop charges.
+        self.vat_percents = fortnox_company.vat_percents(self.lookups["vatcodes"])
         self.round_whole_kronor = False  # the company's öresutjämning setting; Fortnox can have it on
         self.client_id = creds.fortnox_client_id
         self.client_secret = creds.fortnox_client_secret
-        self.refresh_tokens: dict[str, str] = {creds.fortnox_refresh_token: creds.fortnox_client_id}
-        self.access_tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, expiry wall time)
-        self.used_codes: set[str] = set()
+        self.tenant_id = creds.fortnox_tenant_id
+        # What the app is registered for in the developer portal; an authorize request asking for
+        # more is refused with invalid_scope.
+        self.app_scopes: frozenset[str] = KNOWN_SCOPES
+        self.redirect_uris: list[str] = [DEFAULT_REDIRECT_URI]
+        # The grant the sandbox hands out in its info, as if someone had consented already.
+        self.refresh_tokens: dict[str, FortnoxGrant] = {
+            creds.fortnox_refresh_token: FortnoxGrant(creds.fortnox_client_id, KNOWN_SCOPES, time.time())
+        }
+        self.access_tokens: dict[str, FortnoxGrant] = {}  # expires_at: when the token stops working
+        self.codes: dict[str, FortnoxGrant] = {}  # authorization codes not yet exchanged
+        # The scopes a system administrator approved for a service account (account_type=service):
+        # the client-credentials grant issues tokens with these, and only once they exist.
+        self.service_consent: frozenset[str] | None = None
 
     def next_number(self, kind: str) -> str:
         self.counters[kind] += 1
         return str(self.counters[kind])
+
+
+@dataclass
+class FortnoxGrant:
+    """What a code or token stands for: the app, the scopes consented to, and a time (expiry for
+    codes and access tokens; the last use for refresh tokens, which die when left unused)."""
+
+    client_id: str
+    scopes: frozenset[str]
+    at: float
+    redirect_uri: str = ""
+    account_type: str = ""
+    offline: bool = True
 
 
 class StripeStore:
@@ -260,6 +274,7 @@ class SandboxState:
         self.generated_at = float(int(time.time() if now is None else now))
         data = generate(config.seed, config.orders, self.generated_at)
         self.shopify = ShopifyStore(data)
+        add_situations(data.orders, data.factory, config.seed)
         self.fortnox = FortnoxStore(data, self.creds)
         self.stripe = StripeStore()
         self.stats = Stats()
@@ -289,13 +304,18 @@ class SandboxState:
                 "access_token": c.shopify_access_token,
                 "shop_domain": SHOP_DOMAIN,
                 "webhook_secret": c.shopify_webhook_secret,
+                "client_id": c.shopify_client_id,
+                "client_secret": c.shopify_client_secret,
             },
             "fortnox": {
                 "base_url": f"{base_url}/fortnox/3/",
+                "auth_url": f"{base_url}/fortnox/oauth-v1/auth",
                 "token_url": f"{base_url}/fortnox/oauth-v1/token",
                 "client_id": c.fortnox_client_id,
                 "client_secret": c.fortnox_client_secret,
                 "refresh_token": c.fortnox_refresh_token,
+                "tenant_id": c.fortnox_tenant_id,
+                "redirect_uri": DEFAULT_REDIRECT_URI,
             },
             "stripe": {
                 "base_url": f"{base_url}/stripe/v1/",

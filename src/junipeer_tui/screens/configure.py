@@ -28,10 +28,11 @@ from textual.widgets import (
 
 from engine.mapping import settings as settings_mod
 from engine.mapping.settings import SettingsError
+from engine.onboarding import connection_reason
 from engine.store.models import Connector, Flow, ScheduleRule, WebhookSubscription
 from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.confirm import ConfirmDialog
-from junipeer_tui.dialogs.credentials import CredentialsForm
+from junipeer_tui.dialogs.credentials import CredentialsForm, StripeForm
 from junipeer_tui.dialogs.schedule_rule import ScheduleRuleForm
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.table import LeanDataTable, cell
@@ -247,43 +248,133 @@ class CategoryPanel(Collapsible):
         )
 
 
+def save_panel(ctx: ConsoleContext, panel: CategoryPanel) -> str | None:
+    """Save a settings category as its panel shows it, with the checks `junipeer settings` makes;
+    None when saved, else what to tell the operator (the fields in error show their own message).
+    Configure > Settings and Get Started both save this way."""
+    fields = list(panel.query(SettingField))
+    values: dict[str, Any] = {}
+    bad = False
+    for field in fields:
+        try:
+            values[field.name_] = field.read()
+            field.show_error("")
+        except ValueError as exc:
+            field.show_error(str(exc))
+            bad = True
+    if bad:
+        return f"{panel.cat['title']} not saved: fix the marked fields."
+    try:
+        ctx.service.save_settings(ctx.integration_id, panel.cat["key"], values)
+    except SettingsError as exc:
+        by_field = {f.name_: f for f in fields}
+        for name, message in exc.errors.items():
+            target = by_field.get(name.split(".")[0])
+            if target is not None:
+                target.show_error(message)
+        return f"{panel.cat['title']} not saved: {error_text(exc)}"
+    except Exception as exc:
+        return error_text(exc)
+    return None
+
+
+def refresh_banner(panel: CategoryPanel, missing: set[str]) -> None:
+    """Show or hide a category's required banner after a save."""
+    need = bool(missing)
+    panel.query_one(f"#banner-{panel.cat['key']}", Static).display = need
+    panel.title = panel.cat["title"] + ("  ⚠ required" if need else "")
+
+
+# What each platform is for, on the card of one not connected yet.
+PLATFORM_ROLE = {
+    "shopify": "The shop: its orders are read from here.",
+    "fortnox": "The ERP: orders, customers and invoices are written here.",
+    "stripe": "Payouts: the payouts flow matches them to invoices (optional).",
+}
+CARD_PLATFORMS = ("shopify", "fortnox", "stripe")
+
+
+def badge(connector: Connector) -> tuple[bool, str]:
+    """(connected?, why): the badge's word and the reason the last test kept."""
+    ok = connector.status == "connected"
+    return ok, connection_reason(connector.status, str((connector.options or {}).get("status_message") or ""))
+
+
 class ConnectorCard(Vertical):
-    def __init__(self, ctx: ConsoleContext, connector: Connector) -> None:
-        super().__init__(classes="card connector-card", id=f"connector-{connector.id}")
+    """One platform of the integration: the badge and why, the connection dropdown (a saved
+    credential set is switched to and tested), where it points, Test connection, Manage credentials.
+    A platform not connected yet gets a card with Connect…"""
+
+    def __init__(self, ctx: ConsoleContext, connector: Connector | None, platform: str = "") -> None:
+        self.platform = connector.platform if connector is not None else platform
+        card_id = f"connector-{connector.id}" if connector is not None else f"connector-new-{self.platform}"
+        super().__init__(classes="card connector-card", id=card_id)
         self.ctx = ctx
         self.connector = connector
+        self._names: list[str] = []
 
     def compose(self) -> ComposeResult:
         c = self.connector
-        self.border_title = platform_name(c.platform)
+        self.border_title = platform_name(self.platform)
+        if c is None:
+            yield Static("○ Not connected", classes="connector-status")
+            yield Static(PLATFORM_ROLE.get(self.platform, ""), classes="connector-why")
+            with Horizontal(classes="card-buttons"):
+                yield Button("Connect…", id=f"connect-{self.platform}", compact=True)
+            return
         yield Static("", classes="connector-status")
-        yield Static(f"Connection  {c.connection_name}", classes="connector-line")
-        yield Static(f"Base URL    {c.base_url}", classes="connector-line")
+        yield Static("", classes="connector-why", markup=False)
+        with Horizontal(classes="connection-row"):
+            yield Label("Connection ", classes="connector-label")
+            yield Select(
+                [(c.connection_name, c.connection_name)],
+                value=c.connection_name,
+                allow_blank=False,
+                compact=True,
+                id=f"connection-{c.id}",
+                classes="connection-select",
+                tooltip="Switch to another saved credential set (e.g. test, production)",
+            )
+        yield Static(f"Base URL {c.base_url}", classes="connector-line", markup=False)
         yield Static("", classes="connector-checked")
         yield Static("", classes="connector-secret")
         with Horizontal(classes="card-buttons"):
             yield Button("Test connection", id=f"test-{c.id}", compact=True)
-            yield Button("Manage credentials", id=f"credentials-{c.id}", compact=True)
+            yield Button("Manage…", id=f"credentials-{c.id}", compact=True, tooltip="Manage credentials")
 
     def on_mount(self) -> None:
-        self.refresh_card()
+        if self.connector is not None:
+            self.refresh_card()
 
     def refresh_card(self, connector: Connector | None = None) -> None:
         if connector is not None:
             self.connector = connector
         c = self.connector
-        ok = c.status == "connected"
+        if c is None:
+            return
+        ok, why = badge(c)
         status = self.query_one(".connector-status", Static)
         status.update("● Connected" if ok else "● Disconnected")
         status.set_class(ok, "connected")
         status.set_class(not ok, "disconnected")
-        self.query_one(".connector-checked", Static).update(f"Checked     {stamp(c.checked_at)}")
+        self.query_one(".connector-why", Static).update(why)
+        names = self.ctx.service.connection_names(c)
+        select = self.query_one(".connection-select", Select)
+        if names != self._names:
+            self._names = names
+            with self.prevent(Select.Changed):
+                select.set_options([(n, n) for n in names])
+        if select.value != c.connection_name:
+            with self.prevent(Select.Changed):
+                select.value = c.connection_name
+        self.query_one(".connector-line", Static).update(f"Base URL {c.base_url}")
+        self.query_one(".connector-checked", Static).update(f"Checked {stamp(c.checked_at)}")
         try:
             stored = bool(self.ctx.service.secrets.get(c.credential_ref))
         except Exception:
             stored = False
         self.query_one(".connector-secret", Static).update(
-            f"Credentials {'•••• stored' if stored else 'missing: add them with Manage credentials'}"
+            f"Credentials {'•••• stored' if stored else 'missing: add them with Manage…'}"
         )
 
 
@@ -351,10 +442,10 @@ class ConfigureSection(Section):
         self._rules: list[ScheduleRule] = []
         self._rules_shown: list[tuple[Any, ...]] | None = None
         self._hooks_shown: list[tuple[Any, ...]] | None = None
+        self._card_platforms: tuple[str, ...] = ()
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        svc, iid = self.ctx.service, self.ctx.integration_id
         yield Label("Configure", classes="section-title")
         with TabbedContent(id="configure-tabs", initial="settings"):
             with TabPane("Settings", id="settings"), VerticalScroll(id="settings-scroll"):
@@ -365,9 +456,8 @@ class ConfigureSection(Section):
                         classes="toolbar-note",
                     )
                 yield from self._categories()
-            with TabPane("Connectors", id="connectors"), Horizontal(id="connector-cards"):
-                for conn in svc.connectors(iid):
-                    yield ConnectorCard(self.ctx, conn)
+            with TabPane("Connectors", id="connectors"), VerticalScroll(id="connector-cards"):
+                yield from self._connector_cards()
             with TabPane("Scheduling", id="scheduling"), VerticalScroll(id="scheduling-scroll"):
                 yield Static(
                     "Each rule runs its flows every so many minutes, only within its active hours when it "
@@ -406,6 +496,21 @@ class ConfigureSection(Section):
                 )
             with TabPane("General", id="general"), VerticalScroll():
                 yield from self._general()
+
+    def _connector_cards(self) -> list[Widget]:
+        """Shop and ERP side by side, Stripe below; a card with Connect… for each not connected."""
+        conns = {c.platform: c for c in self.ctx.service.connectors(self.ctx.integration_id)}
+        self._card_platforms = tuple(p for p in CARD_PLATFORMS if p in conns)
+        cards = [ConnectorCard(self.ctx, conns.get(p), p) for p in CARD_PLATFORMS]
+        return [
+            Horizontal(*cards[:2], classes="connector-row"),
+            Horizontal(cards[2], classes="connector-row -single"),
+        ]
+
+    async def _recompose_cards(self) -> None:
+        box = self.query_one("#connector-cards", VerticalScroll)
+        await box.remove_children()
+        await box.mount_all(self._connector_cards())
 
     def _categories(self) -> list[Widget]:
         svc, iid = self.ctx.service, self.ctx.integration_id
@@ -468,7 +573,10 @@ class ConfigureSection(Section):
         if not self._lookups_started:
             self._lookups_started = True
             self._load_lookups()
-        for conn in self.ctx.service.connectors(self.ctx.integration_id):
+        conns = self.ctx.service.connectors(self.ctx.integration_id)
+        if tuple(p for p in CARD_PLATFORMS if p in {c.platform for c in conns}) != self._card_platforms:
+            self.run_worker(self._recompose_cards(), group="connector-cards", exclusive=True)
+        for conn in conns:
             for card in self.query(f"#connector-{conn.id}").results(ConnectorCard):
                 card.refresh_card(conn)
         self._load_schedule()
@@ -610,6 +718,9 @@ class ConfigureSection(Section):
         elif bid.startswith("credentials-"):
             event.stop()
             self._credentials(int(bid.removeprefix("credentials-")))
+        elif bid.startswith("connect-"):
+            event.stop()
+            self._connect(bid.removeprefix("connect-"))
         elif bid in ("rule-add", "rule-edit", "rule-toggle", "rule-delete"):
             event.stop()
             getattr(self, f"action_{bid.removeprefix('rule-')}_rule")()
@@ -626,6 +737,32 @@ class ConfigureSection(Section):
         if event.data_table.id == "schedule-table":
             event.stop()
             self.action_edit_rule()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        sid = event.select.id or ""
+        if not sid.startswith("connection-") or event.value is Select.NULL:
+            return
+        event.stop()
+        connector_id = int(sid.removeprefix("connection-"))
+        conn = next(
+            (c for c in self.ctx.service.connectors(self.ctx.integration_id) if c.id == connector_id), None
+        )
+        if conn is None or conn.connection_name == event.value:
+            return
+        self.notify(
+            f"Switching {platform_name(conn.platform)} to {event.value}…", title="Connectors", timeout=3
+        )
+        self._use_connection(conn.platform, str(event.value))
+
+    @work(thread=True, exit_on_error=False, group="connector-test")
+    def _use_connection(self, platform: str, name: str) -> None:
+        iid = self.ctx.integration_id
+        try:
+            result = call_async(self.ctx, lambda: self.ctx.service.use_connection(iid, platform, name), 60)
+            ok, message = result.ok, result.message
+        except Exception as exc:
+            ok, message = False, error_text(exc)
+        self.app.call_from_thread(self._tested, 0, ok, message)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_bindings()  # the rule keys work on Scheduling only, Save category on Settings
@@ -664,35 +801,9 @@ class ConfigureSection(Section):
 
     def save_category(self, key: str) -> None:
         panel = self.query_one(f"#category-{key}", CategoryPanel)
-        fields = list(panel.query(SettingField))
-        values: dict[str, Any] = {}
-        bad = False
-        for field in fields:
-            try:
-                values[field.name_] = field.read()
-                field.show_error("")
-            except ValueError as exc:
-                field.show_error(str(exc))
-                bad = True
-        if bad:
-            self.notify(
-                f"{panel.cat['title']} not saved: fix the marked fields.", severity="error", title="Settings"
-            )
-            return
-        try:
-            self.ctx.service.save_settings(self.ctx.integration_id, key, values)
-        except SettingsError as exc:
-            by_field = {f.name_: f for f in fields}
-            for name, message in exc.errors.items():
-                target = by_field.get(name.split(".")[0])
-                if target is not None:
-                    target.show_error(message)
-            self.notify(
-                f"{panel.cat['title']} not saved: {error_text(exc)}", severity="error", title="Settings"
-            )
-            return
-        except Exception as exc:
-            self.notify(error_text(exc), severity="error", title="Settings")
+        failed = save_panel(self.ctx, panel)
+        if failed:
+            self.notify(failed, severity="error", title="Settings")
             return
         self.notify(f"{panel.cat['title']} saved: they apply from the next sync.", title="Settings")
         self._refresh_banners()
@@ -702,10 +813,7 @@ class ConfigureSection(Section):
         for cat, name, _ in self.ctx.service.missing_settings(self.ctx.integration_id):
             missing.setdefault(cat, set()).add(name)
         for panel in self.query(CategoryPanel):
-            key = panel.cat["key"]
-            need = bool(missing.get(key))
-            self.query_one(f"#banner-{key}", Static).display = need
-            panel.title = panel.cat["title"] + ("  ⚠ required" if need else "")
+            refresh_banner(panel, missing.get(panel.cat["key"], set()))
 
     def _focused_category(self) -> str | None:
         widget = self.app.focused
@@ -893,3 +1001,15 @@ class ConfigureSection(Section):
                 self._test(connector_id)
 
         self.app.push_screen(CredentialsForm(self.ctx, conn), saved)
+
+    def _connect(self, platform: str) -> None:
+        """Stripe is one key: a form here. The shop and the ERP are connected in Get Started."""
+        if platform != "stripe":
+            self.app.open_get_started("shop" if platform == "shopify" else "erp")  # type: ignore[attr-defined]
+            return
+
+        def connected(yes: bool | None) -> None:
+            if yes:
+                self.reload()
+
+        self.app.push_screen(StripeForm(self.ctx), connected)

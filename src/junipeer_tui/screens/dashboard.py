@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
+from engine import onboarding
 from engine.store.models import TaskStatus
 from junipeer_tui.context import Action
 from junipeer_tui.widgets.section import Section
@@ -92,6 +93,8 @@ class DashboardSection(Section):
     def compose(self) -> ComposeResult:
         yield Static("Dashboard", classes="section-title")
         with VerticalScroll(id="dash-scroll"):
+            with Vertical(id="dash-setup", classes="panel"):
+                yield Static("", id="dash-setup-text")
             with Horizontal(classes="dash-row"):
                 with Vertical(id="dash-tasks", classes="panel"):
                     yield Static("", id="dash-ratio")
@@ -112,6 +115,7 @@ class DashboardSection(Section):
         self.query_one("#dash-running").border_title = "Running now"
         self.query_one("#dash-next").border_title = "Next scheduled runs"
         self.query_one("#dash-errors").border_title = "Latest errors (⏎ troubleshoot)"
+        self.query_one("#dash-setup").display = False
         self.call_after_refresh(self.reload)
 
     def focus_default(self) -> None:
@@ -174,6 +178,7 @@ class DashboardSection(Section):
         if not self._counting:
             self._counting = True
             self._count_in_background(now.date(), self._chart_due.due(), self._counts_due.due())
+        self._show_setup()
         self._show_running(svc.tasks(iid, status=TaskStatus.RUNNING, limit=5))
         self._show_next(now)
         errors = svc.logs(iid, level="error", limit=12)
@@ -193,6 +198,32 @@ class DashboardSection(Section):
             ]
         )
         self._error_refs = {log.id: log.reference for log in errors}
+
+    def _show_setup(self) -> None:
+        """Until the integration is Live: the Get Started steps on one line, and the next one."""
+        panel = self.query_one("#dash-setup")
+        if self.ctx.service.integration(self.ctx.integration_id).live_mode:
+            panel.display = False
+            return
+        steps = onboarding.steps(self.ctx.service, self.ctx.integration_id)
+        upcoming = onboarding.next_step(steps)
+        parts = []
+        for step in steps:
+            mark, style = ("✓", "$text-success") if step.done else ("·", "$text-muted")
+            if upcoming is not None and step.key == upcoming.key:
+                mark, style = "›", "b $text-warning"
+            parts.append(
+                Content.from_markup(f"[{style}]$mark $name[/]", mark=mark, name=onboarding.SHORT[step.key])
+            )
+        self.query_one("#dash-setup-text", Static).update(Content(" ").join(parts))
+        done = sum(s.done for s in steps)
+        nxt = f" · next: {upcoming.title} (key 0)" if upcoming is not None else ""
+        panel.border_title = f"Get Started: {done} of {len(steps)} done{nxt}"
+        panel.display = True
+
+    def on_click(self, event: Any) -> None:
+        if any(node.id == "dash-setup" for node in getattr(event.widget, "ancestors_with_self", [])):
+            self.app.open_get_started()  # type: ignore[attr-defined]
 
     def _show_entities(self, counts: dict[str, dict[str, int]]) -> None:
         if not counts:

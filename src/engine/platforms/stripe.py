@@ -1,0 +1,44 @@
+"""Stripe client: what the payouts flow reads (payouts and their balance transactions), paced by
+retrying 429s. Bearer auth with a restricted key (rk_…) that may read payouts and balance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from engine.platforms.http import ErrorInfo, PlatformHttpClient, generic_error_info, short_body
+
+
+class StripeClient(PlatformHttpClient):
+    platform = "stripe"
+
+    def __init__(self, base_url: str, api_key: str, **kwargs: Any) -> None:
+        super().__init__(base_url, headers={"Authorization": f"Bearer {api_key}"}, **kwargs)
+        self.__key = api_key
+
+    def _secrets(self) -> Iterable[str]:
+        return (self.__key,)
+
+    def _error_info(self, response: httpx.Response) -> ErrorInfo:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        message = str(error.get("message") or "") if isinstance(error, dict) else ""
+        return generic_error_info(response.status_code, message or short_body(response))
+
+    async def _list(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        _, body = await self.request("GET", path, params=params)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise self._error("MALFORMED_RESPONSE", f"expected a Stripe list from {path}")
+        return data
+
+    async def recent_payouts(self, limit: int = 1) -> list[dict[str, Any]]:
+        return await self._list("payouts", {"limit": limit})
+
+    async def balance_transactions(self, payout_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return await self._list("balance_transactions", {"payout": payout_id, "limit": limit})
