@@ -19,6 +19,17 @@ HINTS: dict[str, str] = {
     "invoice.",
     "FORTNOX_CURRENCY_NOT_FOUND": "Add the currency in Fortnox, then Retry.",
     "FORTNOX_VAT_INVALID": "Configure the VAT rate in Fortnox (or the OSS sales accounts), then Retry.",
+    "FORTNOX_ACCOUNT_NOT_FOUND": "The account is not in Fortnox's chart of accounts: pick an existing one "
+    "in Configure > Settings (Order Lines, Sales Account mapping & OSS VAT) or create it in Fortnox, then "
+    "Retry.",
+    "FORTNOX_ACCOUNT_INACTIVE": "Activate the account in Fortnox (Register > Kontoplan) or pick an active "
+    "one in Configure > Settings, then Retry.",
+    "OSS_COUNTRY_TAX_MAPPING_MISSING": "Map the country (and VAT rate) to its OSS sales account in "
+    "Configure > Settings > Sales Account mapping & OSS VAT, then Retry.",
+    "ORDER_LINE_ACCOUNT_MISSING": "Set the sales account for that VAT rate in Configure > Settings > Order "
+    "Lines, then Retry.",
+    "VAT_CHARGED_ON_ZERO_RATED_SALE": "Shopify charged VAT on a sale that carries none (export or EU reverse "
+    "charge): refund the VAT in Shopify or correct the buyer's VAT number, then Retry.",
     "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Fix the Shipping Methods mapping in Configure > Settings.",
     "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Fix the Payment Methods mapping in Configure > Settings.",
     "FORTNOX_TOTAL_MISMATCH": "The Fortnox document would not total what the buyer paid: check Fortnox's "
@@ -35,6 +46,8 @@ HINTS: dict[str, str] = {
     "TIMEOUT": "The platform did not answer in time; Retry later.",
     "MALFORMED_RESPONSE": "The platform sent an unreadable answer; Retry later.",
     "SETTINGS_REQUIRED": "Save the required settings in Configure > Settings.",
+    "DESTINATION_WITHHELD": "Ask Shopify for protected customer data access (the app's Data access page), "
+    "or book this sale by hand in Fortnox.",
     "SOURCE_RECORD_NOT_FOUND": "Check the reference: no such record in the source platform.",
     "SHOPIFY_READ_ALL_ORDERS_MISSING": "Grant the app the read_all_orders scope in Shopify (then reconnect), "
     "or move the exclusion date or range within the last 60 days.",

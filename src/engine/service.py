@@ -61,6 +61,11 @@ SANDBOX_SHIPPING = {
     "UPS Standard": "UPS",
 }
 SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL"}
+# The sandbox company's OSS sales accounts (engine.sandbox.fortnox_company) for the demo shop's EU markets.
+SANDBOX_OSS_ACCOUNTS = {
+    "DK": "3161", "DE": "3162", "DE 7": "3163", "NL": "3164", "NL 9": "3165", "FI": "3166",
+    "FI 14": "3167", "FI 10": "3168",
+}  # fmt: skip
 
 # Entities per retry task of a bulk retry: a chunk's task stays short enough to watch in Tasks and
 # to hand back on shutdown, and several workers can take the chunks at once.
@@ -341,6 +346,7 @@ class Service(ConnectMixin):
             "customer": {"default_name": saved.customer.default_name or "Webshop customer"},
             "shipping": {"mapping": saved.shipping.mapping or SANDBOX_SHIPPING},
             "payment": {"mapping": saved.payment.mapping or SANDBOX_PAYMENT},
+            "sales_accounts": {"oss_accounts": saved.sales_accounts.oss_accounts or SANDBOX_OSS_ACCOUNTS},
             "invoice": {},
         }
         for category, values in defaults.items():

@@ -17,6 +17,10 @@ from engine.sandbox.server import SandboxConfig, start_in_thread
 from engine.secrets import FileSecretStore
 from engine.service import Service, run_headless
 
+# The errors the generated shop is made to have, each a real situation with its code and hint: a SKU
+# Fortnox has no article for, and a buyer whose addresses Shopify withheld, charged no Swedish VAT.
+INTENDED_ERRORS = frozenset({"ARTICLE_NOT_FOUND", "DESTINATION_WITHHELD"})
+
 
 class Sandbox:
     def __init__(self, running: Any) -> None:

@@ -126,7 +126,7 @@ def test_operator_session_from_the_command_line(served) -> None:
 def _add_missing_articles(info: dict) -> None:
     control = control_client(info)
     known = {a["ArticleNumber"] for a in control.get("fortnox/articles").json()}
-    skus = {li["sku"] for o in control.get("shopify/orders").json() for li in o["line_items"]}
+    skus = {li["sku"] for o in control.get("shopify/orders").json() for li in o["line_items"] if li["sku"]}
     for sku in sorted(skus - known):
         control.post("fortnox/articles", json={"ArticleNumber": sku, "Description": sku}).raise_for_status()
     control.close()

@@ -158,11 +158,15 @@ def test_a_euro_buyer_in_euro_with_use_presentment_currency(connected) -> None:
     fortnox_order, invoice = _synced_invoice(service, sb, iid, order)
     assert invoice["Currency"] == "EUR"
     assert abs(Decimal(str(invoice["Total"])) - paid) < CENT
-    rows = fortnox_order["OrderRows"]
+    # The goods' rows, then shipping as a row of its own: Freight would carry Swedish VAT.
+    rows, [shipping] = fortnox_order["OrderRows"][:-1], fortnox_order["OrderRows"][-1:]
     assert [Decimal(str(r["Price"])) for r in rows] == [
         _money(li, "price", "presentment_money") for li in order["line_items"]
     ]
     assert [Decimal(str(r["Discount"])) for r in rows] == _discounts(order, "presentment_money")
+    assert Decimal(str(shipping["Price"])) == _money(
+        order["shipping_lines"][0], "discounted_price", "presentment_money"
+    )
     # The rate is the order's own (shop total over the buyer's total), so the books meet the shop's SEK.
     assert invoice["CurrencyRate"] == float((booked / paid).quantize(Decimal("0.0001")))
     assert abs(Decimal(str(invoice["Total"])) * Decimal(str(invoice["CurrencyRate"])) - booked) < Decimal(

@@ -12,7 +12,7 @@ import pytest
 from engine.sandbox.server import SandboxConfig, start_in_process
 from engine.secrets import FileSecretStore
 from engine.service import Service
-from tests.e2e.conftest import Sandbox, duplicates_in_fortnox
+from tests.e2e.conftest import INTENDED_ERRORS, Sandbox, duplicates_in_fortnox
 from tests.e2e.test_kill_restart import _worker
 
 PROCESSES = 3
@@ -40,7 +40,7 @@ def test_workers_on_one_connection_share_its_budget(db_url: str, tmp_path: Path)
         assert fortnox["requests"] > 200, "too little traffic to tell"
         assert fortnox["429"] == 0, f"{fortnox['429']} answers 429 out of {fortnox['requests']}"
         errors = service.entities(iid, entity_type="order", status="error", limit=10_000)
-        assert {e.error_code for e in errors} <= {"ARTICLE_NOT_FOUND"}
+        assert {e.error_code for e in errors} <= INTENDED_ERRORS
         assert duplicates_in_fortnox(sb) == {}
         assert {t.status for t in service.tasks(iid)} == {"completed"}
     finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from engine.errors import EngineError, hint
@@ -26,7 +27,9 @@ from engine.mapping.amounts import check_total, fortnox_total, order_amounts
 from engine.mapping.countries import fortnox_country, fortnox_country_code
 from engine.mapping.customers import contact_email, customer_email, customer_name
 from engine.mapping.filters import evaluate
+from engine.mapping.order_lines import Booking
 from engine.mapping.row_ids import carry_row_ids
+from engine.mapping.vat import organisation_number
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED, retry_plan
 from engine.runtime.records import Writes, dumps, parse_time, same_payload
@@ -259,6 +262,7 @@ async def _store(
             )
 
     if doc is None:
+        Booking.of(ctx.settings, order).check(order)  # a coded error before anything is created
         customer_number = await _ensure_customer(ctx, order)
         payload = build_order(ctx, order, customer_number)
         await rec.aflush(w.intent(entity, "create_order"))
@@ -515,10 +519,16 @@ def _name(addr: dict | None) -> str:
 def build_customer(ctx: FlowContext, order: dict) -> dict:
     conf = ctx.settings.customer
     billing = order.get("billing_address") or {}
+    booking = Booking.of(ctx.settings, order)
+    company = str(billing.get("company") or "").strip()
     return {
-        "Name": customer_name(order, conf),
+        # A business is the customer, not the person who placed its order.
+        "Name": company if booking.vat_number and company else customer_name(order, conf),
         "Email": customer_email(order, conf),
-        "Type": "COMPANY" if billing.get("company") else conf.customer_type,
+        "Type": "COMPANY" if company or booking.vat_number else conf.customer_type,
+        "VATType": booking.vat_type,
+        "VATNumber": booking.vat_number,
+        "OrganisationNumber": organisation_number(booking.vat_number),
         "CountryCode": fortnox_country_code(billing, conf.default_country_code),
         "Address1": billing.get("address1"),
         "Address2": billing.get("address2"),
@@ -531,16 +541,11 @@ def build_customer(ctx: FlowContext, order: dict) -> dict:
 
 
 # -- orders -------------------------------------------------------------------------------------
-def _vat_percent(line: dict) -> float:
-    rate = sum(float(t.get("rate") or 0) for t in line.get("tax_lines") or [])
-    pct = round(rate * 100, 2)
-    return int(pct) if pct == int(pct) else pct
-
-
 def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
     s = ctx.settings
     ref = reference_of(order)
     amounts = order_amounts(order, s.order.use_presentment_currency)
+    booking = Booking.of(s, order)
     rows = []
     for line, money in zip(order.get("line_items") or [], amounts.rows, strict=True):
         sku = (line.get("sku") or "").strip()
@@ -549,18 +554,15 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
                 "ARTICLE_NUMBER_INVALID", f"SKU {sku!r} cannot be a Fortnox article number (no spaces, ≤ 200)"
             )
         qty = line.get("quantity") or 0
-        rows.append(
-            {
-                "ArticleNumber": sku or None,
-                "Description": (line.get("title") or sku)[:50],
-                "OrderedQuantity": qty,
-                "DeliveredQuantity": qty,
-                "Price": float(money.price),
-                "VAT": _vat_percent(line),
-                "Discount": float(money.discount),
-                "DiscountType": "AMOUNT",
-            }
-        )
+        row = {
+            "Description": (line.get("title") or sku)[:50],
+            "OrderedQuantity": qty,
+            "DeliveredQuantity": qty,
+            "Price": float(money.price),
+            "Discount": float(money.discount),
+            "DiscountType": "AMOUNT",
+        }
+        rows.append(booking.row(line, row))
     if len(rows) > 500:
         raise EngineError("FORTNOX_ROW_LIMIT", f"{len(rows)} rows; Fortnox accepts at most 500")
     shipping_lines = order.get("shipping_lines") or []
@@ -595,12 +597,16 @@ def build_order(ctx: FlowContext, order: dict, customer_number: str) -> dict:
         "Remarks": order.get("note") or None,
         "OrderRows": rows,
     }
+    shipping_row = booking.shipping_row(shipping_lines, payload["Freight"])
+    if shipping_row is not None:
+        payload["Freight"] = 0.0
+        rows.append(shipping_row)
     way = s.shipping.mapping.get(shipping_title or "") or s.shipping.default_way_of_delivery
     terms = s.payment.mapping.get(gateways[0] if gateways else "") or s.payment.default_terms_of_payment
     if way:
         payload["WayOfDelivery"] = way
     if terms:
         payload["TermsOfPayment"] = terms
-    predicted = fortnox_total(rows, amounts.freight, payload["VATIncluded"])
+    predicted = fortnox_total(rows, Decimal(str(payload["Freight"])), payload["VATIncluded"])
     check_total(amounts, predicted, "The Fortnox order would total")
     return {k: v for k, v in payload.items() if v is not None}

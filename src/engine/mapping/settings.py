@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlmodel import Session, select
 
 from engine import dates
 from engine.errors import EngineError
+from engine.platforms.fortnox_countries import EU_COUNTRY_CODES
 from engine.store.models import Setting, utcnow
 
 
@@ -120,8 +121,126 @@ class PaymentMethods(Category):
     )
 
 
+class OrderLines(Category):
+    key = "order_lines"
+    title = "Order Lines"
+    description = (
+        "Accounts for rows without a Fortnox article (custom items, gift cards, tips) and how shipping is "
+        "booked. Every row reaches Fortnox with an article or an account."
+    )
+    sales_accounts: dict[str, str] = Field(
+        default_factory=lambda: dict(DOMESTIC_SALES_ACCOUNTS),
+        title="Sales account for lines without an article (VAT rate % → account)",
+        json_schema_extra=_meta("mapping", source="fortnox:accounts"),
+    )
+    gift_card_account: str = Field(
+        default="2421",
+        title="Gift cards sold (a liability, no VAT)",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
+    )
+    tip_account: str = Field(
+        default="3990", title="Tips (no VAT)", json_schema_extra=_meta("dropdown", source="fortnox:accounts")
+    )
+    shipping_as: Literal["freight", "row"] = Field(
+        default="freight",
+        title="Book domestic shipping as",
+        json_schema_extra=_meta("dropdown") | {"choices": ["freight", "row"]},
+    )
+    shipping_accounts: dict[str, str] = Field(
+        default_factory=lambda: {"25": "3520"},
+        title="Shipping row account (VAT rate % → account; other rates use the sales accounts)",
+        json_schema_extra=_meta("mapping", additional=True, source="fortnox:accounts"),
+    )
+
+    @field_validator("sales_accounts", "shipping_accounts")
+    @classmethod
+    def _rates(cls, value: dict[str, str]) -> dict[str, str]:
+        return {_rate_key(k): _account(v) for k, v in value.items()}
+
+    @field_validator("gift_card_account", "tip_account")
+    @classmethod
+    def _one_account(cls, value: str) -> str:
+        return _account(value)
+
+
+class SalesAccounts(Category):
+    key = "sales_accounts"
+    title = "Sales Account mapping & OSS VAT"
+    description = (
+        "Sales accounts for buyers outside Sweden. EU consumers under OSS: one account per country, "
+        'optionally per VAT rate ("DE" or "DE 7").'
+    )
+    oss_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        title='OSS sales account per EU country ("DE" or "DE 7" → account)',
+        json_schema_extra=_meta("mapping", source="fortnox:accounts"),
+    )
+    eu_reverse_charge_account: str = Field(
+        default="3108",
+        title="EU businesses with a VAT number (reverse charge, no VAT)",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
+    )
+    export_account: str = Field(
+        default="3105",
+        title="Buyers outside the EU (export, no VAT)",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
+    )
+    vat_number_attribute: str = Field(
+        default="vat_number",
+        title="Order attribute holding the buyer's VAT number",
+        json_schema_extra=_meta("text", additional=True),
+    )
+    swedish_vat_for_eu_consumers: bool = Field(
+        default=False,
+        title="EU consumers pay Swedish VAT (below the OSS threshold, not registered for OSS)",
+        json_schema_extra=_meta("toggle", additional=True),
+    )
+
+    @field_validator("oss_accounts")
+    @classmethod
+    def _oss_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for key, account in value.items():
+            country, _, rate = key.strip().upper().partition(" ")
+            if country not in EU_COUNTRY_CODES or country == "SE":
+                raise ValueError(f"{key!r}: use an EU country code other than SE, e.g. DE or DE 7")
+            out[f"{country} {_rate_key(rate)}" if rate.strip() else country] = _account(account)
+        return out
+
+
+# BAS 2026: sales within Sweden per VAT rate.
+DOMESTIC_SALES_ACCOUNTS = {"25": "3001", "12": "3002", "6": "3003", "0": "3004"}
+
+
+def _rate_key(text: str) -> str:
+    """A VAT rate as the settings key it is saved under: "25", "25.5", "7" ("7 %" and "7,0" too)."""
+    try:
+        rate = float(str(text).replace("%", "").replace(",", ".").strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a VAT rate in percent, e.g. 25 or 25.5") from None
+    if not 0 <= rate < 100:
+        raise ValueError(f"{text!r} is not a VAT rate in percent, e.g. 25 or 25.5")
+    return f"{rate:g}"
+
+
+def _account(text: str) -> str:
+    value = str(text).strip()
+    if not (value.isdigit() and len(value) == 4):
+        raise ValueError(f"{text!r} is not a Fortnox account number (four digits, e.g. 3001)")
+    return value
+
+
 CATEGORIES: dict[str, type[Category]] = {
-    c.key: c for c in (OrderSettings, CustomerSettings, InvoiceSettings, ShippingMethods, PaymentMethods)
+    c.key: c
+    for c in (
+        OrderSettings,
+        CustomerSettings,
+        InvoiceSettings,
+        OrderLines,
+        ShippingMethods,
+        PaymentMethods,
+        SalesAccounts,
+    )
 }
 
 
@@ -140,6 +259,8 @@ class IntegrationSettings(BaseModel):
     invoice: InvoiceSettings = Field(default_factory=InvoiceSettings)
     shipping: ShippingMethods = Field(default_factory=ShippingMethods)
     payment: PaymentMethods = Field(default_factory=PaymentMethods)
+    order_lines: OrderLines = Field(default_factory=OrderLines)
+    sales_accounts: SalesAccounts = Field(default_factory=SalesAccounts)
 
 
 def _field_meta(model: type[Category], name: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from engine.platforms.fortnox_codes import FORTNOX_CODES, GENERAL_CODES, MESSAGE_PREFIXES
+from engine.platforms.fortnox_codes import FORTNOX_CODES, GENERAL_CODES, MESSAGE_PATTERNS, MESSAGE_PREFIXES
 from engine.platforms.fortnox_scopes import scope_for_path
 from engine.platforms.http import (
     AUTH_FAILED,
@@ -128,7 +128,9 @@ def parse_error_information(status: int, body: Any, fallback: str = "") -> Error
     if status in (401, 403, 429) or status >= 500:
         return ErrorInfo(generic_error_info(status, message).code, message, platform_code)
     text = message.strip().casefold()
-    by_text = next((name for prefix, name in MESSAGE_PREFIXES if text.startswith(prefix)), None)
+    by_text = next((name for prefix, name in MESSAGE_PREFIXES if text.startswith(prefix)), None) or next(
+        (name for pattern, name in MESSAGE_PATTERNS if pattern.match(message.strip())), None
+    )
     if by_text:
         return ErrorInfo(by_text, message, platform_code)
     if known is not None:

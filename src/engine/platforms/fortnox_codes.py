@@ -14,6 +14,8 @@ unconfirmed, which is why the flows never rely on recognising them alone (see or
 
 from __future__ import annotations
 
+import re
+
 UNKNOWN_NUMBER = 0
 
 # ErrorInformation.code -> (engine code, message as Fortnox documents it). Every entry is from
@@ -70,6 +72,12 @@ UNCONFIRMED: dict[str, str] = {
     "NOT_FOUND": "Kunde inte hitta resursen",  # (ours)
     "RATE_LIMITED": "För många anrop",  # (ours)
 }
+
+# Refusals whose Fortnox number is not public, recognised by their message, which names the value.
+# 'Konto "3051" är inte aktivt' is how integrators quote Fortnox refusing an inactive account.
+MESSAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r'^konto "?\d+"? är inte aktivt', re.IGNORECASE), "FORTNOX_ACCOUNT_INACTIVE"),
+)
 
 # Engine code for the first ErrorInformation.code Fortnox documents for it (the sandbox sends that).
 CODE_BY_NAME: dict[str, int] = {}

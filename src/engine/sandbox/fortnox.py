@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from engine.platforms.fortnox_codes import FORTNOX_CODES, message_for, number_for
 from engine.platforms.fortnox_countries import ACCEPTED_NAMES, FORTNOX_COUNTRY_NAMES
 from engine.platforms.fortnox_scopes import scope_for_path
+from engine.sandbox import fortnox_company
 from engine.sandbox.common import BodyError, header, json_response, read_json, send_json
 from engine.sandbox.fortnox_amounts import compute_totals, currency_terms
 from engine.sandbox.generator import SHOP_TZ
@@ -450,7 +451,7 @@ def _row_base(
 
 
 def _build_rows(
-    store: FortnoxStore, rows_in: Any, previous: list[dict[str, Any]], rows_key: str
+    store: FortnoxStore, rows_in: Any, previous: list[dict[str, Any]], rows_key: str, vat_type: str
 ) -> list[dict[str, Any]]:
     if not isinstance(rows_in, list):
         raise invalid(f"{rows_key} must be a list")
@@ -487,7 +488,9 @@ def _build_rows(
         discount_type = str(base.get("DiscountType") or "AMOUNT").upper()
         if discount_type not in ("AMOUNT", "PERCENT"):
             raise invalid("DiscountType must be AMOUNT or PERCENT")
-        account = base.get("AccountNumber") or (article or {}).get("SalesAccount", 3001)
+        account = _row_account(
+            store, base.get("AccountNumber") or (article or {}).get("SalesAccount"), vat, vat_type
+        )
         rows.append(
             {
                 "RowId": base["RowId"],
@@ -499,11 +502,26 @@ def _build_rows(
                 "VAT": float(vat),
                 "Discount": _num(base.get("Discount", 0), "Discount"),
                 "DiscountType": discount_type,
-                "AccountNumber": int(_num(account, "AccountNumber")),
+                "AccountNumber": account,
                 "Unit": str(base.get("Unit") or (article or {}).get("Unit", "st")),
             }
         )
     return rows
+
+
+def _row_account(store: FortnoxStore, account: Any, vat: float, vat_type: str) -> int:
+    """A row's account must exist in the company's chart, be active and fit the row's VAT."""
+    try:
+        return fortnox_company.check_row(
+            store.lookups["accounts"], store.lookups["vatcodes"], account, float(vat), vat_type
+        )
+    except fortnox_company.RowRefused as exc:
+        if exc.kind == "vat":
+            raise err("FORTNOX_VAT_INVALID", 400, exc.message) from None
+        # 2001304 is Fortnox's public "Kunde inte hitta konto". For an inactive account Fortnox's
+        # docs name 2001265 only on /3/predefinedaccounts; clients classify that one by its text.
+        code = number_for("FORTNOX_ACCOUNT_NOT_FOUND") if exc.kind == "account_missing" else 2001265
+        raise FortnoxError(400, code, exc.message) from None
 
 
 def _compute_totals(store: FortnoxStore, doc: dict[str, Any], rows_key: str) -> None:
@@ -544,7 +562,8 @@ def _apply_document(
         raise invalid(str(exc)) from None
     doc["VATIncluded"] = bool(doc.get("VATIncluded", False))
     if rows_key in body:
-        doc[rows_key] = _build_rows(store, body[rows_key], doc.get(rows_key, []), rows_key)
+        vat_type = str(doc.get("VATType") or customer.get("VATType") or "SEVAT")
+        doc[rows_key] = _build_rows(store, body[rows_key], doc.get(rows_key, []), rows_key, vat_type)
         if rows_key == "InvoiceRows":
             for row in doc[rows_key]:
                 row.pop("OrderedQuantity", None)

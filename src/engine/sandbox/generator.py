@@ -149,7 +149,8 @@ COUNTRIES: dict[str, Country] = {
     )
 }
 
-# Every VAT percent an order can carry; the Fortnox sandbox accepts exactly these.
+# Every VAT percent the shop charges some destination (the Fortnox company has fewer: see
+# sandbox/fortnox_company.py, where foreign rates need their OSS codes).
 VAT_PERCENTS: frozenset[float] = frozenset(
     round(rate * 100, 2) for c in COUNTRIES.values() for rate in c.rates.values()
 ) | {25.0, 12.0, 6.0, 0.0}
@@ -276,7 +277,7 @@ class GeneratedData:
     factory: OrderFactory
 
 
-def _tax_title(country: str) -> str:
+def tax_title(country: str) -> str:
     return {"SE": "Moms", "DE": "MwSt", "NL": "BTW", "FI": "ALV", "DK": "Moms"}.get(country, "VAT")
 
 
@@ -292,7 +293,7 @@ def reprice(order: dict[str, Any]) -> None:
     rates = [float(li["tax_lines"][0]["rate"]) if li["tax_lines"] else 0.0 for li in order["line_items"]]
     ships = order["shipping_lines"]
     shipping_rate = float(ships[0]["tax_lines"][0]["rate"]) if ships and ships[0]["tax_lines"] else 0.0
-    price_order(order, rates, shipping_rate, _tax_title(country))
+    price_order(order, rates, shipping_rate, tax_title(country))
     recompute_totals(order)
 
 
@@ -596,7 +597,7 @@ class OrderFactory:
             "refunds": [],
             "location_id": LOCATION_ID,
         }
-        price_order(order, [ctry.rates[category] for _, category in lines], ship_rate, _tax_title(country))
+        price_order(order, [ctry.rates[category] for _, category in lines], ship_rate, tax_title(country))
         recompute_totals(order)
         record = OrderRecord(order, created_ts, updated_ts, processed_ts)
 

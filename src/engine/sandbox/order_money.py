@@ -119,7 +119,7 @@ def _allocation(amount: int, currency: str, index: int) -> dict[str, Any]:
     }
 
 
-def _tax_line(title: str, rate: float, taxable: int, currency: str) -> list[dict[str, Any]]:
+def tax_lines(title: str, rate: float, taxable: int, currency: str) -> list[dict[str, Any]]:
     if rate <= 0:
         return []
     tax = round(taxable * rate / (1 + rate))
@@ -159,13 +159,13 @@ def price_order(order: dict[str, Any], rates: list[float], shipping_rate: float,
         put(li, "price", unit, currency)
         put(li, "total_discount", 0, currency)
         li["discount_allocations"] = [_allocation(off, currency, index) for index, off in allocs]
-        li["tax_lines"] = _tax_line(tax_title, rate, left, currency)
+        li["tax_lines"] = tax_lines(tax_title, rate, left, currency)
         li["fulfillable_quantity"] = 0 if li.get("fulfillment_status") == "fulfilled" else int(li["quantity"])
     for ship, price, left, allocs in zip(ships, ship_prices, ship_remaining, ship_allocs, strict=True):
         put(ship, "price", price, currency)
         put(ship, "discounted_price", left, currency)
         ship["discount_allocations"] = [_allocation(off, currency, index) for index, off in allocs]
-        ship["tax_lines"] = _tax_line(tax_title, shipping_rate, left, currency)
+        ship["tax_lines"] = tax_lines(tax_title, shipping_rate, left, currency)
 
 
 def _allocated(holder: dict[str, Any]) -> tuple[int, int]:

@@ -18,12 +18,13 @@ from typing import Any
 # The sandbox app's registered redirect URI is what `junipeer connect fortnox` listens on by default.
 from engine.platforms.fortnox_oauth import DEFAULT_REDIRECT_URI
 from engine.platforms.fortnox_scopes import KNOWN_SCOPES
+from engine.sandbox import fortnox_company
+from engine.sandbox.buyers_and_lines import add_situations
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.generator import (
     FX_TO_SEK,
     SHIPPING_METHODS,
     SHOP_DOMAIN,
-    VAT_PERCENTS,
     GeneratedData,
     OrderRecord,
     generate,
@@ -136,10 +137,6 @@ class ShopifyStore:
 
 def _lookups() -> dict[str, list[dict[str, Any]]]:
     ways = [{"Code": code, "Description": title} for code, title in SHIPPING_METHODS.items()]
-    vat_codes = [
-        {"Code": f"MP{i}", "Description": f"Utgående moms {p:g}%", "VATPercent": p}
-        for i, p in enumerate(sorted(VAT_PERCENTS, reverse=True), start=1)
-    ]
     return {
         "termsofpayments": [
             {"Code": "0", "Description": "Betalning direkt", "_days": 0},
@@ -156,31 +153,12 @@ def _lookups() -> dict[str, list[dict[str, Any]]]:
             {"Code": "KL", "Description": "Klarna", "AccountNumber": 1581},
             {"Code": "PP", "Description": "PayPal", "AccountNumber": 1582},
         ],
-        "accounts": [
-            {"Number": n, "Description": d, "Active": True}
-            for n, d in (
-                (1510, "Kundfordringar"),
-                (1580, "Fordran kortinlösare (Stripe)"),
-                (1581, "Fordran Klarna"),
-                (1582, "Fordran PayPal"),
-                (1930, "Företagskonto"),
-                (2611, "Utgående moms 25%"),
-                (2621, "Utgående moms 12%"),
-                (2631, "Utgående moms 6%"),
-                (3001, "Försäljning varor 25% moms"),
-                (3002, "Försäljning varor 12% moms"),
-                (3003, "Försäljning varor 6% moms"),
-                (3051, "Försäljning varor EU (OSS)"),
-                (3106, "Försäljning varor utanför EU"),
-                (3740, "Öres- och kronutjämning"),
-                (6570, "Bankkostnader"),
-            )
-        ],
+        "accounts": fortnox_company.account_rows(),
         "currencies": [
             {"Code": code, "Description": code, "BuyRate": rate, "SellRate": rate, "Unit": 1}
             for code, rate in FX_TO_SEK.items()
         ],
-        "vatcodes": vat_codes,
+        "vatcodes": fortnox_company.vat_code_rows(),
     }
 
 
@@ -196,7 +174,8 @@ class FortnoxStore:
         self.payments: dict[str, dict[str, Any]] = {}
         self.counters = {"customer": 0, "order": 0, "invoice": 0, "payment": 0, "row": 0, "article": 0}
         self.lookups = _lookups()
-        self.vat_percents = VAT_PERCENTS
+        # The company's VAT rates are those of its VAT codes, not whatever the shop charges.
+        self.vat_percents = fortnox_company.vat_percents(self.lookups["vatcodes"])
         self.round_whole_kronor = False  # the company's öresutjämning setting; Fortnox can have it on
         self.client_id = creds.fortnox_client_id
         self.client_secret = creds.fortnox_client_secret
@@ -295,6 +274,7 @@ class SandboxState:
         self.generated_at = float(int(time.time() if now is None else now))
         data = generate(config.seed, config.orders, self.generated_at)
         self.shopify = ShopifyStore(data)
+        add_situations(data.orders, data.factory, config.seed)
         self.fortnox = FortnoxStore(data, self.creds)
         self.stripe = StripeStore()
         self.stats = Stats()

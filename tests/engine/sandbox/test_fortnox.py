@@ -194,13 +194,10 @@ def test_order_totals_and_vat_modes(fortnox) -> None:
     assert included["TotalVAT"] == pytest.approx(129.4)
     excluded = make_order(fortnox, customer, VATIncluded=False)
     assert excluded["Total"] == pytest.approx(747.5) and excluded["TotalVAT"] == pytest.approx(149.5)
-    oss = make_order(
-        fortnox,
-        customer,
-        Currency="EUR",
-        OrderRows=[{"ArticleNumber": "COFFEE-BEAN-ETH-250G", "OrderedQuantity": 1, "Price": 13.9, "VAT": 7}],
-    )
+    row = {"ArticleNumber": "COFFEE-BEAN-ETH-250G", "OrderedQuantity": 1, "Price": 13.9, "VAT": 7}
+    oss = make_order(fortnox, customer, Currency="EUR", OrderRows=[{**row, "AccountNumber": 3163}])
     assert oss["Currency"] == "EUR" and oss["OrderRows"][0]["VAT"] == 7
+    assert oss["OrderRows"][0]["AccountNumber"] == 3163
 
 
 def test_order_update_rows_and_invoice_flow(fortnox) -> None:
@@ -304,10 +301,11 @@ def test_lookups(fortnox) -> None:
     assert {"SEK", "EUR", "NOK", "USD", "DKK"} <= {c["Code"] for c in currencies["Currencies"]}
     assert currencies["MetaInformation"]["@TotalResources"] == len(currencies["Currencies"])
     accounts = {a["Number"] for a in fortnox.get("accounts").json()["Accounts"]}
-    assert {1930, 1580, 3001, 3051, 3106, 6570} <= accounts
+    assert {1930, 1580, 2421, 3001, 3105, 3106, 3108, 3162, 3740, 6570} <= accounts
     assert fortnox.get("modesofpayments").json()["ModesOfPayments"]
     vat = {v["VATPercent"] for v in fortnox.get("vatcodes").json()["VATCodes"]}
-    assert {25, 12, 6, 0, 19, 21} <= vat
+    # Swedish rates, and the OSS rates the company set up VAT codes for; nothing else.
+    assert vat == {25, 12, 6, 0, 25.5, 21, 19, 14, 10, 9, 7}
     unknown = fortnox.get("nothing-here")
     assert refusal(unknown) == (404, "NOT_FOUND")
 
