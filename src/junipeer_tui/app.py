@@ -9,6 +9,7 @@ bindings, the footer, the `?` help and the command palette.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, OptionList, Static
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from engine.errors import EngineError
 from engine.service import Service
@@ -157,6 +159,23 @@ class ConsoleScreen(Screen[None]):
         if getattr(self.app, "background_mount", True):
             self.set_timer(self.BACKGROUND_MOUNT_AFTER, self._start_background_mount)
         self.call_after_refresh(self.focus_section)
+
+    async def retire(self, wait: float = 5.0) -> None:
+        """Before another integration's console replaces this one: no more background mounts, and
+        the sections' work cancelled and ended (up to `wait` seconds), so nothing still running
+        reaches for widgets as they are removed."""
+        background = getattr(self, "_background", None)
+        if background is not None:
+            background.stop()
+        self._to_mount = []
+        async with self._mount_lock:
+            nodes = {self, *self.walk_children()}
+            running = [w for w in self.app.workers if w.node in nodes]
+            for worker in running:
+                worker.cancel()
+        if running:  # (an empty list would mean every worker of the app, this caller's included)
+            with contextlib.suppress(TimeoutError, WorkerCancelled, WorkerFailed):
+                await asyncio.wait_for(self.app.workers.wait_for_complete(running), wait)
 
     def on_screen_resume(self) -> None:
         """Back from a screen in front (Get Started, a dialog): show now what it changed, not on the
@@ -387,6 +406,9 @@ class JunipeerApp(App[None]):
             self._open_wizard(self._ctx, step)
 
     async def _reopen(self, integration_id: int, step: str | None) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, ConsoleScreen):
+                await screen.retire()
         while len(self.screen_stack) > 1:
             await self.pop_screen()
         self.open_integration(integration_id, step)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from engine.sandbox.server import SandboxConfig, start_in_thread
 from engine.service import Service
@@ -87,7 +87,7 @@ async def test_console_switches_between_integrations(workspace, monkeypatch) -> 
             await pilot.press("down", "enter")
             await wait_until(pilot, lambda: isinstance(app.screen, GetStartedScreen))
             await settle(pilot)
-            b = app.service.integration("Shop B").id
+            a, b = app.service.integration("Shop A").id, app.service.integration("Shop B").id
             assert app.ctx.integration_id == b
             assert app.screen.query_one("#gs-panes").current == "gs-shop"
             await pilot.press("escape")
@@ -123,6 +123,21 @@ async def test_console_switches_between_integrations(workspace, monkeypatch) -> 
             await settle(pilot)
             assert app.console_screen.query_one("#integration-name").content == "Shop A"
             assert isinstance(app.screen, ConsoleScreen)
+
+            # The picker's last line starts a third integration in Get Started.
+            await pilot.press("i")
+            await settle(pilot)
+            await pilot.press("end", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, GetStartedScreen))
+            await settle(pilot)
+            assert app.screen.query_one("#gs-panes").current == "gs-name"
+            app.screen.query_one("#gs-name-input", Input).value = "Shop C"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.ctx.integration_id not in (b, a))
+            await settle(pilot)
+            assert app.service.integration(app.ctx.integration_id).name == "Shop C"
+            assert isinstance(app.screen, GetStartedScreen)
+            assert app.screen.query_one("#gs-panes").current == "gs-shop"
         sb.http.close()
 
 

@@ -10,6 +10,8 @@ after doing a step from the command line. Secrets are typed masked and go to the
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import webbrowser
 from dataclasses import dataclass
@@ -70,6 +72,13 @@ class SignIn:
     redirect_uri: str
     urls: dict[str, str | None]
     cancel: threading.Event
+
+
+def has_window_browser() -> bool:
+    """Whether a browser can open in a window of its own (not in this terminal)."""
+    return sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def row(label: str, widget: Any, classes: str = "") -> Horizontal:
@@ -256,6 +265,11 @@ class GetStartedScreen(Screen[None]):
                         id="gs-erp-tenant",
                         compact=True,
                     ),
+                ),
+                Checkbox(
+                    "Consent as a service account (a system administrator signs in)",
+                    id="gs-erp-service",
+                    compact=True,
                 ),
                 row(
                     "Connection",
@@ -652,7 +666,11 @@ class GetStartedScreen(Screen[None]):
         redirect = self._value("#gs-erp-redirect") or fortnox_oauth.DEFAULT_REDIRECT_URI
         try:
             address, state = self.service.fortnox_authorization(
-                self.iid, client_id=client_id, redirect_uri=redirect, auth_url=urls["auth_url"]
+                self.iid,
+                client_id=client_id,
+                redirect_uri=redirect,
+                auth_url=urls["auth_url"],
+                service=self.query_one("#gs-erp-service", Checkbox).value,
             )
         except Exception as exc:
             self._status("erp", error_text(exc), False)
@@ -696,8 +714,21 @@ class GetStartedScreen(Screen[None]):
             self.signin.cancel.set()
 
     def _open_browser(self) -> None:
-        if self.signin is not None:
-            webbrowser.open(self.signin.address)
+        if self.signin is None:
+            return
+        if not has_window_browser():
+            # A text browser (lynx, w3m) would take over this terminal: the operator opens the
+            # address elsewhere instead.
+            self.notify(
+                "No graphical browser here: copy the address and open it on another machine, then "
+                "paste where Fortnox sent the browser.",
+                title="Get Started",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        address = self.signin.address
+        threading.Thread(target=webbrowser.open, args=(address,), daemon=True).start()
 
     def _show_erp_form(self) -> None:
         self.query_one("#gs-erp-address", Static).update("")

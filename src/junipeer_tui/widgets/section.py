@@ -6,6 +6,8 @@ command palette and `?` help read the same list.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual.binding import Binding
@@ -13,6 +15,20 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Select
 
 from junipeer_tui.context import Action, ConsoleContext
+
+
+def _not_while_removed(reload: Callable[..., Any]) -> Callable[..., Any]:
+    """A reload queued (after a refresh, by a timer) can come due while the section is being removed
+    with its console (another integration was opened): its widgets are gone, and there is nothing
+    left to show."""
+
+    @functools.wraps(reload)
+    def guarded(self: Section, *args: Any, **kwargs: Any) -> Any:
+        if self._closing or self._closed or self._pruning or not self.is_attached:
+            return None
+        return reload(self, *args, **kwargs)
+
+    return guarded
 
 
 class Section(Vertical):
@@ -23,6 +39,8 @@ class Section(Vertical):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Before super(): Textual merges BINDINGS into the class's binding map in __init_subclass__.
         cls.BINDINGS = [Binding(a.key, a.run, a.title) for a in cls.ACTIONS if a.key]
+        if "reload" in cls.__dict__:
+            cls.reload = _not_while_removed(cls.__dict__["reload"])  # type: ignore[method-assign]
         super().__init_subclass__(**kwargs)
 
     def __init__(self, ctx: ConsoleContext, **kwargs: Any) -> None:
