@@ -400,7 +400,9 @@ def make_bench_app(service: Any, run_engine: bool) -> Any:
         CSS_PATH = [str(here / name) for name in JunipeerApp.CSS_PATH]  # type: ignore[union-attr]
 
         def __init__(self) -> None:
-            super().__init__(service, integration_name=INTEGRATION, run_engine=run_engine)
+            # The console itself: the bench workspace is not Live, and Get Started would open in
+            # front of it, so the first section key would time closing it too.
+            super().__init__(service, integration_name=INTEGRATION, run_engine=run_engine, get_started=False)
             self.frames = 0
             self.waiters: list[tuple[Callable[[], bool], asyncio.Future[Stamp]]] = []
 
