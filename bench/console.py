@@ -17,7 +17,9 @@ quickly it answers keys while an Export Many runs on the embedded engine.
           a time, each key timed to the first frame that shows its effect, the last one to the
           frame showing the match. The same queries are also timed straight through the service,
           to separate the query from the rendering. Goals: big/small ≤ 1.5 and < 100 ms on the big
-          database, on the console's time (below).
+          database, on the console's time (below). Both databases are measured in one process,
+          their apps interleaved (small, big, then big, small, ...), so the neighbours' load of a
+          given minute weighs on both alike.
 (latency) A sandbox (5,000 orders, no limits) in its own process, a fresh workspace connected to it,
           the console with its embedded engine (run_engine=True); an Export Many over the whole range
           is started and, while it runs, keys are sent (sections 1–8, cursor up/down): for each key
@@ -546,7 +548,10 @@ async def _one_app(
         console = app.console_screen
         content = console.query_one("#content", ContentSwitcher)
         if background:
-            await until(lambda: all(section.is_attached for section in console.sections()))
+            # Mounted, not only attached: a section is in the DOM before its compose and on_mount
+            # have run (Configure's reads its schedule and webhooks), and a key sent in between
+            # timed the end of start-up with the section it opened.
+            await until(lambda: all(section.is_mounted for section in console.sections()))
         await asyncio.sleep(0.3)
         day = search_day(service, iid)
 
@@ -656,6 +661,7 @@ def direct_queries(service: Any, workdir: Path, size: DbSize, page: int) -> dict
     day = search_day(service, iid)
     until_ = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC) + timedelta(days=1)
     newest = service.logs(iid, limit=1)[0].id
+    week = datetime.now(UTC).date() - timedelta(days=6)
     calls: dict[str, Callable[[], Any]] = {
         "entities: first page": lambda: service.entities(iid, entity_type="order", limit=page),
         "entities: entity_types (tabs)": lambda: service.entity_types(iid),
@@ -669,7 +675,8 @@ def direct_queries(service: Any, workdir: Path, size: DbSize, page: int) -> dict
         "logs: search ref": lambda: service.logs(iid, ref=size.search_ref, limit=page),
         "logs: follow tick (after_id)": lambda: service.logs(iid, after_id=newest, limit=page),
         "dashboard: error lines": lambda: service.logs(iid, level="error", limit=12),
-        "dashboard: task_counts": lambda: service.task_counts(iid),
+        "dashboard: task_counts (background)": lambda: service.task_counts(iid),
+        "dashboard: task_counts_by_day (background)": lambda: service.task_counts_by_day(iid, week, 7),
     }
     timer = SqlTimer(service.db)
     out: dict[str, Any] = {}
@@ -699,28 +706,43 @@ def read_through(path: Path) -> None:
             pass
 
 
-async def _open_main(workdir: Path, size: DbSize, repeats: int, warm_repeats: int) -> dict[str, Any]:
-    say(f"  [{size.name}] warm-up app on the small database (imports, CSS) ...")
+def rounds(repeats: int) -> list[list[str]]:
+    """The order the databases are measured in, one list per round: small then big, then big then
+    small (ABBA), so a load that rises or falls steadily through the run weighs on both alike."""
+    names = list(SIZES)
+    return [names if i % 2 == 0 else names[::-1] for i in range(repeats)]
+
+
+async def _open_main(repeats: int, warm_repeats: int) -> dict[str, Any]:
+    """Both databases in one process, their apps interleaved (rounds()): a big/small ratio of apps
+    measured minutes apart compared the neighbours' load of those minutes as much as the databases
+    (RESULTS.md, session 7)."""
+    say("  warm-up app on the small database (imports, CSS) ...")
     warmup = _open_service(OUT / "small")
     await _one_app(warmup, SIZES["small"], 1)
     await warmup.aclose()
-    service = _open_service(workdir)
-    apps, mounts = [], []
-    for i in range(repeats):
-        say(f"  [{size.name}] app {i + 1}/{repeats} ...")
-        read_through(workdir / "junipeer.sqlite")
-        apps.append(await _one_app(service, size, warm_repeats))
-        read_through(workdir / "junipeer.sqlite")
-        mounts.append(await _one_app(service, size, warm_repeats, background=False))
-    direct = direct_queries(service, workdir, size, apps[0]["page"]["entities"])
-    await service.aclose()
-    return {
-        "size": size.__dict__,
-        "apps": apps,
-        "mounts": mounts,
-        "direct": direct,
-        "warm_repeats": warm_repeats,
-    }
+    services = {name: _open_service(OUT / name) for name in SIZES}
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {name: {"apps": [], "mounts": []} for name in SIZES}
+    for i, order in enumerate(rounds(repeats)):
+        for name in order:
+            size, workdir = SIZES[name], OUT / name
+            say(f"  [{name}] app {i + 1}/{repeats} ...")
+            read_through(workdir / "junipeer.sqlite")
+            runs[name]["apps"].append(await _one_app(services[name], size, warm_repeats))
+            read_through(workdir / "junipeer.sqlite")
+            runs[name]["mounts"].append(await _one_app(services[name], size, warm_repeats, background=False))
+    out: dict[str, Any] = {}
+    for name, size in SIZES.items():
+        service = services[name]
+        direct = direct_queries(service, OUT / name, size, runs[name]["apps"][0]["page"]["entities"])
+        await service.aclose()
+        out[name] = {
+            "size": size.__dict__,
+            **runs[name],
+            "direct": direct,
+            "warm_repeats": warm_repeats,
+        }
+    return out
 
 
 # -- child: key-to-repaint latency during an Export Many ----------------------------------------
@@ -788,7 +810,7 @@ async def _latency_main(orders: int, presses: int, baseline: int) -> dict[str, A
             async with app.run_test(size=SIZE):
                 await until(lambda: app.console_screen is not None)
                 console = app.console_screen
-                await until(lambda: all(s.is_attached for s in console.instances.values()), 20)
+                await until(lambda: all(s.is_mounted for s in console.instances.values()), 20)
                 await asyncio.sleep(0.5)
                 say("  idle baseline ...")
                 result["idle"] = await _press_loop(app, baseline, rng, lambda: True)
@@ -827,8 +849,7 @@ def child_main(kind: str, out_path: Path, args: argparse.Namespace) -> None:
     if kind == "latency":
         result = asyncio.run(_latency_main(args.orders, args.presses, args.baseline))
     else:
-        size = SIZES[kind]
-        result = asyncio.run(_open_main(OUT / size.name, size, args.repeats, args.warm_repeats))
+        result = asyncio.run(_open_main(args.repeats, args.warm_repeats))
     out_path.write_text(json.dumps(result))
 
 
@@ -1123,7 +1144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="replace the Console section of RESULTS.md")
     parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
     parser.add_argument("--from-json", type=Path, help="report (and --write) the figures of a --json run")
-    parser.add_argument("--child", choices=("small", "big", "latency"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("open", "latency"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -1142,10 +1163,8 @@ def main(argv: list[str] | None = None) -> int:
     elif not args.from_json and args.only in (None, "open"):
         with stopwatch("databases"):
             ensure_databases(args.rebuild)
-        with stopwatch("open/search, small"):
-            raw["small"] = run_child("small", args)
-        with stopwatch("open/search, big"):
-            raw["big"] = run_child("big", args)
+        with stopwatch("open/search, small and big interleaved"):
+            raw.update(run_child("open", args))
         more, v = open_lines(raw["small"], raw["big"])
         lines += more
         verdicts += v

@@ -10,11 +10,11 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, union
+from sqlalchemy import case, func, or_, tuple_, union
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -569,10 +569,19 @@ class Service(ConnectMixin):
             q = q.where(Task.created_at >= since)
         if until:
             q = q.where(Task.created_at < until)
-        if before_id:
+        # A date range alone is read by creation time, a range of ix_task_integration_created_id:
+        # in id order SQLite walks every task created after the range (a "to" date before the first
+        # task: 33 ms on 50,000 tasks, once a second on the Tasks screen). Ids grow with creation
+        # time, so both orders list the same tasks the same way.
+        by_creation = bool(since or until) and not (status or flow_id or entity_type)
+        if before_id and by_creation:
+            after = select(Task.created_at).where(Task.id == before_id).scalar_subquery()
+            q = q.where(tuple_(Task.created_at, Task.id) < tuple_(after, before_id))
+        elif before_id:
             q = q.where(Task.id < before_id)
+        order = (col(Task.created_at).desc(), col(Task.id).desc()) if by_creation else (col(Task.id).desc(),)
         with self.session() as s:
-            return list(s.exec(q.order_by(col(Task.id).desc()).limit(limit)))
+            return list(s.exec(q.order_by(*order).limit(limit)))
 
     # -- logs ---------------------------------------------------------------------------------
     def logs(
@@ -701,6 +710,28 @@ class Service(ConnectMixin):
                 .group_by(Task.status)
             ).all()
         return dict(rows)  # type: ignore[arg-type]
+
+    def task_counts_by_day(
+        self, integration_id: int, first_day: date, days: int
+    ) -> dict[date, dict[str, int]]:
+        """The tasks created on each UTC day from `first_day` on, counted by status: one grouped
+        query over the days' range of ix_task_integration_created_id, however many tasks a day has."""
+        starts = [datetime.combine(first_day + timedelta(days=i), time.min, UTC) for i in range(days + 1)]
+        day = case(*((Task.created_at < starts[i + 1], i) for i in range(days)))
+        with self.session() as s:
+            rows = s.exec(
+                select(day, Task.status, func.count())
+                .where(
+                    Task.integration_id == integration_id,
+                    Task.created_at >= starts[0],
+                    Task.created_at < starts[-1],
+                )
+                .group_by(day, Task.status)
+            ).all()
+        out: dict[date, dict[str, int]] = {first_day + timedelta(days=i): {} for i in range(days)}
+        for index, status, count in rows:
+            out[first_day + timedelta(days=index)][status] = count
+        return out
 
     # -- references ---------------------------------------------------------------------------
     def references(

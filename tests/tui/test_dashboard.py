@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from junipeer_tui.screens.dashboard import chart, day_buckets
 from junipeer_tui.screens.troubleshoot import TroubleshootScreen
 from junipeer_tui.screenshots import SIZE, settle, snapshot_app
@@ -24,7 +26,7 @@ async def test_dashboard_shows_ratio_counts_and_errors(console_ctx) -> None:
 
 
 def test_day_buckets_and_chart(console_ctx) -> None:
-    tasks = console_ctx.service.tasks(console_ctx.integration_id)
-    buckets = day_buckets(tasks, FROZEN_NOW)
+    first = FROZEN_NOW.date() - timedelta(days=6)
+    buckets = day_buckets(console_ctx.service.task_counts_by_day(console_ctx.integration_id, first, 7))
     assert len(buckets) == 7 and buckets[-1] == ("Tue 24", 1, 0)
     assert "█" in chart(buckets).plain

@@ -92,3 +92,25 @@ async def test_a_reference_search_follows_its_new_lines_through_the_reference_in
         assert [r.id for r in logs.rows[1:]] == before
         assert logs.waiting == 1
         assert asked and all(not (kw.get("ref") and kw.get("after_id")) for kw in asked)
+
+
+async def test_a_tick_between_a_search_key_and_its_query_never_mixes_two_searches(console_ctx) -> None:
+    """The once-a-second tick can run after a key has changed the reference box and before the
+    section has handled the change (a Changed message still queued). The tick then shows the lines
+    of the reference in the box, not the new reference's lines on top of the old one's."""
+    app = snapshot_app(console_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        logs = app.console_screen.section("logs")
+        app.show_section("logs", ref="#1002")
+        await settle(pilot)
+        assert logs.rows and {r.reference for r in logs.rows} == {"#1002"}
+        box = logs.query_one("#logs-ref")
+        box.value = "#1020"  # as the last key of a search does; its Changed is not handled yet
+        logs.reload()  # the tick
+        assert logs.rows and {r.reference for r in logs.rows} == {"#1020"}
+        shown = [r.id for r in logs.rows]
+        await settle(pilot)  # the Changed arrives: the same lines
+        assert [r.id for r in logs.rows] == shown
+        assert list(logs.table.keys) == shown

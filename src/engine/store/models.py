@@ -132,6 +132,7 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         Index("ix_task_status_created", "status", "created_at"),
         Index("ix_task_integration_id", "integration_id", "id"),
+        Index("ix_task_integration_created_id", "integration_id", "created_at", "id"),
         Index("ix_task_integration_status_id", "integration_id", "status", "id"),
         Index("ix_task_flow_id", "flow_id", "id"),
     )

@@ -3,7 +3,7 @@ per entity type, the latest errors (⏎ troubleshoots one), what runs now and th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from textual import work
@@ -17,26 +17,18 @@ from engine.store.models import TaskStatus
 from junipeer_tui.context import Action
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.table import PagedTable, cell
-from junipeer_tui.widgets.util import Every, aware, entity_tab_title, guarded, stamp
+from junipeer_tui.widgets.util import Every, aware, entity_tab_title, error_text, guarded, report_error, stamp
 
 CHART_DAYS = 7
-CHART_TASK_LIMIT = 2000  # one bounded query buckets the last 7 days
 BAR_WIDTH = 10  # the chart's panel stays narrow enough for two columns at 80 characters
 
 
-def day_buckets(tasks: list[Any], today: datetime, days: int = CHART_DAYS) -> list[tuple[str, int, int]]:
-    """[(label, completed, stopped)] for the last `days` days, oldest first."""
-    start = today.date() - timedelta(days=days - 1)
-    counts = {start + timedelta(days=i): [0, 0] for i in range(days)}
-    for task in tasks:
-        created = aware(task.created_at)
-        if created is None or created.date() not in counts:
-            continue
-        if task.status == TaskStatus.COMPLETED:
-            counts[created.date()][0] += 1
-        elif task.status == TaskStatus.STOPPED:
-            counts[created.date()][1] += 1
-    return [(f"{day:%a %d}", ok, bad) for day, (ok, bad) in counts.items()]
+def day_buckets(by_day: dict[date, dict[str, int]]) -> list[tuple[str, int, int]]:
+    """[(label, completed, stopped)] per day of Service.task_counts_by_day, oldest first."""
+    return [
+        (f"{day:%a %d}", counts.get(TaskStatus.COMPLETED, 0), counts.get(TaskStatus.STOPPED, 0))
+        for day, counts in sorted(by_day.items())
+    ]
 
 
 def chart(buckets: list[tuple[str, int, int]], width: int = BAR_WIDTH) -> Content:
@@ -95,6 +87,8 @@ class DashboardSection(Section):
         super().__init__(ctx, **kwargs)
         self._chart_due = Every(5.0)  # re-bucketing the 7-day chart
         self._counts_due = Every(5.0)
+        self._counting = False  # a count is on its way: the tick does not start another
+        self._count_error = ""
 
     def compose(self) -> ComposeResult:
         yield Static("Dashboard", classes="section-title")
@@ -127,17 +121,37 @@ class DashboardSection(Section):
     def focus_default(self) -> None:
         self.query_one("#dash-errors-table", PagedTable).focus()
 
-    @work(thread=True, exclusive=True, group="dashboard-counts")
-    def _count_in_background(self) -> None:
-        """Grouping every entity takes ~0.1 s on a million: never on the UI thread's tick."""
-        counts = self.ctx.service.entity_counts(self.ctx.integration_id)
-        self.app.call_from_thread(self._show_entities, counts)
-
-    def reload(self) -> None:
+    @work(thread=True, group="dashboard-counts")
+    def _count_in_background(self, today: date, chart_due: bool, entities_due: bool) -> None:
+        """The counts grow with the database (grouping 50,000 tasks by status, a week of them by
+        day, a million entities): off the UI thread, so a key pressed on a tick never waits for
+        them; the figures follow a moment later."""
         svc, iid = self.ctx.service, self.ctx.integration_id
-        now = aware(self.ctx.clock())
-        assert now is not None
-        counts = svc.task_counts(iid)
+        try:
+            tasks = svc.task_counts(iid)
+            first = today - timedelta(days=CHART_DAYS - 1)
+            by_day = svc.task_counts_by_day(iid, first, CHART_DAYS) if chart_due else None
+            entities = svc.entity_counts(iid) if entities_due else None
+        except Exception as exc:
+            self.app.call_from_thread(self._count_failed, exc)
+            return
+        self.app.call_from_thread(self._show_counts, tasks, by_day, entities)
+
+    def _count_failed(self, exc: Exception) -> None:
+        self._counting = False
+        text = error_text(exc)
+        if text != self._count_error:  # once, not every second
+            self._count_error = text
+            report_error(self.app, exc, "count the tasks and records")
+
+    def _show_counts(
+        self,
+        counts: dict[str, int],
+        by_day: dict[date, dict[str, int]] | None,
+        entities: dict[str, dict[str, int]] | None,
+    ) -> None:
+        self._counting = False
+        self._count_error = ""
         done, stopped = counts.get(TaskStatus.COMPLETED, 0), counts.get(TaskStatus.STOPPED, 0)
         finished = done + stopped
         ratio = f"{done / finished:.0%} completed" if finished else "No finished task yet"
@@ -152,12 +166,18 @@ class DashboardSection(Section):
                 running=str(counts.get(TaskStatus.RUNNING, 0)),
             )
         )
-        if self._chart_due.due():
-            since = datetime.combine(now.date() - timedelta(days=CHART_DAYS - 1), datetime.min.time(), UTC)
-            tasks = svc.tasks(iid, since=since, limit=CHART_TASK_LIMIT)
-            self.query_one("#dash-chart", Static).update(chart(day_buckets(tasks, now)))
-        if self._counts_due.due():
-            self._count_in_background()
+        if by_day is not None:
+            self.query_one("#dash-chart", Static).update(chart(day_buckets(by_day)))
+        if entities is not None:
+            self._show_entities(entities)
+
+    def reload(self) -> None:
+        svc, iid = self.ctx.service, self.ctx.integration_id
+        now = aware(self.ctx.clock())
+        assert now is not None
+        if not self._counting:
+            self._counting = True
+            self._count_in_background(now.date(), self._chart_due.due(), self._counts_due.due())
         self._show_setup()
         self._show_running(svc.tasks(iid, status=TaskStatus.RUNNING, limit=5))
         self._show_next(now)

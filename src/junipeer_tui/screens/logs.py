@@ -35,6 +35,7 @@ class LogsSection(PagedSection):
         self.task_id: int | None = None
         self.rows: list[LogEntry] = []
         self.waiting = 0
+        self._rows_criteria: dict[str, Any] | None = None  # the filters `rows` were read under
 
     def compose(self) -> ComposeResult:
         flows = self.ctx.service.flows(self.ctx.integration_id)
@@ -80,12 +81,14 @@ class LogsSection(PagedSection):
 
     def requery(self) -> None:
         table = self.query_one("#logs-table", PagedTable)
+        criteria = self.criteria()
         self.rows = self.ctx.service.logs(
             self.ctx.integration_id,
             before_id=self.pager.before_id,
             limit=table.page_size(),
-            **self.criteria(),
+            **criteria,
         )
+        self._rows_criteria = criteria
         self.waiting = 0
         self.render_rows()
 
@@ -102,7 +105,16 @@ class LogsSection(PagedSection):
         return self.ctx.service.logs(self.ctx.integration_id, after_id=newest, limit=limit, **criteria)
 
     def reload(self) -> None:
-        """The tick: in follow mode on the newest page, add lines newer than the newest shown."""
+        """The tick: in follow mode on the newest page, add lines newer than the newest shown.
+
+        A key can change a filter and the tick run before the section has handled the change (its
+        Changed message still queued): the lines shown then belong to the old filter, and adding
+        the new filter's newer lines on top would show two searches at once. The tick reads the
+        page under the new filter instead, as the queued change is about to."""
+        if self.criteria() != self._rows_criteria:
+            self.pager.reset()
+            self.requery()
+            return
         table = self.query_one("#logs-table", PagedTable)
         newest = self.rows[0].id if self.rows else None
         if self.pager.page > 1 or not self.follow:

@@ -6,6 +6,7 @@ Every statement the service runs for a screen is captured and EXPLAINed on SQLit
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
@@ -37,6 +38,11 @@ LISTINGS: dict[str, Callable[[Service], object]] = {
     "tasks page": lambda s: s.tasks(1, limit=50),
     "tasks by status": lambda s: s.tasks(1, status="stopped", limit=50),
     "tasks of a flow": lambda s: s.tasks(1, flow_id=1, limit=50),
+    "tasks to a date": lambda s: s.tasks(1, until=datetime(2026, 11, 21, tzinfo=UTC), limit=50),
+    "tasks from a date": lambda s: s.tasks(1, since=datetime(2026, 11, 21, tzinfo=UTC), limit=50),
+    "tasks in a date range, next page": lambda s: s.tasks(
+        1, since=datetime(2026, 11, 1, tzinfo=UTC), until=datetime(2026, 11, 21, tzinfo=UTC), before_id=9
+    ),
     "references of a type": lambda s: s.references(1, entity_type="order", limit=50),
     "references search": lambda s: s.references(1, search="#1001"),
 }
@@ -64,3 +70,24 @@ def test_screen_listings_never_sort_a_table(service: Service, name: str) -> None
             sorts = any("TEMP B-TREE FOR ORDER BY" in d for d in details)
             assert keyed or not sorts, (name, details)
             assert not any(d.startswith("SCAN ") and "USING" not in d for d in details), (name, details)
+
+
+@pytest.mark.parametrize("name", ["tasks to a date", "tasks from a date", "tasks in a date range, next page"])
+def test_a_date_range_of_tasks_is_a_range_of_an_index(service: Service, name: str) -> None:
+    """Not the integration's tasks walked from the newest and each one's date checked: a "to" date
+    before the first task would read every task, once a second on the Tasks screen."""
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        captured.append((statement, parameters))
+
+    event.listen(service.db, "before_cursor_execute", capture)
+    try:
+        LISTINGS[name](service)
+    finally:
+        event.remove(service.db, "before_cursor_execute", capture)
+    [(statement, parameters)] = captured
+    with service.db.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    searches = [row[-1] for row in plan if row[-1].startswith("SEARCH task")]
+    assert searches and ("created_at<?" in searches[0] or "created_at>?" in searches[0]), searches

@@ -41,6 +41,7 @@ def test_indexes_for_screens_exist(db_url: str) -> None:
     task_idx = {tuple(i["column_names"]) for i in insp.get_indexes("task")}
     assert ("status", "created_at") in task_idx
     assert ("integration_id", "status", "id") in task_idx
+    assert ("integration_id", "created_at", "id") in task_idx  # the Tasks screen's date range
 
 
 def test_sqlite_pragmas(sqlite_url: str) -> None:
