@@ -86,14 +86,15 @@ def _created_on(order: dict[str, Any]) -> date | None:
 
 def _fortnox_documents(sb: Sandbox, ref: str) -> dict[str, Any]:
     [order] = [o for o in sb.get("fortnox/orders") if o.get("YourOrderNumber") == ref] or [None]
-    invoices = [i for i in sb.get("fortnox/invoices") if i.get("ExternalInvoiceReference1") == ref]
+    every_invoice = sb.get("fortnox/invoices")
+    invoices = [i for i in every_invoice if i.get("ExternalInvoiceReference1") == ref]
     originals = [i for i in invoices if not i.get("Credit")]
     invoice = originals[0] if len(originals) == 1 else None
     customer_number = (order or invoice or {}).get("CustomerNumber")
     customers = [c for c in sb.get("fortnox/customers") if c.get("CustomerNumber") == customer_number]
     credits = [
         i
-        for i in sb.get("fortnox/invoices")
+        for i in every_invoice
         if i.get("Credit")
         and invoice
         and str(i.get("CreditInvoiceReference")) == str(invoice["DocumentNumber"])

@@ -46,9 +46,30 @@ def credential_fields(connector: Connector) -> list[tuple[str, str, bool]]:
     return [("token", "Token", True)]
 
 
-class CredentialsForm(Dialog[bool]):
+class _ConnectForm(Dialog[bool]):
+    """A form that saves (and tests) on Enter or its primary button; Escape or the other cancels."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.variant == "primary":
+            self.save()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.save()
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class CredentialsForm(_ConnectForm):
     def __init__(self, ctx: ConsoleContext, connector: Connector) -> None:
         super().__init__(classes="dialog-screen")
         self.ctx = ctx
@@ -93,17 +114,6 @@ class CredentialsForm(Dialog[bool]):
                 yield Button("Cancel", id="cred-cancel")
         yield KeyFooter()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "cred-save":
-            self.save()
-        else:
-            self.action_cancel()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.save()
-
     def save(self) -> None:
         opts = self.connector.options or {}
         typed: dict[str, str] = {}
@@ -130,14 +140,9 @@ class CredentialsForm(Dialog[bool]):
             return
         self.dismiss(True)
 
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
-
-class StripeForm(Dialog[bool]):
+class StripeForm(_ConnectForm):
     """Connect Stripe (the payouts flow): a restricted key, checked by a test call before closing."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(classes="dialog-screen")
@@ -164,17 +169,6 @@ class StripeForm(Dialog[bool]):
                 yield Button("Connect and test", id="stripe-save", variant="primary")
                 yield Button("Cancel", id="stripe-cancel")
         yield KeyFooter()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "stripe-save":
-            self.save()
-        else:
-            self.action_cancel()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.save()
 
     def save(self) -> None:
         values = {
@@ -212,6 +206,3 @@ class StripeForm(Dialog[bool]):
             self.dismiss(True)
             return
         self.query_one("#cred-error", Static).update(message)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
