@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import select
 
@@ -230,8 +230,17 @@ def test_explain_says_why(connected) -> None:
     assert explain("#99999").verdict == "NOT_IN_SOURCE"
     fresh = sb.post("shopify/orders", {"financial_status": "paid"})
     assert explain(fresh["name"]).verdict == "NOT_YET_LOADED"
-    service.save_settings(iid, "order", {"exclusion_date": date.today() + timedelta(days=1)})
-    assert explain(fresh["name"]).verdict == "EXCLUDED"
+    # an order from before the exclusion date, by its own day in the shop's time zone (the machine's
+    # today differs near midnight UTC); the exclusion is told before the filter
+    old = min((o for o in shop if o["financial_status"] not in KEPT), key=lambda o: o["created_at"])
+    created_day = datetime.fromisoformat(old["created_at"]).date()
+    assert created_day < date.today() - timedelta(days=1), "the generated shop's orders span days"
+    service.save_settings(iid, "order", {"exclusion_date": created_day + timedelta(days=1)})
+    verdict = explain(old["name"])
+    assert (
+        verdict.verdict == "EXCLUDED"
+        and f"before the order exclusion date {created_day + timedelta(days=1)}" in verdict.summary
+    )
 
 
 def test_lost_answers_never_duplicate_orders(connected) -> None:

@@ -40,8 +40,13 @@ def get(db: Engine, flow_id: int) -> TimeHistory:
         return th
 
 
+# The exclusion date is a day in the shop's own time zone, which can be up to 14 hours ahead of UTC: the
+# window starts at the earliest midnight of that day anywhere, and each order's own created date decides.
+EARLIEST_MIDNIGHT = timedelta(hours=14)
+
+
 def exclusion_start(exclusion: date | None) -> datetime | None:
-    return datetime.combine(exclusion, time.min, tzinfo=UTC) if exclusion else None
+    return datetime.combine(exclusion, time.min, tzinfo=UTC) - EARLIEST_MIDNIGHT if exclusion else None
 
 
 def plan(db: Engine, flow_id: int, exclusion: date | None, run_start: datetime) -> Window:
