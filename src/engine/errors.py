@@ -53,6 +53,14 @@ HINTS: dict[str, str] = {
     "or move the exclusion date or range within the last 60 days.",
     "ORDER_UPDATED_AFTER_BOOKING": "The invoice is booked; correct it with a credit invoice in Fortnox.",
     "ORDER_CANCELLED_AFTER_INVOICING": "The invoice exists; credit it in Fortnox if the sale is void.",
+    "REFUND_INVOICE_ALREADY_CREDITED": "Fortnox takes one credit invoice per invoice: credit the amount by "
+    "hand in Fortnox (an invoice with negative rows), then link it under References (type Refunds) and "
+    "Retry the refund; it then counts as synced.",
+    "REFUND_AMOUNT_MISMATCH": "The credit invoice would not credit what the buyer got back: check the "
+    "refund in Shopify and the invoice in Fortnox (changed by hand?), then Retry. A credit invoice already "
+    "made stays unbooked until its total matches.",
+    "REFUND_WAITING_FOR_INVOICE": "Invoice the order in Fortnox (or turn on Create invoice when paid in "
+    "Configure > Settings > Invoice Settings), then Retry the refund.",
     "MALFORMED_RECORD": "The source sent a record this flow can't read; check it in the source platform.",
     "IN_FLIGHT": "Another worker held the record too long; it is attempted again by itself.",
     "DATABASE_URL_INVALID": "Give --db (or JUNIPEER_DATABASE_URL) a URL like "

@@ -84,6 +84,10 @@ class EntitySelection:
     since: datetime | None = None
 
 
+# What a synced entity became in the target, where that is not a record of the same name.
+TARGET_NOUNS = {"refund": "credit invoice"}
+
+
 @dataclass
 class Explanation:
     ref: str
@@ -953,9 +957,11 @@ class Service(ConnectMixin):
             exp.references = self.references(integration_id, search=entity.source_id)
             if entity.status == EntityStatus.SYNCED:
                 exp.verdict = "SYNCED"
+                what = TARGET_NOUNS.get(entity.entity_type, entity.entity_type)
                 exp.summary = (
-                    f"{entity.retriever_reference} is synced as Fortnox {entity.entity_type} "
-                    f"{entity.storer_reference}"
+                    f"{entity.retriever_reference} is synced as Fortnox {what} {entity.storer_reference}"
+                    if entity.storer_reference
+                    else f"{entity.retriever_reference} is synced: nothing in Fortnox to make for it"
                 )
             elif entity.status == EntityStatus.ERROR:
                 exp.verdict = "ERROR"
@@ -1066,6 +1072,7 @@ class Service(ConnectMixin):
         getter = {
             "order": "get_order",
             "invoice": "get_invoice",
+            "refund": "get_invoice",  # the credit invoice that credits it
             "customer": "get_customer",
             "article": "get_article",
         }.get(entity_type)

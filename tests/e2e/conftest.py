@@ -105,16 +105,26 @@ def sync(service: Service) -> None:
 
 
 def duplicates_in_fortnox(sb: Sandbox) -> dict[str, dict[str, int]]:
-    """Orders, invoices and customers that exist more than once in the sandbox's Fortnox, by the key
-    the engine wrote into them (order name; the Shopify customer id in ExternalReference)."""
-    keys = {
-        "orders": ("fortnox/orders", "YourOrderNumber"),
-        "invoices": ("fortnox/invoices", "ExternalInvoiceReference1"),
-        "customers": ("fortnox/customers", "ExternalReference"),
+    """Orders, invoices, credit invoices and customers that exist more than once in the sandbox's
+    Fortnox, by the key the engine wrote into them (order name; the refund stamp; the Shopify customer
+    id in ExternalReference)."""
+    invoices = sb.get("fortnox/invoices")
+    keyed = {
+        "orders": Counter(str(row.get("YourOrderNumber") or "") for row in sb.get("fortnox/orders")),
+        "invoices": Counter(
+            str(row.get("ExternalInvoiceReference1") or "") for row in invoices if not row["Credit"]
+        ),
+        # A credit invoice copies its invoice's references; it is counted per invoice it credits and
+        # per refund stamped on it, so neither a second credit of an invoice nor a refund credited
+        # twice goes unseen.
+        "credit invoices": Counter(str(row["CreditInvoiceReference"]) for row in invoices if row["Credit"]),
+        "refunds credited": Counter(
+            str(row.get("ExternalInvoiceReference2")) for row in invoices if row["Credit"]
+        ),
+        "customers": Counter(str(row.get("ExternalReference") or "") for row in sb.get("fortnox/customers")),
     }
     found: dict[str, dict[str, int]] = {}
-    for what, (path, key) in keys.items():
-        counts = Counter(str(row.get(key) or "") for row in sb.get(path))
+    for what, counts in keyed.items():
         twice = {k: n for k, n in counts.items() if n > 1}
         if twice:
             found[what] = twice

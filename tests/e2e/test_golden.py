@@ -151,4 +151,9 @@ def test_golden_case(case_file: Path, service: Service, empty_shop: Sandbox) -> 
                 problems.append(f"no Fortnox {what} for {ref}")
             else:
                 problems += [f"{what}{m}" for m in mismatches(expect[what], found)]
+    if "refunds" in expect:
+        # the only order of this shop: every refund entity is one of its refunds
+        refunds = sorted(service.entities(iid, entity_type="refund"), key=lambda e: e.retriever_reference)
+        got = [{"status": e.status, "error_code": e.error_code} for e in refunds]
+        problems += [f"refunds{m}" for m in mismatches(expect["refunds"], got)]
     assert not problems, f"{case_file.name} ({case.get('about', '')}):\n  " + "\n  ".join(problems)

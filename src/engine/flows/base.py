@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from engine.errors import EngineError, hint
 from engine.mapping.settings import IntegrationSettings
-from engine.runtime.outage import Streak
-from engine.runtime.records import Recorder
+from engine.platforms.http import PlatformError
+from engine.runtime.outage import Streak, retry_plan
+from engine.runtime.records import Recorder, Writes
+from engine.store.models import EntityStatus, LogLevel
 
 
 class Outcome(StrEnum):
@@ -33,3 +37,63 @@ class FlowContext:
     in_flight: dict[int, str] = field(default_factory=dict)
     # Failures of the platform in a row: a long enough streak makes the task give up its turn.
     streak: Streak = field(default_factory=Streak)
+
+
+def code_and_message(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, PlatformError | EngineError):
+        return exc.code, exc.message
+    return "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"
+
+
+async def create_once(
+    create: Callable[[], Awaitable[dict]],
+    find: Callable[[], Awaitable[dict | None]],
+    what: str,
+    ref: str,
+    ctx: FlowContext,
+) -> dict:
+    """Create, and when the answer was lost (the write may have landed) look before trying again."""
+    try:
+        return await create()
+    except PlatformError as exc:
+        if not exc.ambiguous:
+            raise
+        found = await find()
+        if found is not None:
+            await ctx.recorder.ainfo(
+                f"Adopted the Fortnox {what} for {ref} whose creation answer was lost ({exc.code})",
+                code="ADOPTED",
+                reference=ref,
+            )
+            return found
+        return await create()
+
+
+def fail(
+    ctx: FlowContext, w: Writes, entity: Any, what: str, ref: str, code: str, message: str, **changes: Any
+) -> None:
+    """End the attempt on `entity` (the `what` the log line names, "Order #1001") in error: the code,
+    what to do, and (for a transient failure) when it is attempted again by itself."""
+    plan = retry_plan(entity, code)
+    advice = hint(code)
+    text = f"{what}: {message}" + (f" — {advice}" if advice else "")
+    if plan["retry_at"] is not None:
+        text += f" (attempted again automatically at {plan['retry_at']:%H:%M:%S} UTC)"
+    w.entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=text, **plan, **changes)
+    w.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {text}")
+    w.log(LogLevel.ERROR, text, code=code, reference=ref)
+    ctx.streak.failure(code, message)
+
+
+async def bookkeep(target: Any, number: str) -> dict:
+    """Book a Fortnox invoice; a refusal or lost answer is read back, and an invoice found booked
+    (by this attempt's lost answer, an earlier one, or a person) is as good."""
+    try:
+        return await target.bookkeep_invoice(number)  # type: ignore[no-any-return]
+    except PlatformError as exc:
+        if exc.retryable and not exc.ambiguous:
+            raise
+        invoice: dict = await target.get_invoice(number)
+        if not invoice.get("Booked"):
+            raise
+        return invoice

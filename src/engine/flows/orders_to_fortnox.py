@@ -16,13 +16,15 @@ dropped connection), the next one looks the order up by that name and adopts wha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from engine.errors import EngineError, hint
-from engine.flows.base import FlowContext, Outcome
+from engine.flows.base import FlowContext, Outcome, bookkeep, code_and_message, create_once, fail
+from engine.flows.order_refunds import credit_refunds, split_reference
 from engine.mapping.amounts import check_total, fortnox_total, order_amounts
 from engine.mapping.countries import fortnox_country, fortnox_country_code
 from engine.mapping.customers import contact_email, customer_email, customer_name
@@ -31,7 +33,7 @@ from engine.mapping.order_lines import Booking
 from engine.mapping.row_ids import carry_row_ids
 from engine.mapping.vat import organisation_number
 from engine.platforms.http import PlatformError
-from engine.runtime.outage import SETTLED, retry_plan
+from engine.runtime.outage import SETTLED
 from engine.runtime.records import Writes, dumps, parse_time, same_payload
 from engine.store.models import EntityStatus, LogLevel, utcnow
 
@@ -81,7 +83,11 @@ def fetch_created(ctx: FlowContext, start: datetime, end: datetime) -> AsyncIter
 
 
 async def fetch_one(ctx: FlowContext, ref: str) -> dict | None:
+    """The order named `ref`; a refund's reference ("#1001-R1") names its order, whose attempt
+    credits it."""
     found = await ctx.source.find_order(ref)
+    if found is None and (refund := split_reference(ref)) is not None:
+        found = await ctx.source.find_order(refund[0])
     if found is None and not await _history_reaches(ctx, None):
         raise EngineError(
             "SHOPIFY_READ_ALL_ORDERS_MISSING",
@@ -180,7 +186,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
         try:
             await _store(ctx, entity, order, updated, raw, changed or ctx.force, edited, writes)
         except Exception as exc:  # every record ends synced or in error with a code, never silent
-            code, message = _code_and_message(exc)
+            code, message = code_and_message(exc)
             _failed(ctx, writes, entity, ref, code, message, raw_source=raw, source_updated_at=updated)
             return Outcome.FAILED
         ctx.streak.success()
@@ -193,17 +199,7 @@ async def process(ctx: FlowContext, order: dict) -> Outcome:
 def _failed(
     ctx: FlowContext, w: Writes, entity: Any, ref: str, code: str, message: str, **changes: Any
 ) -> None:
-    """End the attempt in error: the code, what to do, and (for a transient failure) when it is
-    attempted again by itself."""
-    plan = retry_plan(entity, code)
-    what = hint(code)
-    text = f"Order {ref}: {message}" + (f" — {what}" if what else "")
-    if plan["retry_at"] is not None:
-        text += f" (attempted again automatically at {plan['retry_at']:%H:%M:%S} UTC)"
-    w.entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=text, **plan, **changes)
-    w.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {text}")
-    w.log(LogLevel.ERROR, text, code=code, reference=ref)
-    ctx.streak.failure(code, message)
+    fail(ctx, w, entity, f"Order {ref}", ref, code, message, **changes)
 
 
 async def _malformed(ctx: FlowContext, order: Any, exc: EngineError) -> Outcome:
@@ -266,7 +262,7 @@ async def _store(
         customer_number = await _ensure_customer(ctx, order)
         payload = build_order(ctx, order, customer_number)
         await rec.aflush(w.intent(entity, "create_order"))
-        fortnox_order = await _create_once(
+        fortnox_order = await create_once(
             lambda: target.create_order(payload), lambda: _find_order(ctx, ref), "order", ref, ctx
         )
         doc = str(fortnox_order["DocumentNumber"])
@@ -296,7 +292,7 @@ async def _store(
                 fortnox_order = await target.cancel_order(doc)
                 w.transaction(entity, "cancelled", "synced", f"Cancelled Fortnox order {doc}")
                 notes.append(f"cancelled order {doc}")
-        elif edited and invoice_no:
+        elif edited and invoice_no and _document_changed(ctx, entity.raw_source, order):
             invoice = await target.get_invoice(invoice_no)
             state = "booked" if invoice.get("Booked") else "invoiced"
             _warn(
@@ -325,6 +321,10 @@ async def _store(
     )
     if wants_invoice:
         invoice = await _ensure_invoice(ctx, entity, order, doc, fortnox_order, notes, w)
+    if order.get("refunds"):
+        if invoice is None and (invoice_no := _invoice_number(fortnox_order)) is not None:
+            invoice = await target.get_invoice(invoice_no)  # invoiced by hand, or before invoicing was off
+        notes += await credit_refunds(ctx, entity, order, ref, fortnox_order, invoice)
     w.entity(
         entity,
         status=EntityStatus.SYNCED,
@@ -347,10 +347,17 @@ async def _store(
     )
 
 
-def _code_and_message(exc: Exception) -> tuple[str, str]:
-    if isinstance(exc, PlatformError | EngineError):
-        return exc.code, exc.message
-    return "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}"
+def _document_changed(ctx: FlowContext, stored: str | None, order: dict) -> bool:
+    """Whether Shopify's edit changes the Fortnox order it makes. A refund changes the order (its
+    refunds, financial status and current amounts) but not the sale: it is credited, not warned about."""
+    try:
+        before = build_order(ctx, json.loads(stored or "null"), "")
+    except Exception:
+        return True
+    try:
+        return before != build_order(ctx, order, "")
+    except Exception:
+        return True
 
 
 def _warn(w: Writes, entity: Any, ref: str, code: str, message: str) -> None:
@@ -367,30 +374,6 @@ def _invoice_number(fortnox_order: dict) -> str | None:
 async def _find_order(ctx: FlowContext, ref: str) -> dict | None:
     found = await ctx.target.find_orders_by_reference(ref)
     return await ctx.target.get_order(str(found[0]["DocumentNumber"])) if found else None
-
-
-async def _create_once(
-    create: Callable[[], Awaitable[dict]],
-    find: Callable[[], Awaitable[dict | None]],
-    what: str,
-    ref: str,
-    ctx: FlowContext,
-) -> dict:
-    """Create, and when the answer was lost (the write may have landed) look before trying again."""
-    try:
-        return await create()
-    except PlatformError as exc:
-        if not exc.ambiguous:
-            raise
-        found = await find()
-        if found is not None:
-            await ctx.recorder.ainfo(
-                f"Adopted the Fortnox {what} for {ref} whose creation answer was lost ({exc.code})",
-                code="ADOPTED",
-                reference=ref,
-            )
-            return found
-        return await create()
 
 
 async def _ensure_invoice(
@@ -418,14 +401,7 @@ async def _ensure_invoice(
     else:
         invoice = await target.get_invoice(invoice_no)
     if ctx.settings.invoice.bookkeep and not invoice.get("Booked"):
-        try:
-            invoice = await target.bookkeep_invoice(invoice_no)
-        except PlatformError as exc:
-            if exc.retryable and not exc.ambiguous:
-                raise
-            invoice = await target.get_invoice(invoice_no)
-            if not invoice.get("Booked"):
-                raise
+        invoice = await bookkeep(target, invoice_no)
         w.transaction(entity, "booked", "synced", f"Booked Fortnox invoice {invoice_no}")
         notes.append("booked")
     return invoice
@@ -463,7 +439,7 @@ async def _ensure_customer(ctx: FlowContext, order: dict) -> str:
         try:
             return await _store_customer(ctx, order, entity, sid, email, w)
         except Exception as exc:
-            code, message = _code_and_message(exc)
+            code, message = code_and_message(exc)
             w.entity(entity, status=EntityStatus.ERROR, error_code=code, error_message=f"{ref}: {message}")
             w.transaction(entity, "error", EntityStatus.ERROR, f"{code}: {message}")
             raise
@@ -492,7 +468,7 @@ async def _store_customer(ctx: FlowContext, order: dict, entity: Any, sid: str, 
             fortnox_customer, action = matches[0], "matched"
     if fortnox_customer is None:
         await rec.aflush(w.intent(entity, "create_customer"))
-        fortnox_customer = await _create_once(
+        fortnox_customer = await create_once(
             lambda: target.create_customer(payload), find, "customer", reference_of(order), ctx
         )
     number = str(fortnox_customer["CustomerNumber"])

@@ -61,7 +61,7 @@ def _dec(value: Any, what: str) -> Decimal:
     return number
 
 
-class _Side:
+class MoneySide:
     """Reads amounts on one side of the `*_set` twins: the shop's money or the buyer's."""
 
     def __init__(self, order: dict[str, Any], presentment: bool) -> None:
@@ -98,7 +98,7 @@ def order_amounts(order: dict[str, Any], use_presentment_currency: bool) -> Orde
     shop_currency = str(order.get("currency") or "SEK")
     buyer_currency = str(order.get("presentment_currency") or shop_currency)
     presentment = use_presentment_currency and buyer_currency != shop_currency
-    side = _Side(order, presentment)
+    side = MoneySide(order, presentment)
     rows = []
     for line in order.get("line_items") or []:
         allocated = side.allocated(line)
@@ -115,7 +115,7 @@ def order_amounts(order: dict[str, Any], use_presentment_currency: bool) -> Orde
     paid = side.amount(order, "total_price")
     rate = None
     if presentment:
-        shop_total = _Side(order, False).amount(order, "total_price")
+        shop_total = MoneySide(order, False).amount(order, "total_price")
         if paid <= 0:
             raise EngineError(
                 "FORTNOX_TOTAL_MISMATCH",
@@ -138,7 +138,10 @@ def fortnox_total(rows: list[dict[str, Any]], freight: Decimal, vat_included: bo
     for row in rows:
         gross = Decimal(str(row["Price"])) * Decimal(str(row["DeliveredQuantity"]))
         discount = Decimal(str(row.get("Discount") or 0))
-        off = gross * discount / 100 if row.get("DiscountType") == "PERCENT" else discount
+        if row.get("DiscountType") == "PERCENT":
+            off = gross * discount / 100
+        else:  # an amount off a credited row (negative quantity) turns with the row
+            off = discount if gross >= 0 else -discount
         totals.append((gross - off).quantize(CENT, rounding=ROUND_HALF_UP))
     if vat_included:
         return sum(totals, Decimal(0)) + freight

@@ -528,6 +528,9 @@ class FortnoxClient(PlatformHttpClient):
         writes the order name there; invoice list rows carry no YourOrderNumber)."""
         return await self._find_by_reference("invoices", "Invoices", ref, self.get_invoice)
 
+    async def update_invoice(self, number: str, invoice: dict) -> dict:
+        return await self._update("invoices", number, "Invoice", invoice)
+
     async def bookkeep_invoice(self, number: str) -> dict:
         return await self._action("invoices", number, "bookkeep", "Invoice", safe_to_repeat=True)
 

@@ -426,9 +426,13 @@ class Runner:
         self, ctx: FlowContext, module: ModuleType, task: Task, params: dict, counters: dict[str, int]
     ) -> str:
         ids = [int(i) for i in params.get("entity_ids", [])]
-        counters["total"] = len(ids)
         with Session(self.db) as s:
-            entities = list(s.exec(select(Entity).where(Entity.id.in_(ids))))
+            chosen = list(s.exec(select(Entity).where(Entity.id.in_(ids))))
+            # A refund is credited in its order's attempt: retrying it retries the order, once.
+            parent_ids = {e.parent_id for e in chosen if e.parent_id is not None}
+            parents = {e.id: e for e in s.exec(select(Entity).where(Entity.id.in_(parent_ids)))}
+        entities = list({(p := parents.get(e.parent_id, e)).id: p for e in chosen}.values())
+        counters["total"] = len(entities)
         for entity in entities:
             if self.stopping.is_set():
                 raise StopRequested

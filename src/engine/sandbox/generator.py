@@ -699,6 +699,7 @@ class OrderFactory:
                     "amount": money(-to_shop(amount_cents, cur)),
                     "amount_set": money_set(-amount_cents, cur),
                     "tax_amount": "0.00",
+                    "tax_amount_set": money_set(0, cur),
                     "kind": "refund_discrepancy",
                     "reason": "Refund discrepancy",
                 }

@@ -179,6 +179,8 @@ class Entity(SQLModel, table=True):
     retriever_reference: str  # what the operator types: "#1001"
     storer_reference: str | None = None  # Fortnox DocumentNumber
     children: int = 0
+    # A refund's entity points at its order's: it is credited in the order's attempt, under its lease.
+    parent_id: int | None = Field(default=None, index=True)
     source_updated_at: datetime | None = None
     last_updated: datetime = Field(default_factory=utcnow)
     error_code: str | None = None

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from engine import onboarding
 from engine.store.models import TaskStatus
 from junipeer_tui.context import Action
+from junipeer_tui.screens.entities import ordered_types
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.table import PagedTable, cell
 from junipeer_tui.widgets.util import Every, aware, entity_tab_title, error_text, guarded, report_error, stamp
@@ -229,8 +230,7 @@ class DashboardSection(Section):
         if not counts:
             text = Content.from_markup("[$text-muted]No records yet: the first sync creates them.[/]")
         else:
-            order = ["order", "customer", "article", "stock"]
-            types = sorted(counts, key=lambda t: (order.index(t) if t in order else 99, t))
+            types = ordered_types(counts)
             # As narrow as the names and figures allow: the panel shares 80 columns with the chart.
             width = max(len(entity_tab_title(t)) for t in types)
             lines = [Content.from_markup("[$text-muted]$h[/]", h=f"{'':<{width}} synced error pending")]
