@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from engine import dates
 from engine.connect import ConnectMixin, ensure_flows
 from engine.errors import EngineError
+from engine.flows.order_refunds import split_reference
 from engine.mapping import filters as filters_mod
 from engine.mapping import settings as settings_mod
 from engine.platforms.http import PlatformError
@@ -990,7 +991,22 @@ class Service(ConnectMixin):
             conns = {
                 c.side: c for c in s.exec(select(Connector).where(Connector.integration_id == integration_id))
             }
-        record = await self.pool.get(conns[flow.source_side]).find_order(ref)
+        source = self.pool.get(conns[flow.source_side])
+        refund = split_reference(ref)
+        if refund is not None and (order := await source.find_order(refund[0])) is not None:
+            refunds = order.get("refunds") or []
+            name = order.get("name") or refund[0]
+            if refund[1] > len(refunds):
+                exp.verdict = "NOT_IN_SOURCE"
+                exp.summary = f"Shopify order {name} has {len(refunds)} refund(s), so no refund {ref}"
+            else:
+                exp.verdict = "NOT_YET_LOADED"
+                exp.summary = (
+                    f"{ref} (Shopify refund {refunds[refund[1] - 1].get('id')}) is not credited yet: it is "
+                    f"credited with its order {name} at the next sync, or use Export One {name}"
+                )
+            return exp
+        record = await source.find_order(ref)
         if record is None:
             exp.verdict = "NOT_IN_SOURCE"
             exp.summary = f"{ref} was never seen in Shopify: no order has that name, number or id"

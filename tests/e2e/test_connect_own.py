@@ -120,8 +120,9 @@ def test_a_day_old_shopify_token_is_renewed_during_a_backfill(own: Service) -> N
         shopify = sb.get("stats")["shopify"]
         assert set(shopify["by_status"]) == {"200"}, "renewed before the end, never refused"
         renewals = shopify["by_path"].get("/shopify/admin/oauth/access_token", 0)
-        # Each token renewed before it ran out: at least one renewal per token life the backfill took.
-        assert renewals >= max(2, int(token_lives)), (renewals, token_lives)
+        # Each token renewed before it ran out (no request refused, above), several times over the
+        # backfill. Not one per token life: stretches of Fortnox work (credit invoices) ask Shopify nothing.
+        assert renewals >= 2 and token_lives >= 2, (renewals, token_lives)
         assert renewals < shopify["requests"] / 3, "renewed per token, not per request"
 
         # A token the shop ended early (24 hours passed while the client held it): the 401 renews it.

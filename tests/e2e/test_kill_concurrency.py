@@ -1,7 +1,8 @@
 """Exactly once under SIGKILL while work overlaps: several worker processes share the database, each
 running a scheduled sync beside a pending Export Many of the same orders (two tasks in one process),
 some orders carry no email, and workers are killed at random instants and restarted. In the end
-every order, invoice and customer exists once in the sandbox's Fortnox and no order is lost."""
+every order, invoice, credit invoice and customer exists once in the sandbox's Fortnox and no order or
+refund is lost."""
 
 from __future__ import annotations
 
@@ -77,12 +78,31 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
                 assert entity.error_code, f"{entity.retriever_reference} failed without a code"
             else:
                 assert entity.retriever_reference in in_fortnox
+        # Refunds: each one of a synced order settled, and every credit invoice in Fortnox is exactly
+        # one refund's (duplicates_in_fortnox above found no invoice credited twice).
+        refunds = {
+            e.retriever_reference: e for e in service.entities(iid, entity_type="refund", limit=10_000)
+        }
+        credits = sorted(str(i["DocumentNumber"]) for i in sb.get("fortnox/invoices") if i["Credit"])
+        due = [
+            f"{o['name']}-R{n}"
+            for o in kept
+            if entities.get(o["name"]) is not None and entities[o["name"]].status == "synced"
+            for n in range(1, len(o["refunds"]) + 1)
+        ]
+        assert due and credits, "the shop's refunds were never credited"
+        assert not [label for label in due if label not in refunds], "refunds never attempted"
+        half_done = {k: e.status for k, e in refunds.items() if e.status not in ("synced", "error")}
+        assert not half_done, f"refunds left half-done: {half_done}"
+        assert all(e.error_code for e in refunds.values() if e.status == "error")
+        assert sorted(e.storer_reference for e in refunds.values() if e.storer_reference) == credits
         tasks = service.tasks(iid)
         assert {t.kind for t in tasks} >= {"sync", "export_many"}
         assert all(t.status in ("completed", "stopped") for t in tasks), [(t.id, t.status) for t in tasks]
         print(
             f"{processes} processes, {len(kills)} kills, Fortnox orders at each kill {kills}; "
-            f"final {len(in_fortnox)}, duplicates 0, lost 0"
+            f"final {len(in_fortnox)}, credit invoices {len(credits)} for {len(refunds)} refunds, "
+            "duplicates 0, lost 0"
         )
     finally:
         sb.http.close()

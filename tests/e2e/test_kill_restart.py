@@ -86,8 +86,13 @@ def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) ->
         per_ref = Counter(o["YourOrderNumber"] for o in fortnox_orders)
         duplicates = {ref: n for ref, n in per_ref.items() if n > 1}
         assert not duplicates, f"orders created twice in Fortnox: {duplicates}"
-        invoices = Counter(i["ExternalInvoiceReference1"] for i in control.get("fortnox/invoices").json())
+        every_invoice = control.get("fortnox/invoices").json()
+        invoices = Counter(i["ExternalInvoiceReference1"] for i in every_invoice if not i["Credit"])
         assert max(invoices.values()) == 1, "an order was invoiced twice"
+        credits = [i for i in every_invoice if i["Credit"]]
+        assert credits, "the shop's refunds were never credited"
+        assert max(Counter(i["CreditInvoiceReference"] for i in credits).values()) == 1, "credited twice"
+        assert max(Counter(i["ExternalInvoiceReference2"] for i in credits).values()) == 1, "a refund twice"
         # By the Shopify customer the engine wrote into ExternalReference: a buyer whose data Shopify
         # withholds has no email to tell customers apart.
         customers = Counter(c["ExternalReference"] for c in control.get("fortnox/customers").json())
@@ -106,7 +111,12 @@ def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) ->
             else:
                 assert per_ref[order["name"]] == 1
         assert {e.status for e in entities.values()} <= {"synced", "error"}
-        print(f"Fortnox orders after each kill: {progress[1:]}; final {len(fortnox_orders)}")
+        refunds = service.entities(iid, entity_type="refund", limit=10_000)
+        assert {e.status for e in refunds} <= {"synced", "error"}, "a refund left half-done"
+        print(
+            f"Fortnox orders after each kill: {progress[1:]}; final {len(fortnox_orders)}, "
+            f"credit invoices {len(credits)}"
+        )
     finally:
         control.close()
         sandbox.stop()

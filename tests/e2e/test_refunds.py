@@ -51,13 +51,18 @@ def test_a_refund_after_the_sync_becomes_one_credit_invoice_of_what_was_given_ba
     order, order_entity, invoice = _invoiced_order(service, sb, iid)
     line = order["line_items"][0]
     refund = _refund(sb, order, line_items=[{"line_item_id": line["id"], "quantity": 1}], note="Too small")
+    label = f"{order['name']}-R1"
+    waiting = asyncio.run(service.explain(iid, label))
+    assert (
+        waiting.verdict == "NOT_YET_LOADED" and f"credited with its order {order['name']}" in waiting.summary
+    )
+    assert asyncio.run(service.explain(iid, f"{order['name']}-R2")).verdict == "NOT_IN_SOURCE"
     sync(service)
 
     [credit] = _credits_of(sb, invoice["DocumentNumber"])
     assert Decimal(str(credit["Total"])) == -_given_back(refund)  # to the öre, in the shop's kronor
     assert credit["Booked"] and credit["ExternalInvoiceReference2"] == f"Refund {refund['id']}"
     assert [r["DeliveredQuantity"] for r in credit["InvoiceRows"]] == [-1]
-    label = f"{order['name']}-R1"
     [entity] = service.entities(iid, entity_type="refund", ref=label)
     assert (entity.status, entity.storer_reference) == ("synced", str(credit["DocumentNumber"]))
     assert entity.parent_id == order_entity.id
@@ -134,7 +139,8 @@ def test_a_lost_credit_answer_is_adopted_not_credited_again(connected) -> None:
     assert duplicates_in_fortnox(sb) == {}
 
 
-def test_a_credit_made_just_before_a_crash_is_adopted_and_rewritten(connected) -> None:
+def test_a_credit_made_just_before_a_crash_is_adopted_and_rewritten(connected, monkeypatch) -> None:
+    monkeypatch.setenv("JUNIPEER_RETRY_SECONDS", "0.2")  # the automatic attempts run out at once
     service, sb, iid = connected
     sync(service)
     order, _, invoice = _invoiced_order(service, sb, iid)

@@ -88,7 +88,7 @@ async def credit_refunds(
     return notes
 
 
-def _settled(w: Writes, entity: Any, refund: dict, label: str, target: str | None, raw_target: Any) -> None:
+def _settled(w: Writes, entity: Any, refund: dict, target: str | None, raw_target: Any) -> None:
     w.entity(
         entity,
         status=EntityStatus.SYNCED,
@@ -118,17 +118,17 @@ async def _credit(
     linked = await rec.areference(ENTITY, rid)
     if linked is not None:  # credited before, or credited by hand and linked under References
         if entity.status != EntityStatus.SYNCED or entity.storer_reference != linked.target_id:
-            _settled(w, entity, refund, label, linked.target_id, {"CreditInvoice": linked.target_id})
+            _settled(w, entity, refund, linked.target_id, {"CreditInvoice": linked.target_id})
             w.transaction(entity, "linked", EntityStatus.SYNCED, f"Fortnox credit invoice {linked.target_id}")
         return None
     amounts = refund_amounts(order, refund, ctx.settings.order.use_presentment_currency)
     if amounts.total == 0:
-        _settled(w, entity, refund, label, None, None)
+        _settled(w, entity, refund, None, None)
         w.transaction(entity, "nothing to credit", EntityStatus.SYNCED, "The refund gave no money back")
         return None
     if invoice is None:
         if fortnox_order.get("Cancelled"):
-            _settled(w, entity, refund, label, None, None)
+            _settled(w, entity, refund, None, None)
             message = (
                 f"Fortnox order {fortnox_order.get('DocumentNumber')} is cancelled and was never invoiced"
             )
@@ -205,7 +205,7 @@ async def _credit(
         w.transaction(entity, "booked", EntityStatus.PENDING, f"Booked credit invoice {credit_no}")
         booked = ", booked"
     w.reference(ENTITY, rid, credit_no, label)
-    _settled(w, entity, refund, label, credit_no, credit)
+    _settled(w, entity, refund, credit_no, credit)
     w.transaction(
         entity,
         "synced",

@@ -140,6 +140,12 @@ def _check_shape(order: Any) -> None:
                     float(line.get(number) or 0)
                 except (TypeError, ValueError):
                     raise bad(f"{number} {line.get(number)!r} in {field} is not a number") from None
+    refunds = order.get("refunds")
+    if refunds is not None and not isinstance(refunds, list):
+        raise bad("refunds is not a list")
+    for refund in refunds or []:
+        if not isinstance(refund, dict) or not str(refund.get("id") or "").isdigit():
+            raise bad("a refund is not an object with a numeric id")
     for field in ("customer", "billing_address", "shipping_address"):
         value = order.get(field)
         if value is not None and not isinstance(value, dict):

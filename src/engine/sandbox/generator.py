@@ -370,6 +370,8 @@ class OrderFactory:
         self.next_aux_id = 27_100_000_000
         # Its own stream, so redacting some orders leaves every other draw of the data set as it was.
         self.withheld_rng = random.Random("withheld")
+        # Which shape a partial refund takes; a stream of its own, so the rest of the shop stays as it was.
+        self.refund_rng = random.Random("refunds")
 
     def aux_id(self) -> int:
         self.next_aux_id += 1
@@ -610,7 +612,14 @@ class OrderFactory:
                 )
             else:
                 first = line_items[0]
-                self.add_refund(record, refund_ts, [(first["id"], 1)], False, None)
+                shape = self.refund_rng.random()
+                if shape < 0.2:  # a goodwill amount, as an order adjustment without lines
+                    goodwill = max(100, pair(order, "total_price")[1] // 10)
+                    self.add_refund(record, refund_ts, [], False, goodwill, "Goodwill")
+                elif shape < 0.4:  # a returned item and its shipping
+                    self.add_refund(record, refund_ts, [(first["id"], 1)], True, None, "Returned")
+                else:
+                    self.add_refund(record, refund_ts, [(first["id"], 1)], False, None)
                 if refunded_cents(order) >= pair(order, "total_price")[1]:
                     order["financial_status"] = "refunded"
             record.updated_ts = max(record.updated_ts, refund_ts)
@@ -689,23 +698,25 @@ class OrderFactory:
                     "reason": "Shipping refund",
                 }
             )
-        if amount_cents is not None and not lines:
+        if amount_cents is not None and amount_cents != total:
+            # What went back differs from what the lines and shipping are worth (a goodwill amount
+            # without lines, a restocking fee kept): Shopify balances the two with a discrepancy,
+            # positive when less went back.
+            kept = total - amount_cents
             total = amount_cents
             adjustments.append(
                 {
                     "id": self.aux_id(),
                     "order_id": record.id,
                     "refund_id": refund_id,
-                    "amount": money(-to_shop(amount_cents, cur)),
-                    "amount_set": money_set(-amount_cents, cur),
+                    "amount": money(to_shop(kept, cur)),
+                    "amount_set": money_set(kept, cur),
                     "tax_amount": "0.00",
                     "tax_amount_set": money_set(0, cur),
                     "kind": "refund_discrepancy",
                     "reason": "Refund discrepancy",
                 }
             )
-        elif amount_cents is not None:
-            total = amount_cents
         created = iso(ts)
         refund = {
             "id": refund_id,
@@ -832,6 +843,7 @@ def generate(seed: int, orders: int, now: float) -> GeneratedData:
     customer_country: dict[int, str] = {}
     factory = OrderFactory(rng, variants, customers, customer_country, random.Random(f"{seed}:discounts"))
     factory.withheld_rng = random.Random(f"{seed}:withheld")
+    factory.refund_rng = random.Random(f"{seed}:refunds")
     country_pairs = tuple((c.code, c.weight) for c in COUNTRIES.values())
     used_emails: set[str] = set()
     for i in range(max(1, orders // 3)):
