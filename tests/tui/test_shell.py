@@ -40,7 +40,7 @@ NARROW_MUST_SHOW = {
     ],
     "references": [
         r"Source label +Source id +Target id +Updated",
-        r"#1027 +5100000459 +26 +2026-11-24 10:06",
+        r"#1027 +5100000459 +26 +2026-11-24 10:0\d",
     ],
     "configure": [
         r"Settings +Connectors +Scheduling +Webhooks +General",

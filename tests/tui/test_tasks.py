@@ -64,4 +64,4 @@ async def test_status_filter_and_detail(console_ctx) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, TaskDetailScreen)
-        assert app.screen.query_one("#task-logs").row_count == 30
+        assert app.screen.query_one("#task-logs").row_count == 40  # the sync's lines, refunds' included

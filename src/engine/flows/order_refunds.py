@@ -102,6 +102,17 @@ def _settled(w: Writes, entity: Any, refund: dict, target: str | None, raw_targe
     )
 
 
+def _nothing(w: Writes, entity: Any, refund: dict, label: str, why: str) -> None:
+    _settled(w, entity, refund, None, None)
+    w.transaction(entity, "nothing to credit", EntityStatus.SYNCED, why[0].upper() + why[1:])
+    w.log(
+        LogLevel.INFO,
+        f"Refund {label}: nothing to credit, {why}",
+        code="NOTHING_TO_CREDIT",
+        reference=label,
+    )
+
+
 async def _credit(
     ctx: FlowContext,
     entity: Any,
@@ -121,19 +132,17 @@ async def _credit(
             _settled(w, entity, refund, linked.target_id, {"CreditInvoice": linked.target_id})
             w.transaction(entity, "linked", EntityStatus.SYNCED, f"Fortnox credit invoice {linked.target_id}")
         return None
+    if entity.status == EntityStatus.SYNCED:  # settled before with nothing to credit
+        return None
     amounts = refund_amounts(order, refund, ctx.settings.order.use_presentment_currency)
     if amounts.total == 0:
-        _settled(w, entity, refund, None, None)
-        w.transaction(entity, "nothing to credit", EntityStatus.SYNCED, "The refund gave no money back")
-        return None
+        return _nothing(w, entity, refund, label, "the refund gave no money back")
     if invoice is None:
         if fortnox_order.get("Cancelled"):
-            _settled(w, entity, refund, None, None)
-            message = (
-                f"Fortnox order {fortnox_order.get('DocumentNumber')} is cancelled and was never invoiced"
+            doc = fortnox_order.get("DocumentNumber")
+            return _nothing(
+                w, entity, refund, label, f"Fortnox order {doc} is cancelled and was never invoiced"
             )
-            w.transaction(entity, "nothing to credit", EntityStatus.SYNCED, message)
-            return None
         raise EngineError(
             "REFUND_WAITING_FOR_INVOICE",
             f"Fortnox order {fortnox_order.get('DocumentNumber')} is not invoiced: nothing to credit yet",

@@ -41,12 +41,10 @@ def get(db: Engine, flow_id: int) -> TimeHistory:
 
 
 # The exclusion date is a day in the shop's own time zone, which can be up to 14 hours ahead of UTC: the
-# window starts at the earliest midnight of that day anywhere, and each order's own created date decides.
-EARLIEST_MIDNIGHT = timedelta(hours=14)
-
-
+# window starts at midnight UTC the day before (whole UTC days stay the chunks the operator sees), which
+# covers that day's earliest midnight anywhere; each order's own created date decides.
 def exclusion_start(exclusion: date | None) -> datetime | None:
-    return datetime.combine(exclusion, time.min, tzinfo=UTC) - EARLIEST_MIDNIGHT if exclusion else None
+    return datetime.combine(exclusion - timedelta(days=1), time.min, tzinfo=UTC) if exclusion else None
 
 
 def plan(db: Engine, flow_id: int, exclusion: date | None, run_start: datetime) -> Window:

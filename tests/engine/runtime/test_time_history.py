@@ -11,9 +11,9 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 def test_first_run_starts_at_the_exclusion_date(db) -> None:
     window = th.plan(db, 1, date(2026, 11, 1), NOW)
-    # midnight of November 1st in the time zone furthest ahead (UTC+14), so a Stockholm shop's orders of
-    # 00:30 local time that day are loaded
-    assert window.start == datetime(2026, 10, 31, 10, tzinfo=UTC) and window.end == NOW
+    # from the day before in UTC, which holds November 1st's first hours in every time zone ahead of UTC
+    # (a Stockholm shop's orders of 00:30 local time that day)
+    assert window.start == datetime(2026, 10, 31, tzinfo=UTC) and window.end == NOW
     assert len(th.chunks(window)) == 25
 
 
@@ -23,7 +23,7 @@ def test_next_run_starts_at_last_loaded_minus_lookback_but_never_before_exclusio
     assert window.start == NOW - timedelta(hours=1, seconds=300)
     # the exclusion date is a hard floor even when Time History is older
     th.move_back(db, 1, datetime(2026, 10, 1, tzinfo=UTC))
-    assert th.plan(db, 1, date(2026, 11, 1), NOW).start == datetime(2026, 10, 31, 10, tzinfo=UTC)
+    assert th.plan(db, 1, date(2026, 11, 1), NOW).start == datetime(2026, 10, 31, tzinfo=UTC)
 
 
 def test_interrupted_backfill_resumes_its_gaps(db) -> None:
