@@ -4,6 +4,7 @@ One Shopify order becomes one Fortnox order (customer matched or created first);
 invoiced, and booked when Invoice Settings says so. Later updates reach Fortnox while the order is
 not invoiced; after that they are logged as warnings. Cancelled orders are cancelled in Fortnox
 unless invoiced. Flow filters gate creation only: once an order is in Fortnox, its later changes follow.
+The order's refunds are credited in the same attempt, after its invoice (engine.flows.order_refunds).
 
 Books balance: the Fortnox order must total what the buyer paid in Shopify, to the öre, checked
 before sending and read back before invoicing (engine.mapping.amounts); otherwise the record ends in
