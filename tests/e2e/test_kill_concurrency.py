@@ -95,7 +95,9 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
         half_done = {k: e.status for k, e in refunds.items() if e.status not in ("synced", "error")}
         assert not half_done, f"refunds left half-done: {half_done}"
         assert all(e.error_code for e in refunds.values() if e.status == "error")
-        assert sorted(e.storer_reference for e in refunds.values() if e.storer_reference) == credits
+        credited = sorted(e.storer_reference for e in refunds.values() if e.storer_reference)
+        failed = {k: (e.error_code, e.error_message) for k, e in refunds.items() if e.status == "error"}
+        assert credited == credits, (set(credits) ^ set(credited), failed)
         tasks = service.tasks(iid)
         assert {t.kind for t in tasks} >= {"sync", "export_many"}
         assert all(t.status in ("completed", "stopped") for t in tasks), [(t.id, t.status) for t in tasks]

@@ -11,7 +11,7 @@ from engine.store.models import Entity
 from tests.e2e.conftest import Sandbox, duplicates_in_fortnox, sync
 
 
-def _invoiced_order(service: Any, sb: Sandbox, iid: int) -> tuple[dict, Entity, dict]:
+def _invoiced_order(service: Any, sb: Sandbox, iid: int, lines: int = 1) -> tuple[dict, Entity, dict]:
     """A paid order of the generated shop, synced and invoiced in kronor, with no refund yet."""
     shop = {o["name"]: o for o in sb.get("shopify/orders")}
     invoices = {i["ExternalInvoiceReference1"]: i for i in sb.get("fortnox/invoices") if not i["Credit"]}
@@ -23,6 +23,7 @@ def _invoiced_order(service: Any, sb: Sandbox, iid: int) -> tuple[dict, Entity, 
             in_kronor
             and order["financial_status"] == "paid"
             and not order["refunds"]
+            and len(order["line_items"]) >= lines
             and entity.retriever_reference in invoices
         ):
             return order, entity, invoices[entity.retriever_reference]
@@ -166,6 +167,36 @@ def test_a_credit_made_just_before_a_crash_is_adopted_and_rewritten(connected, m
     assert entity.status == "synced", entity.error_message
     assert Decimal(str(credit["Total"])) == -_given_back(refund)  # rewritten from the full copy
     assert credit["ExternalInvoiceReference2"] == f"Refund {refund['id']}" and credit["Booked"]
+    assert duplicates_in_fortnox(sb) == {}
+
+
+def test_a_credit_rewritten_by_an_attempt_that_stopped_before_booking_is_booked_as_it_is(
+    connected, monkeypatch
+) -> None:
+    """The kill test found it: an attempt rewrote the credit (rows of the refund only, stamped) and was
+    killed before it booked and recorded it; the next attempt must not rewrite it from the full copy
+    it no longer is."""
+    monkeypatch.setenv("JUNIPEER_RETRY_SECONDS", "0.2")
+    service, sb, iid = connected
+    sync(service)
+    order, _, invoice = _invoiced_order(service, sb, iid, lines=2)
+    refund = _refund(sb, order, line_items=[{"line_item_id": order["line_items"][0]["id"], "quantity": 1}])
+    sb.post("faults", {"platform": "fortnox", "error_5xx": 1.0, "method": "PUT", "path": "/bookkeep"})
+    try:
+        sync(service)
+    finally:
+        sb.http.delete("faults").raise_for_status()
+    [credit] = _credits_of(sb, invoice["DocumentNumber"])
+    assert credit["ExternalInvoiceReference2"] == f"Refund {refund['id']}" and not credit["Booked"]
+    assert len(credit["InvoiceRows"]) == 1  # rewritten: no longer the copy of the invoice's rows
+    [entity] = service.entities(iid, entity_type="refund", ref=f"{order['name']}-R1")
+    assert entity.status == "error" and entity.error_code != "REFUND_AMOUNT_MISMATCH", entity.error_message
+
+    asyncio.run(service.run_now(service.retry_entity(entity.id)))
+    [entity] = service.entities(iid, entity_type="refund", ref=f"{order['name']}-R1")
+    [credit] = _credits_of(sb, invoice["DocumentNumber"])
+    assert entity.status == "synced", entity.error_message
+    assert credit["Booked"] and Decimal(str(credit["Total"])) == -_given_back(refund)
     assert duplicates_in_fortnox(sb) == {}
 
 

@@ -192,7 +192,9 @@ async def _credit(
         if stamped != mine:
             found = f"Found credit invoice {credit_no} of an interrupted attempt"
             w.transaction(entity, "adopted", EntityStatus.PENDING, found)
-    if not credit.get("Booked"):
+    # The stamp goes in the same write as the rows: a stamped credit is rewritten already (by an
+    # attempt that stopped before it recorded so), and its rows are no longer the full copy.
+    if not credit.get("Booked") and str(credit.get(STAMP_FIELD) or "") != mine:
         line_count = len(order.get("line_items") or [])
         rows, freight = credit_rows(credit, amounts, line_count)
         predicted = predicted_total(
