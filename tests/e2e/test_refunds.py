@@ -135,6 +135,8 @@ def test_a_lost_credit_answer_is_adopted_not_credited_again(connected) -> None:
     [credit] = _credits_of(sb, invoice["DocumentNumber"])
     [entity] = service.entities(iid, entity_type="refund", ref=f"{order['name']}-R1")
     assert entity.status == "synced", entity.error_message
+    # the answer was lost indeed, and the credit found instead of made again
+    assert any(log.code == "ADOPTED" for log in service.logs(iid, ref=f"{order['name']}-R1", limit=20))
     assert Decimal(str(credit["Total"])) == -_given_back(refund)
     assert credit["ExternalInvoiceReference2"] == f"Refund {refund['id']}" and credit["Booked"]
     assert duplicates_in_fortnox(sb) == {}
