@@ -42,6 +42,20 @@ def _refund(sb: Sandbox, order: dict, **body: Any) -> dict:
     return sb.post(f"shopify/orders/{order['id']}/refunds", body)
 
 
+def _refund_one_unit(sb: Sandbox, order: dict) -> dict:
+    """A refund of one unit of the order's first line."""
+    return _refund(sb, order, line_items=[{"line_item_id": order["line_items"][0]["id"], "quantity": 1}])
+
+
+def _sync_under(service: Any, sb: Sandbox, fault: dict) -> None:
+    """One sync while Fortnox suffers `fault`, cleared afterwards whatever happens."""
+    sb.post("faults", {"platform": "fortnox", **fault})
+    try:
+        sync(service)
+    finally:
+        sb.http.delete("faults").raise_for_status()
+
+
 def _given_back(refund: dict) -> Decimal:
     return sum((Decimal(t["amount"]) for t in refund["transactions"]), Decimal(0))
 
@@ -86,7 +100,7 @@ def test_a_second_refund_of_one_invoice_needs_a_person_and_a_link_settles_it(con
     service, sb, iid = connected
     sync(service)
     order, _, invoice = _invoiced_order(service, sb, iid)
-    _refund(sb, order, line_items=[{"line_item_id": order["line_items"][0]["id"], "quantity": 1}])
+    _refund_one_unit(sb, order)
     sync(service)
     later = _refund(sb, order, amount="10.00", note="Goodwill")
     sync(service)
@@ -125,13 +139,9 @@ def test_a_lost_credit_answer_is_adopted_not_credited_again(connected) -> None:
     service, sb, iid = connected
     sync(service)
     order, _, invoice = _invoiced_order(service, sb, iid)
-    refund = _refund(sb, order, line_items=[{"line_item_id": order["line_items"][0]["id"], "quantity": 1}])
+    refund = _refund_one_unit(sb, order)
     # Fortnox makes the credit invoice, and the connection drops before its answer arrives.
-    sb.post("faults", {"platform": "fortnox", "drop": 1.0, "method": "PUT", "path": "/credit"})
-    try:
-        sync(service)
-    finally:
-        sb.http.delete("faults").raise_for_status()
+    _sync_under(service, sb, {"drop": 1.0, "method": "PUT", "path": "/credit"})
     [credit] = _credits_of(sb, invoice["DocumentNumber"])
     [entity] = service.entities(iid, entity_type="refund", ref=f"{order['name']}-R1")
     assert entity.status == "synced", entity.error_message
@@ -147,15 +157,11 @@ def test_a_credit_made_just_before_a_crash_is_adopted_and_rewritten(connected, m
     service, sb, iid = connected
     sync(service)
     order, _, invoice = _invoiced_order(service, sb, iid)
-    refund = _refund(sb, order, line_items=[{"line_item_id": order["line_items"][0]["id"], "quantity": 1}])
+    refund = _refund_one_unit(sb, order)
     # The attempt announces the credit (its store intent) and Fortnox fails: the refund waits for an
     # automatic retry. Suppose Fortnox had in fact made the full credit copy before it failed, as an
     # attempt killed between the credit and its rewrite leaves it.
-    sb.post("faults", {"platform": "fortnox", "error_5xx": 1.0, "method": "PUT", "path": "/credit"})
-    try:
-        sync(service)
-    finally:
-        sb.http.delete("faults").raise_for_status()
+    _sync_under(service, sb, {"error_5xx": 1.0, "method": "PUT", "path": "/credit"})
     label = f"{order['name']}-R1"
     [entity] = service.entities(iid, entity_type="refund", ref=label)
     assert entity.status == "error" and entity.store_intent == "create_credit"
@@ -182,12 +188,8 @@ def test_a_credit_rewritten_by_an_attempt_that_stopped_before_booking_is_booked_
     service, sb, iid = connected
     sync(service)
     order, _, invoice = _invoiced_order(service, sb, iid, lines=2)
-    refund = _refund(sb, order, line_items=[{"line_item_id": order["line_items"][0]["id"], "quantity": 1}])
-    sb.post("faults", {"platform": "fortnox", "error_5xx": 1.0, "method": "PUT", "path": "/bookkeep"})
-    try:
-        sync(service)
-    finally:
-        sb.http.delete("faults").raise_for_status()
+    refund = _refund_one_unit(sb, order)
+    _sync_under(service, sb, {"error_5xx": 1.0, "method": "PUT", "path": "/bookkeep"})
     [credit] = _credits_of(sb, invoice["DocumentNumber"])
     assert credit["ExternalInvoiceReference2"] == f"Refund {refund['id']}" and not credit["Booked"]
     assert len(credit["InvoiceRows"]) == 1  # rewritten: no longer the copy of the invoice's rows

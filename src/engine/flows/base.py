@@ -97,3 +97,9 @@ async def bookkeep(target: Any, number: str) -> dict:
         if not invoice.get("Booked"):
             raise
         return invoice
+
+
+def document_number(value: Any) -> str | None:
+    """A Fortnox reference to another document (InvoiceReference, CreditInvoiceReference), or None
+    where Fortnox says "none" with null, "" or 0."""
+    return str(value) if value not in (None, "", "0", 0) else None

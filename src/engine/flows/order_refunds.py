@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.errors import EngineError
-from engine.flows.base import FlowContext, bookkeep, code_and_message, create_once, fail
+from engine.flows.base import FlowContext, bookkeep, code_and_message, create_once, document_number, fail
 from engine.mapping.credit import check_credit_total, credit_rows, predicted_total, refund_amounts
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED
@@ -48,10 +48,6 @@ def split_reference(ref: str) -> tuple[str, int] | None:
 
 def stamp(refund_id: str) -> str:
     return f"Refund {refund_id}"
-
-
-def _number(value: Any) -> str | None:
-    return str(value) if value not in (None, "", "0", 0) else None
 
 
 async def credit_refunds(
@@ -151,10 +147,10 @@ async def _credit(
     mine = stamp(rid)
 
     async def made_credit() -> dict | None:
-        number = _number((await target.get_invoice(invoice_no)).get("CreditInvoiceReference"))
+        number = document_number((await target.get_invoice(invoice_no)).get("CreditInvoiceReference"))
         return await target.get_invoice(number) if number else None
 
-    credit_no = _number(invoice.get("CreditInvoiceReference"))
+    credit_no = document_number(invoice.get("CreditInvoiceReference"))
     credit: dict | None = None
     if credit_no is None:
         await rec.aflush(w.intent(entity, "create_credit"))
@@ -167,7 +163,7 @@ async def _credit(
             # (by a person, or by an attempt this one could not know of): look at that credit.
             if exc.retryable and not exc.ambiguous:
                 raise
-            credit_no = _number((await target.get_invoice(invoice_no)).get("CreditInvoiceReference"))
+            credit_no = document_number((await target.get_invoice(invoice_no)).get("CreditInvoiceReference"))
             if credit_no is None:
                 raise
         else:

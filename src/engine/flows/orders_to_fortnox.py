@@ -24,7 +24,15 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import EngineError, hint
-from engine.flows.base import FlowContext, Outcome, bookkeep, code_and_message, create_once, fail
+from engine.flows.base import (
+    FlowContext,
+    Outcome,
+    bookkeep,
+    code_and_message,
+    create_once,
+    document_number,
+    fail,
+)
 from engine.flows.order_refunds import credit_refunds, split_reference
 from engine.mapping.amounts import check_total, fortnox_total, order_amounts
 from engine.mapping.countries import fortnox_country, fortnox_country_code
@@ -374,8 +382,7 @@ def _warn(w: Writes, entity: Any, ref: str, code: str, message: str) -> None:
 
 
 def _invoice_number(fortnox_order: dict) -> str | None:
-    value = fortnox_order.get("InvoiceReference")
-    return str(value) if value not in (None, "", "0", 0) else None
+    return document_number(fortnox_order.get("InvoiceReference"))
 
 
 async def _find_order(ctx: FlowContext, ref: str) -> dict | None:
