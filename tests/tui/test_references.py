@@ -37,11 +37,15 @@ def test_delete_reference_confirm_snapshot(console_ctx, snap_compare) -> None:
 
 
 async def _form_done(pilot, form: ReferenceForm) -> None:
-    """The lookup runs in a worker: wait until the form closed or shows its answer."""
-    await wait_until(
-        pilot,
-        lambda: not form.is_attached or str(form.query_one("#ref-error", Static).render()),
-    )
+    """The lookup runs in a worker: wait until the form closed or shows its answer. A dismissed
+    form stays attached for a moment while its children are removed, so the error line may be
+    gone before the form is."""
+
+    def done() -> bool:
+        errors = form.query("#ref-error") if form.is_attached else []
+        return not errors or bool(str(errors[0].render()))
+
+    await wait_until(pilot, done)
     await settle(pilot)
 
 
