@@ -199,6 +199,36 @@ class ConnectMixin:
     def connection_names(self, connector: Connector) -> list[str]:
         return sorted({connector.connection_name, *((connector.options or {}).get(SAVED) or {})})
 
+    def remove_connection(self, integration_id: int, platform: str, connection: str) -> Connector:
+        """Forget a saved credential set (Manage Connections > remove): its secret leaves the secret
+        store. The one in use can't be removed: syncing would stop with no credentials at all, so
+        the operator switches to another first."""
+        connection = connection.strip()
+        with self.session() as s:
+            conn = s.exec(
+                select(Connector).where(
+                    Connector.integration_id == integration_id, Connector.side == SIDES[platform]
+                )
+            ).first()
+            if conn is not None and conn.connection_name == connection:
+                raise EngineError(
+                    "CONNECTION_IN_USE",
+                    f"{platform.title()} is using the connection {connection!r}: switch to another one "
+                    "before removing it",
+                )
+            saved = dict(((conn.options or {}) if conn else {}).get(SAVED) or {})
+            gone = saved.pop(connection, None)
+            if conn is None or gone is None:
+                raise EngineError(
+                    "NO_CONNECTION", f"{platform.title()} has no saved connection named {connection!r}"
+                )
+            conn.options = {**(conn.options or {}), SAVED: saved}
+            s.add(conn)
+            s.commit()
+            s.refresh(conn)
+        self.secrets.delete(gone["credential_ref"])
+        return conn
+
     async def use_connection(self, integration_id: int, platform: str, connection: str) -> ConnectResult:
         """Switch a connector to a connection saved earlier, and test it."""
         with self.session() as s:

@@ -37,6 +37,9 @@ HINTS: dict[str, str] = {
     "Retry. A Fortnox order already made stays uninvoiced until its total matches.",
     "FORTNOX_ROW_LIMIT": "Fortnox accepts at most 500 rows per document; split the order.",
     "CREDENTIALS_MISSING": "Add the credentials in Configure > Connectors.",
+    "CONNECTION_IN_USE": "Switch the connector to another connection (Configure > Connectors, or connect "
+    "with --connection NAME), then remove this one.",
+    "NO_CONNECTION": "List the saved connections in Configure > Connectors (the connection dropdown).",
     "AUTH_FAILED": "Reconnect the connector in Configure > Connectors.",
     "FORTNOX_SCOPE_MISSING": "Connect Fortnox again (`junipeer connect fortnox`) and approve the scope "
     "the message names.",

@@ -805,6 +805,31 @@ def connect_stripe(
     _connected(obj, result, as_json)
 
 
+@connect.command("remove")
+@click.argument("platform", type=click.Choice(["shopify", "fortnox", "stripe"]))
+@click.option("--connection", required=True, help="The saved credential set to forget.")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+@click.pass_obj
+@handled
+def connect_remove(obj: Ctx, platform: str, connection: str, yes: bool) -> None:
+    """Forget a saved connection of PLATFORM and delete its credentials from the secret store.
+    The connection in use can't be removed: switch to another first."""
+    svc, iid = obj.service, obj.integration_id()
+    if not yes:
+        if not sys.stdin.isatty():
+            fail(
+                "CONFIRMATION_NEEDED",
+                f"removing deletes the {platform} connection {connection!r} and its credentials",
+                "add --yes to remove it without a terminal to confirm on",
+            )
+        click.confirm(f"Remove the {platform} connection {connection!r} and its credentials?", abort=True)
+    conn = svc.remove_connection(iid, platform, connection)
+    left = ", ".join(svc.connection_names(conn))
+    click.echo(
+        f"Removed the {platform} connection {connection!r}; left: {left} (in use: {conn.connection_name})"
+    )
+
+
 def _task_row(t: Any) -> dict[str, Any]:
     duration = (t.finished_at - t.started_at).total_seconds() if t.finished_at and t.started_at else None
     return {

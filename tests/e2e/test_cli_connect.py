@@ -227,3 +227,25 @@ def test_connect_fortnox_receives_the_redirect_on_loopback(sb: Sandbox, env: dic
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Connected (signed in)" in out
+
+
+def test_connect_remove_forgets_a_saved_connection_never_the_one_in_use(
+    sb: Sandbox, env: dict[str, str]
+) -> None:
+    shop = sb.info["shopify"]
+    assert junipeer("integrations", "create", "Mine", env=env).returncode == 0
+    for name in ("test", "production"):
+        made = junipeer(
+            "connect", "shopify", "--shop", shop["shop_domain"], "--access-token", shop["access_token"],
+            "--base-url", shop["base_url"], "--connection", name, env=env,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    in_use = junipeer("connect", "remove", "shopify", "--connection", "production", "--yes", env=env)
+    assert in_use.returncode == 1 and "CONNECTION_IN_USE" in in_use.stderr
+    unasked = junipeer("connect", "remove", "shopify", "--connection", "test", env=env, stdin="")
+    assert unasked.returncode == 1 and "CONFIRMATION_NEEDED" in unasked.stderr
+    removed = junipeer("connect", "remove", "shopify", "--connection", "test", "--yes", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert "left: production (in use: production)" in removed.stdout
+    again = junipeer("connect", "shopify", "--connection", "test", env=env)
+    assert again.returncode == 1 and "NO_CONNECTION" in again.stderr

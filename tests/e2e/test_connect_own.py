@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from engine.errors import EngineError
 from engine.platforms import fortnox_oauth
 from engine.platforms.http import PlatformError
 from engine.runtime.scheduler import Scheduler
@@ -251,6 +252,16 @@ def test_several_connections_per_connector(own: Service) -> None:
         assert len(own.connectors(iid)) == 1
         with pytest.raises(Exception, match="NO_CONNECTION"):
             asyncio.run(own.use_connection(iid, "shopify", "staging"))
+        # Removing: never the one in use; a saved one goes with its credentials.
+        with pytest.raises(EngineError, match="switch to another one") as in_use:
+            own.remove_connection(iid, "shopify", "test")
+        assert in_use.value.code == "CONNECTION_IN_USE"
+        after = own.remove_connection(iid, "shopify", "production")
+        assert own.connection_names(after) == ["test"]
+        assert own.secrets.get(conn.credential_ref) is None
+        assert asyncio.run(own.use_connection(iid, "shopify", "test")).ok  # the kept one still works
+        with pytest.raises(EngineError, match="no saved connection named 'production'"):
+            own.remove_connection(iid, "shopify", "production")
         for sb in (test, production):
             sb.http.close()
 

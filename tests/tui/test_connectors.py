@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select, Static
 
+from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.credentials import CredentialsForm, StripeForm
 from junipeer_tui.screens.configure import ConfigureSection, ConnectorCard
 from tests.tui import harness
@@ -130,3 +131,46 @@ async def test_stripe_card_and_client_credentials(live) -> None:
         await wait_until(pilot, lambda: "● Connected" in card_text(section, "shopify"), timeout=30)
         stored = svc.secrets.get(svc.connectors(iid)[0].credential_ref)
         assert stored["client_secret"] == shop["client_secret"]
+
+
+async def test_manage_removes_a_saved_connection_after_confirming(live) -> None:
+    ctx, sb = live
+    svc, iid = ctx.service, ctx.integration_id
+    shop = sb.info["shopify"]
+    result = await svc.connect_shopify(
+        iid,
+        shop=shop["shop_domain"],
+        access_token=shop["access_token"],
+        url=shop["base_url"],
+        connection="test",
+    )
+    assert result.ok, result.message
+    shopify = result.connector
+    saved_ref = shopify.options["saved_connections"]["sandbox"]["credential_ref"]
+    app = SectionHarness(ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        section = app.section
+        section.action_show_tab("connectors")
+        await settle(pilot)
+        await pilot.click(f"#credentials-{shopify.id}")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, CredentialsForm)
+        assert form.query_one("#cred-saved", Select).value == "sandbox"
+        # Cancelled at the question: nothing removed.
+        await pilot.click("#cred-remove")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await settle(pilot)
+        assert svc.connection_names(svc.connectors(iid)[0]) == ["sandbox", "test"]
+        # Confirmed: the saved set and its secret are gone, the one in use stays.
+        await pilot.click("#cred-remove")
+        await settle(pilot)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not form.query("#cred-saved-row"))
+        conn = svc.connectors(iid)[0]
+        assert svc.connection_names(conn) == ["test"] and conn.connection_name == "test"
+        assert svc.secrets.get(saved_ref) is None
+        assert svc.secrets.get(conn.credential_ref)

@@ -9,10 +9,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.store.models import Connector
 from junipeer_tui.dialogs.base import Dialog
+from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.widgets.key_footer import KeyFooter
 from junipeer_tui.widgets.util import call_async, error_text, platform_name
 
@@ -108,11 +109,67 @@ class CredentialsForm(_ConnectForm):
                         )
                     else:
                         yield Input(str(opts.get(key) or ""), id=f"cred-{key}", compact=True)
+            others = self._other_connections()
+            if others:
+                with Horizontal(classes="form-row", id="cred-saved-row"):
+                    yield Label("Saved connections", classes="form-label wide")
+                    yield Select(
+                        [(n, n) for n in others],
+                        value=others[0],
+                        allow_blank=False,
+                        id="cred-saved",
+                        compact=True,
+                    )
+                    yield Button("Remove…", id="cred-remove", compact=True)
             yield Static("", id="cred-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save and test", id="cred-save", variant="primary")
                 yield Button("Cancel", id="cred-cancel")
         yield KeyFooter()
+
+    def _other_connections(self) -> list[str]:
+        """Credential sets saved aside (test, production, …): the one in use is managed above."""
+        names = self.ctx.service.connection_names(self.connector)
+        return [n for n in names if n != self.connector.connection_name]
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        # Textual goes on to the base class's handler (save or cancel) unless told not to.
+        if event.button.id != "cred-remove":
+            return
+        event.prevent_default()
+        event.stop()
+        name = str(self.query_one("#cred-saved", Select).value)
+        platform = platform_name(self.connector.platform)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._remove(name)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Remove connection?",
+                f"Forget {platform}'s saved connection {name!r} and delete its credentials from the "
+                "secret store. The connection in use stays.",
+                confirm_label="Remove",
+                destructive=True,
+            ),
+            confirmed,
+        )
+
+    def _remove(self, name: str) -> None:
+        try:
+            self.connector = self.ctx.service.remove_connection(
+                self.connector.integration_id, self.connector.platform, name
+            )
+        except Exception as exc:
+            self.query_one("#cred-error", Static).update(error_text(exc))
+            return
+        self.notify(f"Removed the connection {name!r}.", title="Connectors", markup=False)
+        others = self._other_connections()
+        if others:
+            self.query_one("#cred-saved", Select).set_options([(n, n) for n in others])
+        else:
+            self.query_one("#cred-saved-row").remove()
 
     def save(self) -> None:
         opts = self.connector.options or {}
