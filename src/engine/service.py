@@ -328,6 +328,7 @@ class Service(ConnectMixin):
             access_token=shop["access_token"],
             webhook_secret=shop.get("webhook_secret"),
             url=shop["base_url"],
+            api_version=shop.get("api_version"),
             connection="sandbox",
             time_scale=scale,
             pacing=pacing,

@@ -306,6 +306,7 @@ class SandboxState:
             "base_url": base_url,
             "shopify": {
                 "base_url": f"{base_url}/shopify/admin/api/{current}/",
+                "api_version": current,
                 "access_token": c.shopify_access_token,
                 "shop_domain": SHOP_DOMAIN,
                 "webhook_secret": c.shopify_webhook_secret,

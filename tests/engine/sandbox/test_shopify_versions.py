@@ -43,7 +43,7 @@ def test_every_answer_names_the_version_served(sandbox: RunningSandbox) -> None:
     headers = {"X-Shopify-Access-Token": shop["access_token"]}
     supported = supported_versions(datetime.now(UTC))
     assert DEFAULT_SHOPIFY_API_VERSION in supported
-    assert shop["base_url"].endswith(f"/{supported[-1]}/")
+    assert shop["base_url"].endswith(f"/{supported[-1]}/") and shop["api_version"] == supported[-1]
     for version in supported:
         response = httpx.get(f"{root}/{version}/orders/count.json", headers=headers)
         assert response.status_code == 200 and response.headers[HEADER] == version
