@@ -44,7 +44,6 @@ SUMMARY_KEYS = {
     "charge": "charges",
     "refund": "refunds",
     "dispute": "adjustments",
-    "adjustment": "adjustments",
     "reserve": "reserved_funds",
 }
 
@@ -168,7 +167,7 @@ def build_ledger(store: ShopifyPaymentsStore, records: list[OrderRecord], now: f
             status = store.payouts[payout_id]["status"] if payout_id else "pending"
             store.transactions[next_txn] = _transaction(next_txn, line, payout_id, status)
         waiting = []
-    for line in waiting:
+    for line in sorted(waiting, key=lambda item: item.ts):
         next_txn += 13
         store.transactions[next_txn] = _transaction(next_txn, line, None, "pending")
 
