@@ -61,7 +61,7 @@ SANDBOX_SHIPPING = {
     "Instabox": "IBX",
     "UPS Standard": "UPS",
 }
-SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL"}
+SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL", "shopify_payments": "K"}
 # The sandbox company's OSS sales accounts (engine.sandbox.fortnox_company) for the demo shop's EU markets.
 SANDBOX_OSS_ACCOUNTS = {
     "DK": "3161", "DE": "3162", "DE 7": "3163", "NL": "3164", "NL 9": "3165", "FI": "3166",
@@ -328,6 +328,7 @@ class Service(ConnectMixin):
             access_token=shop["access_token"],
             webhook_secret=shop.get("webhook_secret"),
             url=shop["base_url"],
+            api_version=shop.get("api_version"),
             connection="sandbox",
             time_scale=scale,
             pacing=pacing,

@@ -1,4 +1,5 @@
-"""Shopify Admin REST client: orders, refunds, products and customers, paced by the leaky-bucket header."""
+"""Shopify Admin REST client: orders, refunds, products, customers and Shopify Payments payouts, paced by
+the leaky-bucket header."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
@@ -344,6 +345,23 @@ class ShopifyClient(PlatformHttpClient):
         return [
             c async for page in self._iter_pages("customers.json", "customers", {}, 250, None) for c in page
         ]
+
+    async def list_payouts(self, *, date_min: date | None = None, status: str | None = None) -> list[dict]:
+        """Shopify Payments payouts (newest first), issued on or after `date_min`."""
+        params = {"date_min": date_min.isoformat()} if date_min else {}
+        if status:
+            params["status"] = status
+        path = "shopify_payments/payouts.json"
+        return [p async for page in self._iter_pages(path, "payouts", params, 250, None) for p in page]
+
+    async def get_payout(self, payout_id: int | str) -> dict:
+        _, body = await self._get(f"shopify_payments/payouts/{_path_id(payout_id)}.json")
+        return self._unwrap(body, "payout")
+
+    async def payout_transactions(self, payout_id: int | str) -> list[dict]:
+        """The Shopify Payments balance transactions one payout paid out."""
+        path, params = "shopify_payments/balance/transactions.json", {"payout_id": str(payout_id)}
+        return [t async for page in self._iter_pages(path, "transactions", params, 250, None) for t in page]
 
     def _records(self, body: Any, key: str) -> list[dict]:
         """The list under `key` of a list answer; an answer of another shape is MALFORMED_RESPONSE

@@ -12,13 +12,14 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.sandbox import control, fortnox_oauth, shopify_oauth
+from engine.sandbox import control, fortnox_oauth, shopify_oauth, shopify_payments
 from engine.sandbox.common import send_json
 from engine.sandbox.fortnox import FortnoxApp
 from engine.sandbox.fortnox import err as fortnox_err
+from engine.sandbox.shopify import API_ROOT as SHOPIFY_API_ROOT
 from engine.sandbox.shopify import OAUTH_PREFIX as SHOPIFY_OAUTH_PREFIX
-from engine.sandbox.shopify import PREFIX as SHOPIFY_PREFIX
-from engine.sandbox.shopify import THROTTLED, ShopifyApp, oauth_router
+from engine.sandbox.shopify import THROTTLED, ShopifyApp, admin_router, oauth_router
+from engine.sandbox.shopify_payments_ledger import build_ledger
 from engine.sandbox.state import SandboxConfig, SandboxState
 from engine.sandbox.stripe import StripeApp, build_payouts
 
@@ -202,12 +203,15 @@ def build_app(config: SandboxConfig, now: float | None = None) -> Starlette:
     """The whole sandbox as one Starlette app; `now` pins the generated data (tests)."""
     _install_log_filter()
     state = SandboxState(config, now)
-    build_payouts(
-        state.stripe, [state.shopify.orders[i] for i in state.shopify.order_ids], state.generated_at
-    )
+    orders = [state.shopify.orders[i] for i in state.shopify.order_ids]
+    build_payouts(state.stripe, orders, state.generated_at)
+    build_ledger(state.shopify_payments, orders, state.generated_at, config.seed)
     app = Starlette(
         routes=[
-            Mount(SHOPIFY_PREFIX, app=ShopifyApp(state)),
+            Mount(
+                f"{SHOPIFY_API_ROOT}/{{version}}",
+                app=ShopifyApp(state, admin_router(*shopify_payments.ROUTES)),
+            ),
             Route(f"{SHOPIFY_OAUTH_PREFIX}/access_token", shopify_oauth.access_token, methods=["POST"]),
             Mount(SHOPIFY_OAUTH_PREFIX, app=ShopifyApp(state, oauth_router())),
             Route("/fortnox/oauth-v1/auth", fortnox_oauth.authorize, methods=["GET"]),

@@ -1,4 +1,7 @@
-"""Shopify Admin REST API 2024-10 imitation: orders, products, customers, inventory.
+"""Shopify Admin REST API imitation: orders, products, customers, inventory.
+
+Served at every Admin API version Shopify supports at the time of the request (see
+engine.sandbox.shopify_versions).
 
 Lists are sorted by id ascending (Shopify's default for cursor pagination). page_info is urlsafe
 base64 JSON holding the original filters plus the boundary id, so later pages need no server state.
@@ -12,7 +15,7 @@ import bisect
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from engine.sandbox import shopify_oauth
+from engine.sandbox import shopify_oauth, shopify_versions
 from engine.sandbox.common import (
     BodyError,
     add_header_send,
@@ -34,7 +37,8 @@ from engine.sandbox.generator import SHOP_DOMAIN, SHOP_TZ, iso, refunded_cents
 from engine.sandbox.order_money import pair
 from engine.sandbox.state import SandboxState
 
-PREFIX = "/shopify/admin/api/2024-10"
+# The versioned Admin API: /shopify/admin/api/{version}/…
+API_ROOT = "/shopify/admin/api"
 # Outside the versioned API: what the token may do (GET access_scopes.json).
 OAUTH_PREFIX = "/shopify/admin/oauth"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -83,14 +87,14 @@ def parse_time(value: str, param: str) -> float:
     return dt.timestamp()
 
 
-def _int_list(value: str, param: str) -> set[int]:
+def int_list(value: str, param: str) -> set[int]:
     try:
         return {int(v) for v in value.split(",") if v.strip()}
     except ValueError:
         raise ShopifyError(400, {param: "must be a comma separated list of integers"}) from None
 
 
-def _limit(request: Request) -> int:
+def limit_of(request: Request) -> int:
     raw = request.query_params.get("limit", "50")
     try:
         limit = int(raw)
@@ -119,10 +123,10 @@ def _order_matcher(f: dict[str, str]) -> Callable[[Any], bool]:
     """Compile the filters once per request into a predicate over OrderRecord."""
     checks: list[Callable[[Any], bool]] = []
     if "ids" in f:
-        ids = _int_list(f["ids"], "ids")
+        ids = int_list(f["ids"], "ids")
         checks.append(lambda r: r.id in ids)
     if "since_id" in f:
-        since = next(iter(_int_list(f["since_id"], "since_id")), 0)
+        since = next(iter(int_list(f["since_id"], "since_id")), 0)
         checks.append(lambda r: r.id > since)
     for field in ("created_at", "updated_at", "processed_at"):
         attr = field.replace("_at", "_ts")
@@ -168,7 +172,7 @@ def _filters_from(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if k in allowed}
 
 
-def _paginate(
+def paginate(
     request: Request,
     ids_sorted: list[int],
     allowed: tuple[str, ...],
@@ -176,7 +180,7 @@ def _paginate(
 ) -> tuple[list[int], dict[str, str]]:
     """Apply filters + cursor; returns the page's ids and the Link header (if any)."""
     params = request.query_params
-    limit = _limit(request)
+    limit = limit_of(request)
     token = params.get("page_info")
     if token is not None:
         extra = sorted(k for k in params if k not in ("page_info", "limit", "fields"))
@@ -225,12 +229,12 @@ def _paginate(
     return page, ({"Link": ", ".join(links)} if links else {})
 
 
-def _fields(request: Request) -> list[str] | None:
+def fields_of(request: Request) -> list[str] | None:
     raw = request.query_params.get("fields")
     return [f.strip() for f in raw.split(",") if f.strip()] if raw else None
 
 
-def _subset(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+def subset(obj: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     return obj if fields is None else {k: obj[k] for k in fields if k in obj}
 
 
@@ -251,13 +255,13 @@ async def list_orders(request: Request) -> Response:
             now = time.time()
             return lambda i: m(store.orders[i]) and store.visible(store.orders[i], now)
 
-        page, headers = _paginate(request, store.order_ids, ORDER_FILTERS, matcher_for)
-        fields = _fields(request)
+        page, headers = paginate(request, store.order_ids, ORDER_FILTERS, matcher_for)
+        fields = fields_of(request)
         if fields is None:
             body = '{"orders":[' + ",".join(store.order_json(i) for i in page) + "]}"
             return raw_json_response(body.encode(), headers=headers)
         return json_response(
-            {"orders": [_subset(store.orders[i].data, fields) for i in page]}, headers=headers
+            {"orders": [subset(store.orders[i].data, fields) for i in page]}, headers=headers
         )
 
 
@@ -274,11 +278,11 @@ async def get_order(request: Request) -> Response:
     state = _state(request)
     with state.lock:
         record = _record(state, request.path_params["order_id"])
-        fields = _fields(request)
+        fields = fields_of(request)
         if fields is None:
             body = '{"order":' + state.shopify.order_json(record.id) + "}"
             return raw_json_response(body.encode())
-        return json_response({"order": _subset(record.data, fields)})
+        return json_response({"order": subset(record.data, fields)})
 
 
 async def cancel_order(request: Request) -> Response:
@@ -315,8 +319,8 @@ PRODUCT_FILTERS = ("ids", "since_id", "product_type", "vendor", "status", "updat
 
 def _simple_matcher(objects: dict[int, dict[str, Any]]) -> Callable[[dict[str, str]], Callable[[int], bool]]:
     def matcher_for(f: dict[str, str]) -> Callable[[int], bool]:
-        ids = _int_list(f["ids"], "ids") if "ids" in f else None
-        since = next(iter(_int_list(f["since_id"], "since_id")), 0) if "since_id" in f else 0
+        ids = int_list(f["ids"], "ids") if "ids" in f else None
+        since = next(iter(int_list(f["since_id"], "since_id")), 0) if "since_id" in f else 0
         equal = {k: f[k] for k in ("product_type", "vendor", "status") if k in f}
         lo = parse_time(f["updated_at_min"], "updated_at_min") if "updated_at_min" in f else None
         hi = parse_time(f["updated_at_max"], "updated_at_max") if "updated_at_max" in f else None
@@ -342,13 +346,9 @@ async def list_products(request: Request) -> Response:
     state = _state(request)
     with state.lock:
         store = state.shopify
-        page, headers = _paginate(
-            request, store.product_ids, PRODUCT_FILTERS, _simple_matcher(store.products)
-        )
-        fields = _fields(request)
-        return json_response(
-            {"products": [_subset(store.products[i], fields) for i in page]}, headers=headers
-        )
+        page, headers = paginate(request, store.product_ids, PRODUCT_FILTERS, _simple_matcher(store.products))
+        fields = fields_of(request)
+        return json_response({"products": [subset(store.products[i], fields) for i in page]}, headers=headers)
 
 
 async def get_product(request: Request) -> Response:
@@ -372,10 +372,10 @@ async def list_customers(request: Request) -> Response:
         store = state.shopify
         store.sync_customers()
         allowed = ("ids", "since_id", "updated_at_min", "updated_at_max")
-        page, headers = _paginate(request, store.customer_ids, allowed, _simple_matcher(store.customers))
-        fields = _fields(request)
+        page, headers = paginate(request, store.customer_ids, allowed, _simple_matcher(store.customers))
+        fields = fields_of(request)
         return json_response(
-            {"customers": [_subset(store.customers[i], fields) for i in page]}, headers=headers
+            {"customers": [subset(store.customers[i], fields) for i in page]}, headers=headers
         )
 
 
@@ -387,7 +387,7 @@ async def search_customers(request: Request) -> Response:
         store = state.shopify
         store.sync_customers()
         hits = [c for c in store.customers.values() if wanted and wanted in (c["email"] or "").lower()]
-        return json_response({"customers": hits[: _limit(request)]})
+        return json_response({"customers": hits[: limit_of(request)]})
 
 
 async def get_customer(request: Request) -> Response:
@@ -419,9 +419,9 @@ async def list_inventory_levels(request: Request) -> Response:
         raise ShopifyError(422, {"base": ["inventory_item_ids or location_ids is required"]})
     with state.lock:
         store = state.shopify
-        items = sorted(_int_list(raw, "inventory_item_ids")) if raw else sorted(store.inventory)
+        items = sorted(int_list(raw, "inventory_item_ids")) if raw else sorted(store.inventory)
         levels = [_level(state, i) for i in items if i in store.inventory]
-        return json_response({"inventory_levels": levels[: _limit(request)]})
+        return json_response({"inventory_levels": levels[: limit_of(request)]})
 
 
 async def set_inventory_level(request: Request) -> Response:
@@ -485,26 +485,27 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await send_json(send, 404, {"errors": "Not Found"})
 
 
-def _router() -> Router:
-    return Router(
-        routes=[
-            Route("/orders.json", list_orders, methods=["GET"]),
-            Route("/orders/count.json", count_orders, methods=["GET"]),
-            Route("/orders/{order_id:int}.json", get_order, methods=["GET"]),
-            Route("/orders/{order_id:int}/cancel.json", cancel_order, methods=["POST"]),
-            Route("/orders/{order_id:int}/refunds.json", list_refunds, methods=["GET"]),
-            Route("/products.json", list_products, methods=["GET"]),
-            Route("/products/count.json", count_products, methods=["GET"]),
-            Route("/products/{product_id:int}.json", get_product, methods=["GET"]),
-            Route("/customers.json", list_customers, methods=["GET"]),
-            Route("/customers/search.json", search_customers, methods=["GET"]),
-            Route("/customers/{customer_id:int}.json", get_customer, methods=["GET"]),
-            Route("/inventory_levels.json", list_inventory_levels, methods=["GET"]),
-            Route("/inventory_levels/set.json", set_inventory_level, methods=["POST"]),
-            Route("/shop.json", get_shop, methods=["GET"]),
-        ],
-        default=not_found,
-    )
+ROUTES = [
+    Route("/orders.json", list_orders, methods=["GET"]),
+    Route("/orders/count.json", count_orders, methods=["GET"]),
+    Route("/orders/{order_id:int}.json", get_order, methods=["GET"]),
+    Route("/orders/{order_id:int}/cancel.json", cancel_order, methods=["POST"]),
+    Route("/orders/{order_id:int}/refunds.json", list_refunds, methods=["GET"]),
+    Route("/products.json", list_products, methods=["GET"]),
+    Route("/products/count.json", count_products, methods=["GET"]),
+    Route("/products/{product_id:int}.json", get_product, methods=["GET"]),
+    Route("/customers.json", list_customers, methods=["GET"]),
+    Route("/customers/search.json", search_customers, methods=["GET"]),
+    Route("/customers/{customer_id:int}.json", get_customer, methods=["GET"]),
+    Route("/inventory_levels.json", list_inventory_levels, methods=["GET"]),
+    Route("/inventory_levels/set.json", set_inventory_level, methods=["POST"]),
+    Route("/shop.json", get_shop, methods=["GET"]),
+]
+
+
+def admin_router(*more: Route) -> Router:
+    """The versioned Admin API's routes, plus those of resources kept in modules of their own."""
+    return Router(routes=[*ROUTES, *more], default=not_found)
 
 
 def oauth_router() -> Router:
@@ -518,10 +519,17 @@ class ShopifyApp:
 
     def __init__(self, state: SandboxState, router: Router | None = None) -> None:
         self.state = state
-        self.router = router or _router()
+        self.router = router or admin_router()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
+        requested = scope.get("path_params", {}).get("version")
+        if requested is not None:
+            served = shopify_versions.served_version(requested, datetime.now(UTC))
+            if served is None:
+                await send_json(send, 404, {"errors": "Not Found"})
+                return
+            send = add_header_send(send, shopify_versions.HEADER, lambda: served)
         token = header(scope, b"x-shopify-access-token") or ""
         with state.lock:
             app = shopify_oauth.app_of(state, token)

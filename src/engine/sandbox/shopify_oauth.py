@@ -31,6 +31,7 @@ RESOURCE_SCOPES = {
     "products": "products",
     "customers": "customers",
     "inventory_levels": "inventory",
+    "shopify_payments": "shopify_payments_payouts",
 }
 
 

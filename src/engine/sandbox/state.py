@@ -13,12 +13,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 # The sandbox app's registered redirect URI is what `junipeer connect fortnox` listens on by default.
 from engine.platforms.fortnox_oauth import DEFAULT_REDIRECT_URI
 from engine.platforms.fortnox_scopes import KNOWN_SCOPES
-from engine.sandbox import fortnox_company
+from engine.sandbox import fortnox_company, shopify_versions
 from engine.sandbox.buyers_and_lines import add_situations
 from engine.sandbox.faults import FaultInjector
 from engine.sandbox.generator import (
@@ -30,6 +31,7 @@ from engine.sandbox.generator import (
     generate,
 )
 from engine.sandbox.limits import LeakyBucket, SlidingWindow
+from engine.sandbox.shopify_payments_ledger import ShopifyPaymentsStore, take_orders
 
 
 @dataclass
@@ -273,10 +275,12 @@ class SandboxState:
         self.control_token = secrets.token_urlsafe(24)
         self.generated_at = float(int(time.time() if now is None else now))
         data = generate(config.seed, config.orders, self.generated_at)
+        take_orders(data.orders, config.seed)
         self.shopify = ShopifyStore(data)
         add_situations(data.orders, data.factory, config.seed)
         self.fortnox = FortnoxStore(data, self.creds)
         self.stripe = StripeStore()
+        self.shopify_payments = ShopifyPaymentsStore()
         self.stats = Stats()
         self.faults = FaultInjector()
         self._buckets: dict[str, LeakyBucket] = {}
@@ -297,10 +301,12 @@ class SandboxState:
 
     def info(self, base_url: str) -> dict[str, Any]:
         c = self.creds
+        current = shopify_versions.supported_versions(datetime.now(UTC))[-1]
         return {
             "base_url": base_url,
             "shopify": {
-                "base_url": f"{base_url}/shopify/admin/api/2024-10/",
+                "base_url": f"{base_url}/shopify/admin/api/{current}/",
+                "api_version": current,
                 "access_token": c.shopify_access_token,
                 "shop_domain": SHOP_DOMAIN,
                 "webhook_secret": c.shopify_webhook_secret,

@@ -2,6 +2,22 @@
 
 Payouts are derived from the Shopify orders paid through the "stripe" gateway: one automatic payout per
 day, two days after the charges, in SEK minor units (foreign charges converted at the sandbox rates).
+
+Facts followed (Stripe API reference; a chargeback's balance transaction as Stripe's own webhook
+fixtures show it):
+- A charge in the buyer's currency settles in SEK: its balance transaction has the SEK amount and
+  `exchange_rate` (SEK per buyer unit); the charge object keeps the buyer's amount and currency and
+  the order's number in its `metadata`.
+- A refund's and a dispute's own `metadata` are empty: the order is found through their `charge`, which
+  `expand[]=data.source.charge` turns into the charge object (nested expansion expands the parents too).
+- A lost chargeback is `type` "adjustment" with `reporting_category` "dispute", its source a `dp_`
+  dispute; the amount is negative and the dispute fee (fee_details type "stripe_fee") makes the net
+  lower still.
+- A payout can fail after it was paid (the bank returns it): its status becomes "failed" with a
+  `failure_code` and `failure_balance_transaction`, a `payout_failure` transaction (reporting category
+  "payout_reversal") puts the money back in the balance, and the next payout carries it.
+- Lists are newest first; `limit` 1–100; `starting_after` / `ending_before` take an id of the list and
+  not both; a list's expansions are written `data.…`.
 """
 
 from __future__ import annotations
@@ -9,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import random
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -22,6 +39,11 @@ from engine.sandbox.common import header, json_response, send_json
 from engine.sandbox.generator import DAY, FX_TO_SEK, SHOP_TZ, OrderRecord, cents_of
 from engine.sandbox.order_money import pair
 from engine.sandbox.state import SandboxState, StripeStore
+
+DISPUTE_FEE = 15_000  # öre
+# Which payout (counted from the oldest) the bank sends back after it was paid.
+FAILED_PAYOUT = 2
+EXPANDABLE = ("data.source", "data.source.charge")
 
 
 class StripeError(Exception):
@@ -42,99 +64,163 @@ def _sek(cents: int, currency: str) -> int:
     return round(cents * FX_TO_SEK[currency])
 
 
+def _txn(
+    txn_id: str, kind: str, category: str, amount: int, fee: int, created: float, source: Any
+) -> dict[str, Any]:
+    return {
+        "id": txn_id,
+        "object": "balance_transaction",
+        "amount": amount,
+        "fee": fee,
+        "net": amount - fee,
+        "fee_details": [],
+        "currency": "sek",
+        "exchange_rate": None,
+        "type": kind,
+        "reporting_category": category,
+        "created": int(created),
+        "source": source,
+    }
+
+
+def _charge_lines(record: OrderRecord) -> list[dict[str, Any]]:
+    o = record.data
+    # Stripe charges what the buyer paid, in the buyer's currency, and settles it in SEK.
+    buyer = o["presentment_currency"]
+    paid = pair(o, "total_price")[1]
+    amount = _sek(paid, buyer)
+    fee = round(amount * 0.015) + 180
+    charge_id = _sid("ch", o["id"])
+    charge = {
+        "id": charge_id,
+        "object": "charge",
+        "amount": paid,
+        "currency": buyer.lower(),
+        "balance_transaction": _sid("txn", "charge", o["id"]),
+        "metadata": {"order_id": o["name"]},
+        "paid": True,
+        "status": "succeeded",
+    }
+    line = _txn(charge["balance_transaction"], "charge", "charge", amount, fee, record.created_ts, charge)
+    line["fee_details"] = [{"amount": fee, "currency": "sek", "type": "stripe_fee"}]
+    line["exchange_rate"] = None if buyer == "SEK" else FX_TO_SEK[buyer]
+    lines = [line]
+    for refund in o["refunds"]:
+        refunded = _sek(sum(cents_of(t["amount"]) for t in refund["transactions"]), buyer)
+        source = {"id": _sid("re", refund["id"]), "object": "refund", "charge": charge, "metadata": {}}
+        lines.append(
+            _txn(
+                _sid("txn", "refund", refund["id"]),
+                "refund",
+                "refund",
+                -refunded,
+                0,
+                record.created_ts,
+                source,
+            )
+        )
+    return lines
+
+
+def _dispute(by_day: dict[str, list[dict[str, Any]]], charges: list[dict[str, Any]]) -> None:
+    """A buyer's bank takes one charge back within a week (lost), on a day whose payout covers it."""
+    rng = random.Random("stripe-dispute")
+    for line in rng.sample(charges, len(charges)):
+        charge = line["source"]
+        for later in range(1, 8):
+            created = line["created"] + later * DAY
+            day = datetime.fromtimestamp(created, SHOP_TZ).date().isoformat()
+            if day not in by_day or sum(t["net"] for t in by_day[day]) <= line["amount"] + DISPUTE_FEE:
+                continue
+            dispute = {
+                "id": _sid("dp", charge["id"]),
+                "object": "dispute",
+                "amount": charge["amount"],
+                "currency": charge["currency"],
+                "charge": charge,
+                "metadata": {},
+                "reason": "fraudulent",
+                "status": "lost",
+            }
+            txn = _txn(
+                _sid("txn", "dispute", charge["id"]),
+                "adjustment",
+                "dispute",
+                -line["amount"],
+                0,
+                created,
+                dispute,
+            )
+            txn.update(fee=DISPUTE_FEE, net=-line["amount"] - DISPUTE_FEE)
+            txn["fee_details"] = [
+                {"amount": DISPUTE_FEE, "currency": "sek", "description": "Dispute fee", "type": "stripe_fee"}
+            ]
+            by_day[day].append(txn)
+            return
+
+
 def build_payouts(store: StripeStore, orders: list[OrderRecord], now: float) -> None:
     """Fill `store` from the orders; deterministic for the same orders."""
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    charges = []
     for record in orders:
-        o = record.data
-        if o["gateway"] != "stripe" or o["financial_status"] in ("pending", "authorized", "voided"):
+        if record.data["gateway"] != "stripe" or record.data["financial_status"] in (
+            "pending",
+            "authorized",
+            "voided",
+        ):
             continue
         day = datetime.fromtimestamp(record.created_ts, SHOP_TZ).date().isoformat()
-        # Stripe charges what the buyer paid, in the buyer's currency, and settles it in SEK.
-        buyer = o["presentment_currency"]
-        amount = _sek(pair(o, "total_price")[1], buyer)
-        fee = round(amount * 0.015) + 180
-        charge = _sid("ch", o["id"])
-        by_day[day].append(
-            {
-                "id": _sid("txn", "charge", o["id"]),
-                "object": "balance_transaction",
-                "amount": amount,
-                "fee": fee,
-                "net": amount - fee,
-                "fee_details": [{"amount": fee, "currency": "sek", "type": "stripe_fee"}],
-                "currency": "sek",
-                "exchange_rate": None if buyer == "SEK" else FX_TO_SEK[buyer],
-                "type": "charge",
-                "reporting_category": "charge",
-                "created": int(record.created_ts),
-                "source": {"id": charge, "object": "charge", "metadata": {"order_id": o["name"]}},
-            }
-        )
-        for refund in o["refunds"]:
-            refunded = _sek(sum(cents_of(t["amount"]) for t in refund["transactions"]), buyer)
-            by_day[day].append(
-                {
-                    "id": _sid("txn", "refund", refund["id"]),
-                    "object": "balance_transaction",
-                    "amount": -refunded,
-                    "fee": 0,
-                    "net": -refunded,
-                    "fee_details": [],
-                    "currency": "sek",
-                    "exchange_rate": None,
-                    "type": "refund",
-                    "reporting_category": "refund",
-                    "created": int(record.created_ts),
-                    "source": {
-                        "id": _sid("re", refund["id"]),
-                        "object": "refund",
-                        "charge": charge,
-                        "metadata": {"order_id": o["name"]},
-                    },
-                }
-            )
+        lines = _charge_lines(record)
+        by_day[day] += lines
+        charges.append(lines[0])
+    _dispute(by_day, charges)
     payouts = []
+    returned: dict[str, Any] | None = None
     for day in sorted(by_day):
-        txns = by_day[day]
         created = datetime.fromisoformat(day).replace(tzinfo=SHOP_TZ).timestamp() + DAY + 6 * 3600
         if created > now:
             continue
+        txns = by_day[day]
+        if returned is not None and created >= returned["arrival_date"] + DAY / 2:
+            # The failed payout's money came back to the balance; this payout pays it out again.
+            failure = returned["failure_balance_transaction"]
+            reversal = _txn(failure, "payout_failure", "payout_reversal", returned["amount"], 0,
+                            returned["arrival_date"] + DAY / 2, returned["id"])  # fmt: skip
+            txns.append(reversal)
+            returned = None
         arrival = created + DAY
         net = sum(t["net"] for t in txns)
         payout_id = _sid("po", day)
-        payout_txn = {
-            "id": _sid("txn", "payout", day),
-            "object": "balance_transaction",
-            "amount": -net,
-            "fee": 0,
-            "net": -net,
-            "fee_details": [],
+        payout_txn = _txn(_sid("txn", "payout", day), "payout", "payout", -net, 0, created, payout_id)
+        payout = {
+            "id": payout_id,
+            "object": "payout",
+            "amount": net,
             "currency": "sek",
-            "exchange_rate": None,
-            "type": "payout",
-            "reporting_category": "payout",
+            "arrival_date": int(arrival),
             "created": int(created),
-            "source": payout_id,
+            "status": "paid" if arrival <= now else "in_transit",
+            "automatic": True,
+            "balance_transaction": payout_txn["id"],
+            "failure_balance_transaction": None,
+            "failure_code": None,
+            "failure_message": None,
+            "method": "standard",
+            "type": "bank_account",
+            "livemode": False,
+            "metadata": {},
         }
-        payouts.append(
-            {
-                "id": payout_id,
-                "object": "payout",
-                "amount": net,
-                "currency": "sek",
-                "arrival_date": int(arrival),
-                "created": int(created),
-                "status": "paid" if arrival <= now else "in_transit",
-                "automatic": True,
-                "balance_transaction": payout_txn["id"],
-                "method": "standard",
-                "type": "bank_account",
-                "livemode": False,
-                "metadata": {},
-            }
-        )
-        store.balance_transactions[payout_id] = [*sorted(txns, key=lambda t: -t["created"]), payout_txn]
+        if len(payouts) == FAILED_PAYOUT and arrival + DAY <= now:
+            payout.update(
+                status="failed",
+                failure_code="account_closed",
+                failure_message="The bank account has been closed.",
+                failure_balance_transaction=_sid("txn", "failure", payout_id),
+            )
+            returned = payout
+        payouts.append(payout)
+        store.balance_transactions[payout_id] = sorted([*txns, payout_txn], key=lambda t: -t["created"])
     store.payouts = sorted(payouts, key=lambda p: -p["created"])
 
 
@@ -167,6 +253,8 @@ def _list(request: Request, items: list[dict[str, Any]], url: str) -> Response:
         raise StripeError(400, "Invalid integer", "limit") from None
     if not 1 <= limit <= 100:
         raise StripeError(400, "limit must be between 1 and 100", "limit")
+    if params.get("starting_after") and params.get("ending_before"):
+        raise StripeError(400, "You may only specify one of these parameters: ending_before, starting_after.")
     ids = [i["id"] for i in items]
     start, end = 0, len(items)
     if params.get("starting_after"):
@@ -223,15 +311,32 @@ async def list_balance_transactions(request: Request) -> Response:
             )
         if request.query_params.get("type"):
             items = [t for t in items if t["type"] == request.query_params["type"]]
-        expand = request.query_params.getlist("expand[]")
-        response_items = items
-        if "data.source" not in expand:
-            # Without expansion Stripe sends the source id only.
-            response_items = [
-                {**t, "source": t["source"]["id"] if isinstance(t["source"], dict) else t["source"]}
-                for t in items
-            ]
-        return _list(request, response_items, "/v1/balance_transactions")
+        expand = _expansions(request)
+        return _list(request, [_expanded(t, expand) for t in items], "/v1/balance_transactions")
+
+
+def _expansions(request: Request) -> set[str]:
+    wanted = set(request.query_params.getlist("expand[]"))
+    for path in sorted(wanted - set(EXPANDABLE)):
+        hint = (
+            f" You may want to try expanding 'data.{path}' instead." if f"data.{path}" in EXPANDABLE else ""
+        )
+        raise StripeError(400, f"This property cannot be expanded ({path}).{hint}", "expand")
+    return wanted
+
+
+def _id_of(value: Any) -> Any:
+    return value["id"] if isinstance(value, dict) else value
+
+
+def _expanded(txn: dict[str, Any], expand: set[str]) -> dict[str, Any]:
+    """Objects are stored expanded; an answer shows ids where nothing asked for the object."""
+    source = txn["source"]
+    if not expand or not isinstance(source, dict):
+        return {**txn, "source": _id_of(source)}
+    if "charge" in source and "data.source.charge" not in expand:
+        source = {**source, "charge": _id_of(source["charge"])}
+    return {**txn, "source": source}
 
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:

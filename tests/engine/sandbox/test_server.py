@@ -4,11 +4,13 @@ import json
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import httpx
 
 from engine.sandbox import SandboxConfig, start_in_process
 from engine.sandbox.client import control_client
+from engine.sandbox.shopify_versions import supported_versions
 
 
 def test_cli_prints_info_line_and_exits_cleanly_on_sigterm() -> None:
@@ -30,7 +32,8 @@ def test_cli_prints_info_line_and_exits_cleanly_on_sigterm() -> None:
             and info["limits"] is False
             and info["time_scale"] == 0.5
         )
-        assert info["shopify"]["base_url"] == info["base_url"] + "/shopify/admin/api/2024-10/"
+        newest = supported_versions(datetime.now(UTC))[-1]
+        assert info["shopify"]["base_url"] == info["base_url"] + f"/shopify/admin/api/{newest}/"
         assert info["shopify"]["shop_domain"] == "junipeer-demo.myshopify.com"
         assert info["shopify"]["access_token"].startswith("shpat_sandbox_")
         assert info["stripe"]["api_key"].startswith("sk_test_sandbox_")
