@@ -43,6 +43,8 @@ HINTS: dict[str, str] = {
     "AUTH_FAILED": "Reconnect the connector in Configure > Connectors.",
     "FORTNOX_SCOPE_MISSING": "Connect Fortnox again (`junipeer connect fortnox`) and approve the scope "
     "the message names.",
+    "STRIPE_PERMISSION_MISSING": "Edit the restricted key in Stripe's dashboard (Developers > API keys) to "
+    "allow the permission named (Read on Payouts, Balance and Charges), then Test connection.",
     "SHOPIFY_SCOPE_MISSING": "Grant the app the scope the message names in Shopify, then connect again.",
     "RATE_LIMITED": "The platform kept refusing for load; Retry later.",
     "PLATFORM_UNAVAILABLE": "The platform did not answer properly; Retry later.",

@@ -235,6 +235,17 @@ def test_stripe_takes_a_key_checked_by_a_test_call(own: Service, sandbox: Sandbo
     wrong = asyncio.run(own.connect_stripe(iid, api_key="rk_test_not_a_key_at_all", url=stripe["base_url"]))
     assert not wrong.ok and "AUTH_FAILED" in wrong.message
     assert "rk_test_not_a_key_at_all" not in wrong.message
+    # A restricted key that may not read payouts: the test call names the permission to add.
+    sandbox.post("stripe/key-permissions", {"permissions": ["rak_balance_read", "rak_charge_read"]})
+    lacking = asyncio.run(own.connect_stripe(iid, api_key=stripe["api_key"], url=stripe["base_url"]))
+    assert not lacking.ok
+    assert (
+        "STRIPE_PERMISSION_MISSING: the restricted key lacks the rak_payout_read permission"
+        in lacking.message
+    )
+    assert stripe["api_key"] not in lacking.message
+    # The full secret key is not limited by them.
+    assert asyncio.run(own.connect_stripe(iid, api_key=stripe["secret_key"], url=stripe["base_url"])).ok
 
 
 def test_several_connections_per_connector(own: Service) -> None:

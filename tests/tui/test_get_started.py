@@ -45,6 +45,7 @@ CREDS = sandbox_state.Credentials(
     fortnox_refresh_token="sandbox-refresh-gs-00000000000000000000000000",
     fortnox_tenant_id="1234567",
     stripe_api_key="sk_test_sandbox_gs_000000000000000000000000",
+    stripe_restricted_key="rk_test_sandbox_gs_000000000000000000000000",
     stripe_webhook_secret="whsec_sandbox_gs_00000000000000000000000000",
 )
 

@@ -3,12 +3,16 @@ retrying 429s. Bearer auth with a restricted key (rk_…) that may read payouts 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import httpx
 
 from engine.platforms.http import ErrorInfo, PlatformHttpClient, generic_error_info, short_body
+
+# Stripe's 403 for a restricted key: "... Having the 'rak_payout_read' permission would allow ...".
+MISSING_PERMISSION = re.compile(r"Having the '([a-z_]+)' permission")
 
 
 class StripeClient(PlatformHttpClient):
@@ -28,6 +32,12 @@ class StripeClient(PlatformHttpClient):
             body = None
         error = body.get("error") if isinstance(body, dict) else None
         message = str(error.get("message") or "") if isinstance(error, dict) else ""
+        missing = MISSING_PERMISSION.search(message) if response.status_code == 403 else None
+        if missing:
+            # A restricted key without a permission the flow needs: no retry helps, a new key does.
+            return ErrorInfo(
+                "STRIPE_PERMISSION_MISSING", f"the restricted key lacks the {missing.group(1)} permission"
+            )
         return generic_error_info(response.status_code, message or short_body(response))
 
     async def _list(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:

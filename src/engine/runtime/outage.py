@@ -29,7 +29,13 @@ TRANSIENT_CODES = PLATFORM_DOWN_CODES | {"IN_FLIGHT"}
 # The platform refuses who we are: every further request fails the same way until someone reconnects.
 # A token without a scope the flow needs fails the same way until someone connects again.
 AUTH_CODES = frozenset(
-    {"AUTH_FAILED", "CREDENTIALS_MISSING", "FORTNOX_SCOPE_MISSING", "SHOPIFY_SCOPE_MISSING"}
+    {
+        "AUTH_FAILED",
+        "CREDENTIALS_MISSING",
+        "FORTNOX_SCOPE_MISSING",
+        "SHOPIFY_SCOPE_MISSING",
+        "STRIPE_PERMISSION_MISSING",
+    }
 )
 # How many failures in a row, with no success in between, make an outage rather than bad luck.
 STREAK = 5

@@ -254,6 +254,18 @@ async def set_shopify_scopes(request: Request) -> Response:
         return json_response({"scopes": state.shopify.scopes})
 
 
+async def set_stripe_key_permissions(request: Request) -> Response:
+    """What the restricted key (rk_…) may read, e.g. without rak_payout_read to see the connection
+    test name the missing permission."""
+    state = _state(request)
+    permissions = (await _body(request)).get("permissions")
+    if not isinstance(permissions, list) or not all(isinstance(x, str) and x for x in permissions):
+        raise ControlError(400, "permissions must be a list such as rak_payout_read")
+    with state.lock:
+        state.stripe.restricted_permissions = set(permissions)
+        return json_response({"permissions": sorted(state.stripe.restricted_permissions)})
+
+
 async def dump_shopify(request: Request) -> Response:
     state = _state(request)
     kind = request.path_params["kind"]
@@ -386,6 +398,7 @@ ROUTES = [
     Route("/shopify/access-scopes", _wrap(set_shopify_scopes), methods=["POST"]),
     Route("/shopify/expire-tokens", _wrap(expire_shopify_tokens), methods=["POST"]),
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
+    Route("/stripe/key-permissions", _wrap(set_stripe_key_permissions), methods=["POST"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),
     Route("/fortnox/settings", _wrap(set_fortnox_settings), methods=["POST"]),

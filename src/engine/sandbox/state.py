@@ -55,6 +55,7 @@ class Credentials:
     fortnox_refresh_token: str
     fortnox_tenant_id: str
     stripe_api_key: str
+    stripe_restricted_key: str
     stripe_webhook_secret: str
 
     @classmethod
@@ -70,6 +71,7 @@ class Credentials:
             fortnox_refresh_token=f"sandbox-refresh-{secrets.token_hex(20)}",
             fortnox_tenant_id=str(secrets.randbelow(9_000_000) + 1_000_000),
             stripe_api_key=f"sk_test_sandbox_{secrets.token_hex(16)}",
+            stripe_restricted_key=f"rk_test_sandbox_{secrets.token_hex(16)}",
             stripe_webhook_secret=f"whsec_sandbox_{secrets.token_hex(16)}",
         )
 
@@ -214,10 +216,16 @@ class FortnoxGrant:
     offline: bool = True
 
 
+# What the sandbox's restricted key (rk_…) may do: the payouts flow reads payouts, their balance
+# transactions and, expanded, the charges behind them. The secret key (sk_…) may do everything.
+RESTRICTED_KEY_PERMISSIONS = ("rak_payout_read", "rak_balance_read", "rak_charge_read")
+
+
 class StripeStore:
     def __init__(self) -> None:
         self.payouts: list[dict[str, Any]] = []  # newest first, as Stripe lists them
         self.balance_transactions: dict[str, list[dict[str, Any]]] = {}
+        self.restricted_permissions: set[str] = set(RESTRICTED_KEY_PERMISSIONS)
 
 
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|\.json|$)")
@@ -325,7 +333,9 @@ class SandboxState:
             },
             "stripe": {
                 "base_url": f"{base_url}/stripe/v1/",
-                "api_key": c.stripe_api_key,
+                # The key the product asks for: restricted to what the payouts flow reads.
+                "api_key": c.stripe_restricted_key,
+                "secret_key": c.stripe_api_key,
                 "webhook_secret": c.stripe_webhook_secret,
             },
             "control_url": f"{base_url}/_sandbox/",

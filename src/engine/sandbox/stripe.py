@@ -29,6 +29,7 @@ import random
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -357,6 +358,26 @@ def _key_from(scope: Scope) -> str:
     return ""
 
 
+ACCOUNT_ID = "acct_1SandboxJunipeer"
+
+
+def _masked(key: str) -> str:
+    """As Stripe shows a key in its errors: the mode prefix and the last six characters."""
+    return f"{key[:8]}{'*' * (len(key) - 14)}{key[-6:]}"
+
+
+def _permissions_for(scope: Scope) -> list[str]:
+    """A restricted key's permission each read needs; an expanded source is a charge (or refund,
+    dispute) read as well."""
+    path = scope["path"].split("/stripe/v1", 1)[-1]
+    needed = ["rak_payout_read"] if path.startswith("/payouts") else []
+    if path.startswith("/balance_transactions"):
+        needed.append("rak_balance_read")
+        if b"data.source" in unquote_to_bytes(scope.get("query_string", b"")):
+            needed.append("rak_charge_read")
+    return needed
+
+
 class StripeApp:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -371,7 +392,21 @@ class StripeApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _key_from(scope)
-        if key != self.state.creds.stripe_api_key:
+        creds = self.state.creds
+        if key == creds.stripe_restricted_key:
+            with self.state.lock:
+                lacking = [
+                    p for p in _permissions_for(scope) if p not in self.state.stripe.restricted_permissions
+                ]
+            if lacking:
+                message = (
+                    f"The provided key '{_masked(key)}' does not have the required permissions for this "
+                    f"endpoint on account '{ACCOUNT_ID}'. Having the '{lacking[0]}' permission would allow "
+                    "this request to continue."
+                )
+                await send_json(send, 403, {"error": {"type": "invalid_request_error", "message": message}})
+                return
+        elif key != creds.stripe_api_key:
             shown = f"{key[:8]}{'*' * 8}{key[-4:]}" if key else ""
             message = (
                 f"Invalid API Key provided: {shown}"

@@ -36,7 +36,8 @@ def test_cli_prints_info_line_and_exits_cleanly_on_sigterm() -> None:
         assert info["shopify"]["base_url"] == info["base_url"] + f"/shopify/admin/api/{newest}/"
         assert info["shopify"]["shop_domain"] == "junipeer-demo.myshopify.com"
         assert info["shopify"]["access_token"].startswith("shpat_sandbox_")
-        assert info["stripe"]["api_key"].startswith("sk_test_sandbox_")
+        assert info["stripe"]["api_key"].startswith("rk_test_sandbox_")
+        assert info["stripe"]["secret_key"].startswith("sk_test_sandbox_")
         assert info["stripe"]["webhook_secret"].startswith("whsec_sandbox_")
         response = httpx.get(
             info["shopify"]["base_url"] + "orders/count.json",
