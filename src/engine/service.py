@@ -23,6 +23,7 @@ from engine.connect import ConnectMixin, ensure_flows
 from engine.errors import EngineError
 from engine.flows.order_refunds import split_reference
 from engine.mapping import filters as filters_mod
+from engine.mapping import oss_csv
 from engine.mapping import settings as settings_mod
 from engine.platforms.http import PlatformError
 from engine.runtime import queue
@@ -852,6 +853,14 @@ class Service(ConnectMixin):
     def save_settings(self, integration_id: int, category: str, values: dict[str, Any]) -> Any:
         with self.session() as s:
             return settings_mod.save_category(s, integration_id, category, values)
+
+    def import_oss_mapping(self, integration_id: int, text: str) -> Any:
+        """Import CSV on Sales Account mapping & OSS VAT: the file replaces the whole OSS mapping, or
+        (any bad line) nothing changes and OssCsvError names every bad line."""
+        return self.save_settings(integration_id, "sales_accounts", oss_csv.parse(text))
+
+    def export_oss_mapping(self, integration_id: int) -> str:
+        return oss_csv.export(self.settings(integration_id).sales_accounts)
 
     def missing_settings(self, integration_id: int) -> list[tuple[str, str, str]]:
         with self.session() as s:
