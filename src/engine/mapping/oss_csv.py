@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.errors import EngineError
 from engine.mapping.settings import OSS_KINDS, SalesAccounts, _account, oss_key, sales_account
@@ -46,6 +47,17 @@ class OssCsvError(EngineError):
         super().__init__(
             "BAD_INPUT", f"The OSS mapping file has {len(lines)} bad line(s), nothing was saved: {shown}"
         )
+
+
+def read(path: str | Path) -> str:
+    """The text of the file at `path` (UTF-8, with or without a BOM); BAD_INPUT when unreadable."""
+    where = Path(path).expanduser()
+    try:
+        return where.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise EngineError("BAD_INPUT", f"Can't read {where}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise EngineError("BAD_INPUT", f"{where} is not UTF-8 text: save it as CSV UTF-8") from None
 
 
 def parse(text: str) -> dict[str, dict[str, str]]:
