@@ -109,7 +109,8 @@ async def _payment(ctx: FlowContext, order: dict, invoice: dict, mode: str, owed
         "InvoiceNumber": int(invoice["DocumentNumber"]),
         "PaymentDate": max(paid.date() if paid else invoiced, invoiced).isoformat(),
         "ModeOfPayment": mode,
-        "ModeOfPaymentAccount": int(modes[mode]["AccountNumber"]),
+        # The account the money went to: what booking the payment debits.
+        "ModeOfPaymentAccount": modes[mode].get("AccountNumber"),
         "Amount": float(owed),
     }
     currency = str(invoice.get("Currency") or "SEK")

@@ -252,9 +252,9 @@ class SalesAccounts(Category):
 
     @model_validator(mode="after")
     def _extras_have_sales(self) -> SalesAccounts:
-        for name in ("oss_shipping_accounts", "oss_fee_accounts", "oss_credit_accounts"):
+        for kind, name in OSS_KINDS.items():
             if orphans := sorted(set(getattr(self, name)) - set(self.oss_accounts)):
-                raise ValueError(f"{', '.join(orphans)} in {name} has no OSS sales account")
+                raise ValueError(f"{', '.join(orphans)}: a {kind} account needs an OSS sales account too")
         return self
 
     def oss_account(self, kind: str, country: str, rate: str | None = None) -> str | None:

@@ -82,7 +82,7 @@ def test_export_writes_what_import_reads() -> None:
 
 
 def test_extra_accounts_need_the_countrys_sales_account_and_the_fee_account_is_found_by_rate() -> None:
-    with pytest.raises(ValueError, match="DE in oss_shipping_accounts has no OSS sales account"):
+    with pytest.raises(ValueError, match="DE: a shipping account needs an OSS sales account too"):
         SalesAccounts(oss_shipping_accounts={"DE": "3169"})
     settings = IntegrationSettings(
         sales_accounts=SalesAccounts(
