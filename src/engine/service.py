@@ -1098,6 +1098,7 @@ class Service(ConnectMixin):
             "order": "get_order",
             "invoice": "get_invoice",
             "refund": "get_invoice",  # the credit invoice that credits it
+            "invoice_payment": "get_invoice_payment",  # the payment of an order paid at checkout
             "customer": "get_customer",
             "article": "get_article",
         }.get(entity_type)

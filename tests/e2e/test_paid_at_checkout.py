@@ -56,6 +56,9 @@ def test_paypal_invoices_end_paid_once_even_when_the_payment_answer_is_lost(conn
         assert any(log.code == "ADOPTED" for log in logs)  # the answer was lost, the payment found
         [paid] = [log for log in logs if log.code == "INVOICE_MARKED_PAID"]
         assert f"payment {payment['Number']}" in paid.message and paid.message.endswith(", booked")
+    # References > Invoice payments links each PayPal order to its payment
+    linked = {r.source_label: r.target_id for r in service.references(iid, entity_type="invoice_payment")}
+    assert linked == {o["name"]: _payments_of(sb, i)[0]["Number"] for o, i in paypal}
     stripe = _invoices_by_gateway(sb, "stripe")
     assert stripe
     for _, invoice in stripe:
