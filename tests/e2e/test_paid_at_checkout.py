@@ -156,3 +156,20 @@ def test_a_paid_invoice_is_still_credited_when_refunded(connected) -> None:
     assert credit["Booked"] and credit["Total"] < 0
     [invoice] = [i for i in sb.get("fortnox/invoices") if i["DocumentNumber"] == invoice["DocumentNumber"]]
     assert len(_payments_of(sb, invoice)) == 1 and invoice["Balance"] == 0
+
+
+def test_an_unknown_mode_of_payment_stops_the_order_with_what_to_do_until_fixed(connected) -> None:
+    service, sb, iid = connected
+    service.save_settings(iid, "invoice", {"paid_gateways": {"paypal": "PAYPAL"}})  # not a Fortnox code
+    sync(service)
+    order, invoice = _invoices_by_gateway(sb, "paypal")[0]
+    [entity] = service.entities(iid, entity_type="order", ref=order["name"])
+    assert entity.status == "error" and entity.error_code == "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND"
+    assert (
+        "'PAYPAL'" in entity.error_message and "Automatically mark invoices as paid" in entity.error_message
+    )
+    assert invoice["Booked"] and _payments_of(sb, invoice) == []
+    _mark_paypal_paid(service, iid)
+    asyncio.run(service.run_now(service.retry_entity(entity.id)))
+    [invoice] = [i for i in sb.get("fortnox/invoices") if i["DocumentNumber"] == invoice["DocumentNumber"]]
+    _fully_paid_once(sb, invoice)

@@ -4,7 +4,7 @@ Payment providers without a payout connector settle nothing later that could mar
 so Invoice Settings > Additional names the gateways whose orders are paid in full when they are
 invoiced, each with the Fortnox mode of payment (whose account, from Fortnox's modes of payment,
 receives the money). When every gateway of an order is listed, the orders flow registers one invoice
-payment of what the invoice still owes, in its currency (AmountCurrency, and Amount in kronor at the
+payment of the invoice's total, in its currency (AmountCurrency, and Amount in kronor at the
 invoice's rate), dated the day Shopify processed the payment (not before the invoice date), and books
 it when invoices are booked. Fortnox registers payments on booked invoices only, which is why marking
 paid requires booking (InvoiceSettings refuses the one without the other).
@@ -68,10 +68,11 @@ async def mark_paid(
             entity, "adopted", "synced", f"Found payment {payment['Number']} of an interrupted attempt"
         )
     else:
-        owed = Decimal(str(invoice.get("Balance") or 0))
-        if owed <= 0:
-            return invoice, None
-        body = await _payment(ctx, order, invoice, mode, owed)
+        if Decimal(str(invoice.get("Balance") or 0)) <= 0:
+            return invoice, None  # settled otherwise (written off): nothing owed
+        # The total, in the invoice's currency: with no payment yet it is what is owed, and unlike
+        # the balance its currency is certain.
+        body = await _payment(ctx, order, invoice, mode, Decimal(str(invoice["Total"])))
         await rec.aflush(w.intent(entity, INTENT))
         payment = await create_once(
             lambda: target.create_invoice_payment(body), made, "invoice payment", ref, ctx
@@ -95,8 +96,8 @@ async def mark_paid(
     return await target.get_invoice(invoice_no), f"marked paid ({number})"
 
 
-async def _payment(ctx: FlowContext, order: dict, invoice: dict, mode: str, owed: Decimal) -> dict:
-    """The invoice payment of `owed` (in the invoice's currency) through the mode of payment `mode`."""
+async def _payment(ctx: FlowContext, order: dict, invoice: dict, mode: str, total: Decimal) -> dict:
+    """The invoice payment of `total` (in the invoice's currency) through the mode of payment `mode`."""
     modes = {str(m.get("Code")): m for m in await ctx.target.lookup("modesofpayments")}
     if mode not in modes:
         raise EngineError(
@@ -111,14 +112,14 @@ async def _payment(ctx: FlowContext, order: dict, invoice: dict, mode: str, owed
         "ModeOfPayment": mode,
         # The account the money went to: what booking the payment debits.
         "ModeOfPaymentAccount": modes[mode].get("AccountNumber"),
-        "Amount": float(owed),
+        "Amount": float(total),
     }
     currency = str(invoice.get("Currency") or "SEK")
     if currency != "SEK":
         rate = Decimal(str(invoice.get("CurrencyRate") or 0)) / Decimal(str(invoice.get("CurrencyUnit") or 1))
         body |= {
-            "AmountCurrency": float(owed),
-            "Amount": float((owed * rate).quantize(CENT)),
+            "AmountCurrency": float(total),
+            "Amount": float((total * rate).quantize(CENT)),
             "CurrencyRate": float(rate),
         }
     return body
