@@ -23,6 +23,7 @@ from engine.connect import ConnectMixin, ensure_flows
 from engine.errors import EngineError
 from engine.flows.order_refunds import split_reference
 from engine.mapping import filters as filters_mod
+from engine.mapping import oss_csv
 from engine.mapping import settings as settings_mod
 from engine.platforms.http import PlatformError
 from engine.runtime import queue
@@ -854,6 +855,14 @@ class Service(ConnectMixin):
         with self.session() as s:
             return settings_mod.save_category(s, integration_id, category, values)
 
+    def import_oss_mapping(self, integration_id: int, text: str) -> Any:
+        """Import CSV on Sales Account mapping & OSS VAT: the file replaces the whole OSS mapping, or
+        (any bad line) nothing changes and OssCsvError names every bad line."""
+        return self.save_settings(integration_id, "sales_accounts", oss_csv.parse(text))
+
+    def export_oss_mapping(self, integration_id: int) -> str:
+        return oss_csv.export(self.settings(integration_id).sales_accounts)
+
     def missing_settings(self, integration_id: int) -> list[tuple[str, str, str]]:
         with self.session() as s:
             return settings_mod.missing_required(s, integration_id)
@@ -1090,6 +1099,7 @@ class Service(ConnectMixin):
             "order": "get_order",
             "invoice": "get_invoice",
             "refund": "get_invoice",  # the credit invoice that credits it
+            "invoice_payment": "get_invoice_payment",  # the payment of an order paid at checkout
             "customer": "get_customer",
             "article": "get_article",
         }.get(entity_type)

@@ -523,20 +523,54 @@ def _setting_value(text: str) -> Any:
     metavar="KEY=VALUE",
     help="Save a field of CATEGORY (repeatable); MAPPING.NAME=VALUE sets one entry of a mapping.",
 )
+@click.option(
+    "--import",
+    "import_file",
+    metavar="FILE.csv",
+    help="sales_accounts: replace the OSS mapping with a CSV file (format in README.md).",
+)
+@click.option("--export", "export_csv", is_flag=True, help="sales_accounts: print the OSS mapping as CSV.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def settings(obj: Ctx, category: str | None, assignments: tuple[str, ...], as_json: bool) -> None:
+def settings(
+    obj: Ctx,
+    category: str | None,
+    assignments: tuple[str, ...],
+    import_file: str | None,
+    export_csv: bool,
+    as_json: bool,
+) -> None:
     """Settings by category, as Configure > Settings shows them; `settings CATEGORY --set KEY=VALUE`
-    saves with the same checks (a required field may not be left empty)."""
+    saves with the same checks (a required field may not be left empty). `settings sales_accounts
+    --import FILE.csv` replaces the OSS mapping with a file (nothing is saved while a line is bad),
+    `--export` prints it in that format."""
+    from engine.mapping import oss_csv
     from engine.mapping import settings as settings_mod
 
     known = {c["key"]: c for c in settings_mod.describe()}
     if category is not None and category not in known:
         raise EngineError("BAD_INPUT", f"No settings category {category!r}; categories: {', '.join(known)}")
-    obj.upgrade = bool(assignments)
+    if (import_file or export_csv) and category != "sales_accounts":
+        raise click.UsageError("--import and --export are for the sales_accounts category")
+    obj.upgrade = bool(assignments or import_file)
     svc = obj.service
     iid = obj.integration_id()
+    if export_csv:
+        click.echo(svc.export_oss_mapping(iid), nl=False)
+        return
+    if import_file:
+        try:
+            saved = svc.import_oss_mapping(iid, oss_csv.read(import_file))
+        except oss_csv.OssCsvError as exc:
+            for bad in exc.lines:
+                err.print(escape(f"  {bad}"), soft_wrap=True)
+            fail(
+                exc.code,
+                f"{len(exc.lines)} bad line(s) in {import_file}, nothing was saved",
+                "Fix the lines above in the file and import it again.",
+            )
+        out.print(f"Imported {len(saved.oss_accounts)} OSS mapping entries from {escape(import_file)}.")
     if assignments:
         if category is None:
             raise click.UsageError("--set needs a CATEGORY")

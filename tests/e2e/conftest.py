@@ -105,9 +105,9 @@ def sync(service: Service) -> None:
 
 
 def duplicates_in_fortnox(sb: Sandbox) -> dict[str, dict[str, int]]:
-    """Orders, invoices, credit invoices and customers that exist more than once in the sandbox's
-    Fortnox, by the key the engine wrote into them (order name; the refund stamp; the Shopify customer
-    id in ExternalReference)."""
+    """Orders, invoices, credit invoices, customers and invoice payments that exist more than once in
+    the sandbox's Fortnox, by the key the engine wrote into them (order name; the refund stamp; the
+    Shopify customer id in ExternalReference) or the invoice a payment pays."""
     invoices = sb.get("fortnox/invoices")
     keyed = {
         "orders": Counter(str(row.get("YourOrderNumber") or "") for row in sb.get("fortnox/orders")),
@@ -122,6 +122,8 @@ def duplicates_in_fortnox(sb: Sandbox) -> dict[str, dict[str, int]]:
             str(row.get("ExternalInvoiceReference2")) for row in invoices if row["Credit"]
         ),
         "customers": Counter(str(row.get("ExternalReference") or "") for row in sb.get("fortnox/customers")),
+        # An invoice paid at checkout gets one payment, whoever registered it.
+        "invoice payments": Counter(str(row["InvoiceNumber"]) for row in sb.get("fortnox/invoicepayments")),
     }
     found: dict[str, dict[str, int]] = {}
     for what, counts in keyed.items():

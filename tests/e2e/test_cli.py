@@ -232,3 +232,34 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(served, args: list[str]
     proc = junipeer(*args, env=env, check=False)
     assert proc.returncode != 0
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_oss_mapping_is_imported_from_csv_all_or_nothing_and_exported(served, tmp_path: Path) -> None:
+    info, env = served
+    junipeer("sandbox", "connect", "--url", info["base_url"], env=env)
+    before = junipeer("settings", "sales_accounts", "--export", env=env).stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "country;vat_rate;sales_account;shipping_account;fee_account;credit_account\n"
+        "DE;;3162;3169;;\nSE;;3001;;;\nDE;;3163;;;\n",
+        encoding="utf-8",
+    )
+    refused = junipeer("settings", "sales_accounts", "--import", str(bad), env=env, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "line 3: SE is not an OSS country" in refused.stderr
+    assert "line 4: DE is already mapped on line 2" in refused.stderr
+    assert "BAD_INPUT: 2 bad line(s)" in refused.stderr and "nothing was saved" in refused.stderr
+    assert junipeer("settings", "sales_accounts", "--export", env=env).stdout == before
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "\ufeffcountry;vat_rate;sales_account;shipping_account;fee_account;credit_account\n"
+        "DE;;3162;3169;6570;3171\nDE;7;3163;;;3172\n",
+        encoding="utf-8",
+    )
+    imported = junipeer("settings", "sales_accounts", "--import", str(good), env=env)
+    assert "Imported 2 OSS mapping entries" in imported.stdout
+    assert junipeer("settings", "sales_accounts", "--export", env=env).stdout.splitlines() == [
+        "country,vat_rate,sales_account,shipping_account,fee_account,credit_account",
+        "DE,,3162,3169,6570,3171",
+        "DE,7,3163,,,3172",
+    ]

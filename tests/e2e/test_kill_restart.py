@@ -59,6 +59,7 @@ def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) ->
     try:
         service = Service(db_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
         iid = asyncio.run(service.connect_sandbox(sandbox.info, "Shop")).id
+        service.save_settings(iid, "invoice", {"paid_gateways": {"paypal": "PP"}})  # paid when invoiced
         rng = random.Random(20261124)
         progress = [0]
         for _ in range(KILLS):
@@ -93,6 +94,13 @@ def test_sigkill_at_many_points_never_duplicates(db_url: str, tmp_path: Path) ->
         assert credits, "the shop's refunds were never credited"
         assert max(Counter(i["CreditInvoiceReference"] for i in credits).values()) == 1, "credited twice"
         assert max(Counter(i["ExternalInvoiceReference2"] for i in credits).values()) == 1, "a refund twice"
+        payments = Counter(p["InvoiceNumber"] for p in control.get("fortnox/invoicepayments").json())
+        assert payments and max(payments.values()) == 1, "an invoice was paid twice"
+        by_name = {o["name"]: o for o in shop}
+        for invoice in every_invoice:
+            order = by_name.get(invoice["ExternalInvoiceReference1"])
+            if not invoice["Credit"] and order and order["payment_gateway_names"] == ["paypal"]:
+                assert invoice["Balance"] == 0, f"PayPal order {order['name']}'s invoice left unpaid"
         # By the Shopify customer the engine wrote into ExternalReference: a buyer whose data Shopify
         # withholds has no email to tell customers apart.
         customers = Counter(c["ExternalReference"] for c in control.get("fortnox/customers").json())

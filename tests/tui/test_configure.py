@@ -5,11 +5,12 @@ delete with confirm), webhook subscriptions, and General (rename, modes, flows o
 from __future__ import annotations
 
 from sqlmodel import select
-from textual.widgets import DataTable, Input, Select, SelectionList, Static, Switch
+from textual.widgets import Button, DataTable, Input, Select, SelectionList, Static, Switch
 
 from engine.store.models import Setting, WebhookSubscription
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.credentials import CredentialsForm
+from junipeer_tui.dialogs.oss_import import OssImportDialog
 from junipeer_tui.dialogs.schedule_rule import ScheduleRuleForm
 from junipeer_tui.screens.configure import REQUIRED_BANNER, ConfigureSection, SettingField
 from tests.tui.harness import SectionHarness, settle
@@ -385,3 +386,53 @@ async def test_next_runs_from_the_engine(console_ctx, monkeypatch) -> None:
         app.section.reload()
         await settle(pilot)
         assert "stopped" in str(app.section.query_one("#next-runs", Static).render())
+
+
+async def test_import_oss_csv_shows_every_bad_line_then_imports(console_ctx, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(console_ctx.service, "lookup", _fake_lookup)
+    svc, iid = console_ctx.service, console_ctx.integration_id
+    before = svc.settings(iid).sales_accounts
+    header = "country;vat_rate;sales_account;shipping_account;fee_account;credit_account"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{header}\nDE;;3162;;;\nNO;;3170;;;\nDE;;3162;;;\n", encoding="utf-8")
+    good = tmp_path / "oss.csv"
+    good.write_text(f"{header}\nDE;;3162;3169;6570;3171\nFI;25,5;3166;;;\n", encoding="utf-8")
+    app = SectionHarness(console_ctx, ConfigureSection)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        section = app.section
+        section.query_one("#category-sales_accounts").collapsed = False
+        await settle(pilot)
+        section.query_one("#import-oss", Button).press()
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, OssImportDialog)
+        path = dialog.query_one("#oss-import-path", Input)
+        path.value = str(bad)
+        await pilot.press("enter")
+        await settle(pilot)
+        status = str(dialog.query_one("#oss-import-status", Static).render())
+        assert "Nothing was saved: 2 bad line(s)" in status
+        assert "line 3: 'NO' is not an EU country code" in status
+        assert "line 4: DE is already mapped on line 2" in status
+        assert svc.settings(iid).sales_accounts == before
+        path.value = str(tmp_path / "missing.csv")
+        await pilot.click("#oss-import-run")
+        await settle(pilot)
+        assert "BAD_INPUT" in str(dialog.query_one("#oss-import-status", Static).render())
+        path.value = str(good)
+        dialog.query_one("#oss-import-run", Button).press()
+        await settle(pilot)
+        assert "Imported 2 OSS mapping entries" in str(
+            dialog.query_one("#oss-import-status", Static).render()
+        )
+        await pilot.press("escape")
+        await settle(pilot)
+        saved = svc.settings(iid).sales_accounts
+        assert saved.oss_accounts == {"DE": "3162", "FI 25.5": "3166"}
+        assert (saved.oss_shipping_accounts, saved.oss_fee_accounts) == ({"DE": "3169"}, {"DE": "6570"})
+        # The category shows what was imported, open, in place of what it showed before.
+        panel = section.query_one("#category-sales_accounts")
+        assert not panel.collapsed
+        shown = section.query_one("#field-sales_accounts-oss_accounts", SettingField)
+        assert shown.read() == {"DE": "3162", "FI 25.5": "3166"}

@@ -86,17 +86,22 @@ def fail(
 
 
 async def bookkeep(target: Any, number: str) -> dict:
-    """Book a Fortnox invoice; a refusal or lost answer is read back, and an invoice found booked
-    (by this attempt's lost answer, an earlier one, or a person) is as good."""
+    """Book a Fortnox invoice (see book_once)."""
+    return await book_once(lambda: target.bookkeep_invoice(number), lambda: target.get_invoice(number))
+
+
+async def book_once(book: Callable[[], Awaitable[dict]], read: Callable[[], Awaitable[dict]]) -> dict:
+    """Book a Fortnox document (an invoice, a payment); a refusal or lost answer is read back, and a
+    document found booked (by this attempt's lost answer, an earlier one, or a person) is as good."""
     try:
-        return await target.bookkeep_invoice(number)  # type: ignore[no-any-return]
+        return await book()
     except PlatformError as exc:
         if exc.retryable and not exc.ambiguous:
             raise
-        invoice: dict = await target.get_invoice(number)
-        if not invoice.get("Booked"):
+        document = await read()
+        if not document.get("Booked"):
             raise
-        return invoice
+        return document
 
 
 def document_number(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from typing import Any
 from engine.errors import EngineError
 from engine.flows.base import FlowContext, bookkeep, code_and_message, create_once, document_number, fail
 from engine.mapping.credit import check_credit_total, credit_rows, predicted_total, refund_amounts
+from engine.mapping.order_lines import Booking
 from engine.platforms.http import PlatformError
 from engine.runtime.outage import SETTLED
 from engine.runtime.records import Writes, dumps
@@ -192,7 +193,8 @@ async def _credit(
     # attempt that stopped before it recorded so), and its rows are no longer the full copy.
     if not credit.get("Booked") and str(credit.get(STAMP_FIELD) or "") != mine:
         line_count = len(order.get("line_items") or [])
-        rows, freight = credit_rows(credit, amounts, line_count)
+        booking = Booking.of(ctx.settings, order)
+        rows, freight = credit_rows(credit, amounts, line_count, booking.credit_account)
         predicted = predicted_total(
             rows, credit.get("InvoiceRows") or [], freight, bool(credit.get("VATIncluded"))
         )

@@ -1,10 +1,12 @@
 """Orders: Shopify → Fortnox.
 
 One Shopify order becomes one Fortnox order (customer matched or created first); a paid order is
-invoiced, and booked when Invoice Settings says so. Later updates reach Fortnox while the order is
-not invoiced; after that they are logged as warnings. Cancelled orders are cancelled in Fortnox
-unless invoiced. Flow filters gate creation only: once an order is in Fortnox, its later changes follow.
-The order's refunds are credited in the same attempt, after its invoice (engine.flows.order_refunds).
+invoiced, and booked when Invoice Settings says so; an order paid at checkout through a gateway
+marked as paid gets its invoice's payment registered (engine.flows.paid_at_checkout). Later updates
+reach Fortnox while the order is not invoiced; after that they are logged as warnings. Cancelled
+orders are cancelled in Fortnox unless invoiced. Flow filters gate creation only: once an order is
+in Fortnox, its later changes follow. The order's refunds are credited in the same attempt, after
+its invoice (engine.flows.order_refunds).
 
 Books balance: the Fortnox order must total what the buyer paid in Shopify, to the öre, checked
 before sending and read back before invoicing (engine.mapping.amounts); otherwise the record ends in
@@ -34,6 +36,7 @@ from engine.flows.base import (
     fail,
 )
 from engine.flows.order_refunds import credit_refunds, split_reference
+from engine.flows.paid_at_checkout import mark_paid
 from engine.mapping.amounts import check_total, fortnox_total, order_amounts
 from engine.mapping.countries import fortnox_country, fortnox_country_code
 from engine.mapping.customers import contact_email, customer_email, customer_name
@@ -418,6 +421,9 @@ async def _ensure_invoice(
         invoice = await bookkeep(target, invoice_no)
         w.transaction(entity, "booked", "synced", f"Booked Fortnox invoice {invoice_no}")
         notes.append("booked")
+    invoice, paid = await mark_paid(ctx, entity, order, ref, invoice, w)
+    if paid:
+        notes.append(paid)
     return invoice
 
 

@@ -13,10 +13,12 @@ row with the quantity negated, and the freight. It is rewritten here to credit o
 refunded quantity of each line at the invoice's own price, with an amount discount that makes the
 row total exactly Shopify's refunded subtotal; shipping as freight (or as the shipping row, when the
 order sent shipping as a row); any discrepancy as a row of its own on the first row's account and VAT.
+A row whose sale names a credit account of its own (an OSS country's) is credited on that account.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -124,11 +126,27 @@ def refund_amounts(
 
 
 def credit_rows(
-    credit: dict[str, Any], amounts: RefundAmounts, line_count: int
+    credit: dict[str, Any],
+    amounts: RefundAmounts,
+    line_count: int,
+    credit_account: Callable[[dict[str, Any]], str | None] = lambda row: None,
 ) -> tuple[list[dict[str, Any]], Decimal]:
     """The rows and freight that make the Fortnox credit invoice `credit` (a full copy of the
     original, quantities negated) credit just `amounts`. Rows keep their RowId; rows not sent are
-    deleted by Fortnox."""
+    deleted by Fortnox. `credit_account` names the account a copied row is credited on instead of
+    its own (None: its own)."""
+    rows, freight = _credit_rows(credit, amounts, line_count)
+    copied = {r.get("RowId"): r for r in credit.get("InvoiceRows") or []}
+    for row in rows:
+        account = credit_account(copied.get(row.get("RowId")) or row)
+        if account is not None:
+            row["AccountNumber"] = account
+    return rows, freight
+
+
+def _credit_rows(
+    credit: dict[str, Any], amounts: RefundAmounts, line_count: int
+) -> tuple[list[dict[str, Any]], Decimal]:
     copied = credit.get("InvoiceRows") or []
     if len(copied) < line_count:
         raise EngineError(

@@ -19,7 +19,9 @@ what the buyer paid.
 
 Shipping stays Fortnox's `Freight` for Swedish sales unless Order Lines says "row". Freight is booked
 by Fortnox at the Swedish rate on its freight account, which is wrong for every other buyer, so for
-them shipping always becomes a row on the same account as their goods.
+them shipping always becomes a row on the same account as their goods (an OSS sale's on the country's
+shipping account, when the mapping names one). Refunds of an OSS sale are credited on the country's
+credit account when the mapping names one (`Booking.credit_account`).
 """
 
 from __future__ import annotations
@@ -129,14 +131,36 @@ class Booking:
         lines = self.settings.order_lines
         by_rate = {**lines.sales_accounts, **lines.shipping_accounts}
         title = str(shipping_lines[0].get("title") or "Frakt")
+        account = self._account(rate, by_rate, f"shipping {title!r}")
+        if self._oss:
+            account = (
+                self.settings.sales_accounts.oss_account("shipping", self.country, _key(rate)) or account
+            )
         return {
             "Description": title[:50],
             "OrderedQuantity": 1,
             "DeliveredQuantity": 1,
             "Price": round(amount, 2),
             "VAT": _vat(rate, self),
-            "AccountNumber": self._account(rate, by_rate, f"shipping {title!r}"),
+            "AccountNumber": account,
         }
+
+    @property
+    def _oss(self) -> bool:
+        """An EU consumer's sale booked under OSS, on the country's own accounts."""
+        return self.vat_type == vat.EUVAT and not self.domestic
+
+    def credit_account(self, row: dict[str, Any]) -> str | None:
+        """The account a credit of the invoice `row` goes to instead of the row's own: the OSS
+        country's credit account for the row's VAT rate, for rows on one of the country's OSS sales or
+        shipping accounts (gift cards and tips keep theirs). None: the row's own account."""
+        if not self._oss:
+            return None
+        sales, rate = self.settings.sales_accounts, _key(float(row.get("VAT") or 0))
+        own = {sales.oss_account(kind, self.country, rate) for kind in ("sales", "shipping")}
+        if str(row.get("AccountNumber") or "") not in own:
+            return None
+        return sales.oss_account("credit", self.country, rate)
 
     def _account(self, rate: float, domestic_by_rate: dict[str, str], what: str) -> str:
         sales = self.settings.sales_accounts
@@ -149,9 +173,7 @@ class Booking:
                 )
             return account
         if self.vat_type == vat.EUVAT:
-            account = sales.oss_accounts.get(f"{self.country} {_key(rate)}") or sales.oss_accounts.get(
-                self.country
-            )
+            account = sales.oss_account("sales", self.country, _key(rate))
             if account is None:
                 name = FORTNOX_COUNTRY_NAMES.get(self.country, self.country)
                 raise EngineError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlmodel import Session, select
 
 from engine import dates
@@ -87,6 +87,31 @@ class InvoiceSettings(Category):
     vat_included: bool = Field(
         default=True, title="VAT included in order rows", json_schema_extra=_meta("toggle", additional=True)
     )
+    paid_gateways: dict[str, str] = Field(
+        default_factory=dict,
+        title="Automatically mark invoices as paid (payment gateway → Fortnox mode of payment)",
+        json_schema_extra=_meta("mapping", additional=True, source="fortnox:modesofpayments"),
+    )
+
+    @field_validator("paid_gateways")
+    @classmethod
+    def _gateways(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for gateway, mode in value.items():
+            if not gateway.strip() or not str(mode).strip():
+                raise ValueError("name the gateway and its mode of payment, e.g. paypal → PP")
+            out[gateway.strip()] = str(mode).strip()
+        return out
+
+    @model_validator(mode="after")
+    def _booked_when_paid(self) -> InvoiceSettings:
+        # Fortnox registers a payment only on a booked invoice.
+        if self.paid_gateways and not self.bookkeep:
+            raise ValueError(
+                "invoices marked as paid must be booked: turn on “Book invoices automatically” or "
+                "remove the gateways marked as paid"
+            )
+        return self
 
 
 class ShippingMethods(Category):
@@ -168,12 +193,31 @@ class SalesAccounts(Category):
     title = "Sales Account mapping & OSS VAT"
     description = (
         "Sales accounts for buyers outside Sweden. EU consumers under OSS: one account per country, "
-        'optionally per VAT rate ("DE" or "DE 7").'
+        'optionally per VAT rate ("DE" or "DE 7"), and optionally its own shipping, fee and credit '
+        "accounts. Import CSV takes a file with the header "
+        "country,vat_rate,sales_account,shipping_account,fee_account,credit_account (`;` works too); "
+        "vat_rate and the last three may be empty. The import replaces the whole OSS mapping, and "
+        "saves nothing while any line is wrong."
     )
     oss_accounts: dict[str, str] = Field(
         default_factory=dict,
         title='OSS sales account per EU country ("DE" or "DE 7" → account)',
         json_schema_extra=_meta("mapping", source="fortnox:accounts"),
+    )
+    oss_shipping_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        title="OSS shipping account (else the sales account)",
+        json_schema_extra=_meta("mapping", additional=True, source="fortnox:accounts"),
+    )
+    oss_fee_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        title="OSS fee account (payment provider fees of the country's sales)",
+        json_schema_extra=_meta("mapping", additional=True, source="fortnox:accounts"),
+    )
+    oss_credit_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        title="OSS credit account for refunds (else the sales account)",
+        json_schema_extra=_meta("mapping", additional=True, source="fortnox:accounts"),
     )
     eu_reverse_charge_account: str = Field(
         default="3108",
@@ -196,16 +240,51 @@ class SalesAccounts(Category):
         json_schema_extra=_meta("toggle", additional=True),
     )
 
-    @field_validator("oss_accounts")
+    @field_validator("oss_accounts", "oss_shipping_accounts", "oss_credit_accounts")
     @classmethod
-    def _oss_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        out = {}
-        for key, account in value.items():
-            country, _, rate = key.strip().upper().partition(" ")
-            if country not in EU_COUNTRY_CODES or country == "SE":
-                raise ValueError(f"{key!r}: use an EU country code other than SE, e.g. DE or DE 7")
-            out[f"{country} {_rate_key(rate)}" if rate.strip() else country] = _account(account)
-        return out
+    def _oss_sales(cls, value: dict[str, str]) -> dict[str, str]:
+        return {oss_key(k): sales_account(v) for k, v in value.items()}
+
+    @field_validator("oss_fee_accounts")
+    @classmethod
+    def _oss_fees(cls, value: dict[str, str]) -> dict[str, str]:
+        return {oss_key(k): _account(v) for k, v in value.items()}
+
+    @model_validator(mode="after")
+    def _extras_have_sales(self) -> SalesAccounts:
+        for kind, name in OSS_KINDS.items():
+            if orphans := sorted(set(getattr(self, name)) - set(self.oss_accounts)):
+                raise ValueError(f"{', '.join(orphans)}: a {kind} account needs an OSS sales account too")
+        return self
+
+    def oss_account(self, kind: str, country: str, rate: str | None = None) -> str | None:
+        """The `kind` ("sales", "shipping", "fee", "credit") account of `country`: the one of its VAT
+        `rate` (a settings key: "7", "25.5") when mapped, else the country's own."""
+        accounts: dict[str, str] = getattr(self, OSS_KINDS[kind])
+        return (accounts.get(f"{country} {rate}") if rate else None) or accounts.get(country)
+
+
+# Which SalesAccounts field holds each kind of OSS account (the CSV's columns, in order).
+OSS_KINDS = {
+    "sales": "oss_accounts",
+    "shipping": "oss_shipping_accounts",
+    "fee": "oss_fee_accounts",
+    "credit": "oss_credit_accounts",
+}
+
+
+def oss_fee_account(settings: IntegrationSettings, country: str, rate: str | None = None) -> str | None:
+    """Where the payment provider's fees of an OSS sale to `country` go, when the mapping names an
+    account for them (None: the payouts' own fee account)."""
+    return settings.sales_accounts.oss_account("fee", country.upper(), rate)
+
+
+def oss_key(text: str) -> str:
+    """An OSS mapping key: an EU country code other than SE, optionally with a VAT rate ("DE 7")."""
+    country, _, rate = str(text).strip().upper().partition(" ")
+    if country not in EU_COUNTRY_CODES or country == "SE":
+        raise ValueError(f"{text!r}: use an EU country code other than SE, e.g. DE or DE 7")
+    return f"{country} {_rate_key(rate)}" if rate.strip() else country
 
 
 # BAS 2026: sales within Sweden per VAT rate.
@@ -227,6 +306,14 @@ def _account(text: str) -> str:
     value = str(text).strip()
     if not (value.isdigit() and len(value) == 4):
         raise ValueError(f"{text!r} is not a Fortnox account number (four digits, e.g. 3001)")
+    return value
+
+
+def sales_account(text: str) -> str:
+    """A revenue account: BAS puts every sale in class 3 (3000–3999)."""
+    value = _account(text)
+    if not value.startswith("3"):
+        raise ValueError(f"{text!r} is not a sales account (3000–3999 in BAS)")
     return value
 
 

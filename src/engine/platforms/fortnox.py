@@ -540,6 +540,24 @@ class FortnoxClient(PlatformHttpClient):
     async def credit_invoice(self, number: str) -> dict:
         return await self._action("invoices", number, "credit", "Invoice")
 
+    # ---- invoice payments --------------------------------------------------------------------------
+    async def create_invoice_payment(self, payment: dict) -> dict:
+        return await self._create("invoicepayments", "InvoicePayment", payment)
+
+    async def get_invoice_payment(self, number: str) -> dict:
+        return await self._get_one("invoicepayments", number, "InvoicePayment")
+
+    async def bookkeep_invoice_payment(self, number: str) -> dict:
+        return await self._action(
+            "invoicepayments", number, "bookkeep", "InvoicePayment", safe_to_repeat=True
+        )
+
+    async def invoice_payments(self, invoice_number: str) -> list[dict]:
+        """The payments registered on one invoice (list rows: Number, Amount, Booked, PaymentDate...).
+        The `invoicenumber` filter is a search, so the rows are compared exactly."""
+        rows = await self.list_all("invoicepayments", "InvoicePayments", {"invoicenumber": invoice_number})
+        return [r for r in rows if str(r.get("InvoiceNumber")) == str(invoice_number)]
+
     # ---- settings dropdowns ------------------------------------------------------------------------
     async def lookup(self, kind: str) -> list[dict]:
         envelope = LOOKUP_ENVELOPES.get(kind)

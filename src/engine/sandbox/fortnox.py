@@ -870,7 +870,12 @@ async def create_payment(request: Request) -> Response:
             raise err("NOT_FOUND", 400, f"invoice {invoice_number or '(missing InvoiceNumber)'}")
         if invoice["Cancelled"]:
             raise invalid("the invoice is cancelled")
+        # Fortnox takes a payment on a booked invoice only (integrators book first, e.g. Nox Finans).
+        if not invoice["Booked"]:
+            raise invalid("the invoice must be booked before a payment is registered")
         amount = _num(body.get("Amount"), "Amount")
+        if invoice["Currency"] != "SEK" and body.get("AmountCurrency") in (None, ""):
+            raise invalid(f"AmountCurrency is required on an invoice in {invoice['Currency']}")
         number = store.next_number("payment")
         payment = {
             "Number": number,
@@ -886,7 +891,14 @@ async def create_payment(request: Request) -> Response:
             "Booked": False,
             "_modified": time.time(),
         }
+        _check_payment(store, invoice, payment)
         written_off = sum(_num(w.get("Amount"), "WriteOffs.Amount") for w in payment["WriteOffs"])
+        settled = payment["AmountCurrency"] + written_off
+        # Unconfirmed how Fortnox treats overpayment; refused here, the stricter choice.
+        if invoice["Balance"] == 0:
+            raise invalid("the invoice is already fully paid")
+        if settled * invoice["Balance"] < 0 or abs(settled) > abs(invoice["Balance"]) + 0.005:
+            raise invalid(f"the payment {settled:.2f} exceeds the invoice's balance {invoice['Balance']:.2f}")
         invoice["Balance"] = round(invoice["Balance"] - payment["AmountCurrency"] - written_off, 2)
         if abs(invoice["Balance"]) < 0.005:
             invoice["Balance"] = 0.0
@@ -894,6 +906,21 @@ async def create_payment(request: Request) -> Response:
         invoice["_modified"] = time.time()
         store.payments[number] = payment
         return _single(request, "InvoicePayment", payment, f"invoicepayments/{number}", 201)
+
+
+def _check_payment(store: FortnoxStore, invoice: dict[str, Any], payment: dict[str, Any]) -> None:
+    """A payment's mode and account must be the company's, and it can't predate its invoice (the
+    established WooCommerce connector moves such a date to the invoice date; the stricter reading)."""
+    mode = payment["ModeOfPayment"]
+    if mode and mode not in {m["Code"] for m in store.lookups["modesofpayments"]}:
+        raise invalid(f"ModeOfPayment {mode!r} does not exist")
+    account = payment["ModeOfPaymentAccount"]
+    if account not in (None, "") and not any(
+        str(a["Number"]) == str(account) and a["Active"] for a in store.lookups["accounts"]
+    ):
+        raise err("FORTNOX_ACCOUNT_NOT_FOUND", 400, str(account))
+    if payment["PaymentDate"] < str(invoice.get("InvoiceDate") or ""):
+        raise invalid("PaymentDate is before the invoice date")
 
 
 def _payment(store: FortnoxStore, number: str) -> dict[str, Any]:
@@ -917,6 +944,9 @@ async def bookkeep_payment(request: Request) -> Response:
         payment = _payment(store, number)
         if payment["Booked"]:
             raise invalid("the payment is already booked")
+        # Booking needs the account the money went to (integrators book only when both are set).
+        if not payment["ModeOfPayment"] or payment["ModeOfPaymentAccount"] in (None, ""):
+            raise invalid("a payment without ModeOfPayment and ModeOfPaymentAccount can't be booked")
         payment["Booked"] = True
         return _single(request, "InvoicePayment", payment, f"invoicepayments/{number}")
 

@@ -7,7 +7,8 @@ consumers in Denmark, Germany, the Netherlands and Finland under the OSS union s
 and one sales account per country and rate. Fortnox's own OSS guidance is exactly that: create a
 VAT code per country and rate, link each to its own sales account, and keep the customer's VAT type
 as is. BAS leaves the per-country OSS accounts to the company (3106 is the parent for EU sales
-taxed in the buyer's country), so 3161-3168 are this company's choice.
+taxed in the buyer's country), so 3161-3172 are this company's choice
+(3169 German shipping, 3171-3172 German credits).
 
 The company's VAT rates are the rates of its VAT codes: 25, 12, 6, 0 and the OSS rates. A rate no
 code carries is refused, as Fortnox refuses rates the company has not set up.
@@ -85,6 +86,9 @@ ACCOUNTS: tuple[Account, ...] = (
     Account(3166, "Försäljning OSS Finland 25,5 %", "OSSFI255"),
     Account(3167, "Försäljning OSS Finland 14 %", "OSSFI14"),
     Account(3168, "Försäljning OSS Finland 10 %", "OSSFI10"),
+    Account(3169, "Frakt OSS Tyskland 19 %", "OSSDE19"),
+    Account(3171, "Krediterad försäljning OSS Tyskland 19 %", "OSSDE19"),
+    Account(3172, "Krediterad försäljning OSS Tyskland 7 %", "OSSDE7"),
     Account(3520, "Fakturerade frakter", "MP1"),
     Account(3740, "Öres- och kronutjämning"),
     Account(3990, "Övriga ersättningar, bidrag och intäkter"),

@@ -33,6 +33,7 @@ from engine.store.models import Connector, Flow, ScheduleRule, WebhookSubscripti
 from junipeer_tui.context import Action, ConsoleContext
 from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.dialogs.credentials import CredentialsForm, StripeForm
+from junipeer_tui.dialogs.oss_import import OssImportDialog
 from junipeer_tui.dialogs.schedule_rule import ScheduleRuleForm
 from junipeer_tui.widgets.section import Section
 from junipeer_tui.widgets.table import LeanDataTable, cell
@@ -236,6 +237,8 @@ class CategoryPanel(Collapsible):
                     classes="additional",
                 )
             )
+        if key == "sales_accounts":
+            children.append(Button("Import CSV…", id="import-oss", classes="import-oss", compact=True))
         children.append(
             Button(f"Save {cat['title']}", id=f"save-{key}", classes="save-category", compact=True)
         )
@@ -727,6 +730,9 @@ class ConfigureSection(Section):
         elif bid == "general-save-name":
             event.stop()
             self.save_name()
+        elif bid == "import-oss":
+            event.stop()
+            self.import_oss()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "general-name":
@@ -807,6 +813,27 @@ class ConfigureSection(Section):
             return
         self.notify(f"{panel.cat['title']} saved: they apply from the next sync.", title="Settings")
         self._refresh_banners()
+
+    def import_oss(self) -> None:
+        def closed(imported: bool | None) -> None:
+            if imported:
+                self.run_worker(self._reload_category("sales_accounts"), group="reload-category")
+
+        self.app.push_screen(OssImportDialog(self.ctx), closed)
+
+    async def _reload_category(self, key: str) -> None:
+        """Show a category as saved (after an import), in place and open."""
+        old = self.query_one(f"#category-{key}", CategoryPanel)
+        parent = old.parent
+        assert parent is not None
+        position = parent.children.index(old)
+        [panel] = [p for p in self._categories() if isinstance(p, CategoryPanel) and p.cat["key"] == key]
+        panel.collapsed = False
+        await old.remove()
+        await parent.mount(panel, before=position)
+        for field in panel.query(SettingField):
+            if (options := self._lookups.get(field.spec.get("source") or "")) is not None:
+                field.set_options(options)
 
     def _refresh_banners(self) -> None:
         missing: dict[str, set[str]] = {}

@@ -125,3 +125,10 @@ def test_a_euro_buyers_refund_is_credited_in_the_currency_the_invoice_went_in() 
     assert refund_amounts(order, refund, True).total == Decimal("14.00")
     in_kronor = refund_amounts(order, refund, False)
     assert (in_kronor.currency, in_kronor.total) == ("SEK", Decimal("159.00"))
+
+
+def test_rows_of_a_sale_with_a_credit_account_are_credited_on_it() -> None:
+    refund = _refund([(1, 1, "239.20", "47.84"), (2, 1, "159.00", "17.04")], [], "398.20")
+    amounts = refund_amounts(ORDER, refund, False)
+    rows, _ = credit_rows(CREDIT, amounts, 2, lambda row: "3171" if row["AccountNumber"] == 3001 else None)
+    assert [r.get("AccountNumber") for r in rows] == ["3171", None]

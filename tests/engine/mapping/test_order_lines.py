@@ -139,3 +139,25 @@ def test_settings_refuse_what_fortnox_could_not_book() -> None:
     with pytest.raises(ValueError, match="VAT rate in percent"):
         OrderLines(sales_accounts={"standard": "3001"})
     assert SalesAccounts(oss_accounts={"fi 25,5": "3166"}).oss_accounts == {"FI 25.5": "3166"}
+
+
+def test_an_oss_sale_takes_the_countrys_shipping_and_credit_accounts_when_mapped() -> None:
+    sales = SalesAccounts(
+        oss_accounts={"DE": "3162", "DE 7": "3163"},
+        oss_shipping_accounts={"DE": "3169"},
+        oss_credit_accounts={"DE": "3171", "DE 7": "3172"},
+    )
+    booking = Booking.of(IntegrationSettings(sales_accounts=sales), order("DE"))
+    german = [{"title": "DHL", "tax_lines": [{"rate": 0.19, "price": "2.38"}]}]
+    shipping = booking.shipping_row(german, 14.9)
+    assert shipping and (shipping["AccountNumber"], shipping["VAT"]) == ("3169", 19)
+    assert booking.credit_account({"AccountNumber": 3162, "VAT": 19}) == "3171"
+    assert booking.credit_account({"AccountNumber": 3169, "VAT": 19}) == "3171"
+    assert booking.credit_account({"AccountNumber": 3163, "VAT": 7}) == "3172"
+    # A gift card sold with the goods keeps its own account when credited.
+    assert booking.credit_account({"AccountNumber": 2421, "VAT": 0}) is None
+    swedish = Booking.of(IntegrationSettings(sales_accounts=sales), order("SE"))
+    assert swedish.credit_account({"AccountNumber": 3001, "VAT": 25}) is None
+    unmapped = Booking.of(settings(DE="3162"), order("DE"))
+    assert unmapped.shipping_row(german, 14.9)["AccountNumber"] == "3162"  # type: ignore[index]
+    assert unmapped.credit_account({"AccountNumber": 3162, "VAT": 19}) is None

@@ -60,3 +60,17 @@ def test_describe_carries_widgets_sources_and_additional_flags() -> None:
     assert order_fields["use_presentment_currency"]["additional"]
     payment = {f["name"]: f for f in cats["payment"]["fields"]}
     assert payment["default_terms_of_payment"]["source"] == "fortnox:termsofpayments"
+
+
+def test_invoices_marked_as_paid_must_be_booked(session: Session) -> None:
+    saved = settings.save_category(session, 1, "invoice", {"paid_gateways": {" paypal ": "PP"}})
+    assert saved.paid_gateways == {"paypal": "PP"}
+    with pytest.raises(settings.SettingsError) as info:
+        settings.save_category(session, 1, "invoice", {"bookkeep": False})
+    assert "must be booked" in info.value.errors["invoice"]
+    assert settings.load(session, 1).invoice.bookkeep is True
+    fields = {f["name"]: f for f in next(c for c in settings.describe() if c["key"] == "invoice")["fields"]}
+    assert (
+        fields["paid_gateways"]["source"] == "fortnox:modesofpayments"
+        and fields["paid_gateways"]["additional"]
+    )

@@ -276,20 +276,56 @@ def test_cancelled_order_is_locked(fortnox) -> None:
     assert fortnox.get("orders/424242").status_code == 404
 
 
+def _payment(inv: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "InvoicePayment": {
+            "InvoiceNumber": inv["DocumentNumber"],
+            "Amount": inv["Total"],
+            "PaymentDate": inv["InvoiceDate"],
+            "ModeOfPayment": "PP",
+            "ModeOfPaymentAccount": 1582,
+            **fields,
+        }
+    }
+
+
 def test_invoice_payment_marks_paid(fortnox) -> None:
     order = make_order(fortnox, make_customer(fortnox, TermsOfPayment="K"))
     inv = fortnox.put(f"orders/{order['DocumentNumber']}/createinvoice").json()["Invoice"]
     assert inv["DueDate"] == inv["InvoiceDate"]
-    body = {
-        "InvoicePayment": {
-            "InvoiceNumber": inv["DocumentNumber"],
-            "Amount": inv["Total"],
-            "PaymentDate": "2026-11-20",
-        }
-    }
-    assert fortnox.post("invoicepayments", json=body).status_code == 201
+    # Fortnox registers payments on booked invoices only.
+    refused = fortnox.post("invoicepayments", json=_payment(inv))
+    assert refused.status_code == 400 and "booked" in message_of(refused)
+    fortnox.put(f"invoices/{inv['DocumentNumber']}/bookkeep").raise_for_status()
+    created = fortnox.post("invoicepayments", json=_payment(inv))
+    assert created.status_code == 201, created.text
     paid = fortnox.get("invoices", params={"filter": "fullypaid"}).json()["Invoices"]
     assert inv["DocumentNumber"] in {i["DocumentNumber"] for i in paid}
+    number = created.json()["InvoicePayment"]["Number"]
+    listed = fortnox.get("invoicepayments", params={"invoicenumber": inv["DocumentNumber"]}).json()
+    assert [p["Number"] for p in listed["InvoicePayments"]] == [number]
+    assert fortnox.put(f"invoicepayments/{number}/bookkeep").json()["InvoicePayment"]["Booked"] is True
+    # A fully paid invoice takes no second payment.
+    again = fortnox.post("invoicepayments", json=_payment(inv))
+    assert again.status_code == 400 and "fully paid" in message_of(again)
+
+
+def test_invoice_payment_refusals(fortnox) -> None:
+    order = make_order(fortnox, make_customer(fortnox))
+    inv = fortnox.put(f"orders/{order['DocumentNumber']}/createinvoice").json()["Invoice"]
+    fortnox.put(f"invoices/{inv['DocumentNumber']}/bookkeep").raise_for_status()
+    for fields, says in (
+        ({"Amount": inv["Total"] + 1}, "exceeds"),
+        ({"ModeOfPayment": "XX"}, "ModeOfPayment"),
+        ({"ModeOfPaymentAccount": 9999}, "9999"),
+        ({"PaymentDate": "2020-01-01"}, "before the invoice date"),
+    ):
+        refused = fortnox.post("invoicepayments", json=_payment(inv, **fields))
+        assert refused.status_code == 400 and says in message_of(refused), fields
+    bare = fortnox.post("invoicepayments", json=_payment(inv, ModeOfPayment="", ModeOfPaymentAccount=None))
+    assert bare.status_code == 201
+    number = bare.json()["InvoicePayment"]["Number"]
+    assert fortnox.put(f"invoicepayments/{number}/bookkeep").status_code == 400
 
 
 def test_lookups(fortnox) -> None:
