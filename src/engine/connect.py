@@ -414,6 +414,14 @@ class ConnectMixin:
             raise EngineError("BAD_INPUT", "A Stripe API key starts with rk_ (restricted, preferred) or sk_")
         api = base_url(url, "Stripe base URL") if url else DEFAULT_STRIPE_BASE_URL
         conn = self._store(integration_id, "stripe", connection, api, {}, {"api_key": key})
+        with self.session() as s:
+            ensure_flows(s, integration_id, enabled=True)
+            for flow in s.exec(
+                select(Flow).where(Flow.integration_id == integration_id, Flow.source_side == SIDES["stripe"])
+            ):
+                flow.enabled = True  # connecting Stripe is asking for its payouts to be booked
+                s.add(flow)
+            s.commit()
         return await self._tested(conn)
 
     # -- testing a connection ---------------------------------------------------------------------
@@ -514,22 +522,28 @@ class ConnectMixin:
 def ensure_flows(s: Session, integration_id: int, *, enabled: bool) -> None:
     """Every known flow of the integration, with the recommended status filter and a Time History;
     a flow that exists already is left as it is. A first scheduling rule, too."""
+    sides = {c.side for c in s.exec(select(Connector).where(Connector.integration_id == integration_id))}
     for key, module in FLOW_MODULES.items():
         flow = s.exec(select(Flow).where(Flow.integration_id == integration_id, Flow.key == key)).first()
         if flow is not None:
             continue
+        source = getattr(module, "SOURCE_SIDE", "A")
         flow = Flow(
             integration_id=integration_id,
             key=key,
             name=module.NAME,
             action=module.ACTION,
             entity_type=module.ENTITY,
-            source_side="A",
-            target_side="B",
-            enabled=enabled,
+            source_side=source,
+            target_side=getattr(module, "TARGET_SIDE", "B"),
+            # A flow reading an optional platform (Stripe) starts once that platform is connected.
+            enabled=enabled and (source == "A" or source in sides),
         )
         s.add(flow)
         s.commit()
+        s.add(TimeHistory(flow_id=flow.id))  # type: ignore[arg-type]
+        if source != "A":
+            continue  # the order status filter is about shop orders
         preset = filters_mod.PRESETS["status"]
         s.add(
             FlowFilter(
@@ -540,7 +554,6 @@ def ensure_flows(s: Session, integration_id: int, *, enabled: bool) -> None:
                 conditions=[{"field": preset.field, "operator": "one_of", "value": list(preset.default)}],
             )
         )
-        s.add(TimeHistory(flow_id=flow.id))  # type: ignore[arg-type]
     if not s.exec(select(ScheduleRule).where(ScheduleRule.integration_id == integration_id)).first():
         s.add(
             ScheduleRule(

@@ -307,7 +307,7 @@ class Service(ConnectMixin):
             )
 
     async def connect_sandbox(
-        self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False
+        self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False, stripe: bool = False
     ) -> Integration:
         """`junipeer sandbox connect`: the connect steps an operator takes, on a running sandbox.
         Create the integration unless it exists (its flows on), connect Shopify with the sandbox's
@@ -344,6 +344,13 @@ class Service(ConnectMixin):
             time_scale=scale,
             pacing=pacing,
         )
+        if stripe:  # its payouts flow then books the sandbox's Stripe payouts
+            await self.connect_stripe(
+                integ.id,  # type: ignore[arg-type]
+                api_key=info["stripe"]["api_key"],
+                url=info["stripe"]["base_url"],
+                connection="sandbox",
+            )
         # Keep what an operator already saved; fill only what was never saved.
         saved = self.settings(integ.id)  # type: ignore[arg-type]
         defaults = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from engine.flows import orders_to_fortnox
+from engine.flows import orders_to_fortnox, payouts_stripe
 
-FLOW_MODULES: dict[str, ModuleType] = {m.KEY: m for m in (orders_to_fortnox,)}
+FLOW_MODULES: dict[str, ModuleType] = {m.KEY: m for m in (orders_to_fortnox, payouts_stripe)}
 
 
 def module_for(key: str) -> ModuleType:

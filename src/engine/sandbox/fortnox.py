@@ -861,6 +861,8 @@ async def list_payments(request: Request) -> Response:
 
 
 async def create_payment(request: Request) -> Response:
+    from engine.sandbox.fortnox_vouchers import check_payment  # it builds on this module's helpers
+
     state, store = _store(request)
     body = await _body(request, "InvoicePayment")
     with state.lock:
@@ -870,6 +872,7 @@ async def create_payment(request: Request) -> Response:
             raise err("NOT_FOUND", 400, f"invoice {invoice_number or '(missing InvoiceNumber)'}")
         if invoice["Cancelled"]:
             raise invalid("the invoice is cancelled")
+        check_payment(store, invoice, body)
         amount = _num(body.get("Amount"), "Amount")
         number = store.next_number("payment")
         payment = {
@@ -882,7 +885,7 @@ async def create_payment(request: Request) -> Response:
             "PaymentDate": _date(body.get("PaymentDate") or today().isoformat(), "PaymentDate"),
             "ModeOfPayment": str(body.get("ModeOfPayment") or ""),
             "ModeOfPaymentAccount": body.get("ModeOfPaymentAccount"),
-            "WriteOffs": list(body.get("WriteOffs") or []),
+            "WriteOffs": [dict(w) for w in body.get("WriteOffs") or []],
             "Booked": False,
             "_modified": time.time(),
         }
@@ -955,7 +958,14 @@ async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def _router() -> Router:
+    from engine.sandbox import fortnox_vouchers as v  # it builds on this module's helpers
+
     routes = [
+        Route("/vouchers", v.list_vouchers, methods=["GET"]),
+        Route("/vouchers", v.create_voucher, methods=["POST"]),
+        Route("/vouchers/{series}/{number}", v.get_voucher, methods=["GET"]),
+        Route("/financialyears", v.list_financial_years, methods=["GET"]),
+        Route("/voucherseries", v.list_voucher_series, methods=["GET"]),
         Route("/customers", list_customers, methods=["GET"]),
         Route("/customers", create_customer, methods=["POST"]),
         Route("/customers/{number}", get_customer, methods=["GET"]),
