@@ -73,8 +73,7 @@ HINTS: dict[str, str] = {
     "PAYOUT_TOTAL_MISMATCH": "The provider's payout differs from its lines: check the payout in the "
     "provider's dashboard; book it by hand in Fortnox if it was adjusted.",
     "FORTNOX_FISCAL_YEAR": "Create the financial year in Fortnox (Inställningar > Räkenskapsår), then Retry.",
-    "FORTNOX_VOUCHER_UNBALANCED": "The voucher's rows did not balance; Retry, and report it if it "
-    "persists.",
+    "FORTNOX_VOUCHER_UNBALANCED": "The voucher's rows did not balance; Retry, and report it if it persists.",
     "FORTNOX_VOUCHER_SERIES_NOT_FOUND": "Pick an existing voucher series in Configure > Settings > Payouts.",
     "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND": "Pick an existing mode of payment in Configure > Settings > "
     "Payouts.",
