@@ -54,7 +54,7 @@ def _payouts(sb: Sandbox) -> list[tuple[dict, list[dict]]]:
                 for t in _stripe(sb, "balance_transactions", payout=p["id"], **{"expand[]": "data.source"})
                 if t["type"] in ("charge", "refund")
             ],
-        )  # fmt: skip
+        )
         for p in _stripe(sb, "payouts")
         if p["status"] == "paid"
     ]
@@ -129,9 +129,8 @@ def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_i
         assert money_in - fees == _money(payout["amount"] / 100)
         [voucher] = [v for v in vouchers if v["Description"] == f"Stripe payout {payout['id']}"]
         assert voucher["TransactionDate"] == day
-        bank = sum(
-            (_money(r["Debit"]) - _money(r["Credit"]) for r in voucher["VoucherRows"] if r["Account"] == 1930)
-        )
+        rows = voucher["VoucherRows"]
+        bank = sum(_money(r["Debit"]) - _money(r["Credit"]) for r in rows if r["Account"] == 1930)
         assert bank == _money(payout["amount"] / 100)
         assert entity and entity[0].status == "synced"
         booked += 1
