@@ -45,8 +45,8 @@ def test_a_stripe_payout_reads_as_lines_in_kronor_with_their_orders() -> None:
 
 
 def _payout(*lines: PayoutLine) -> Payout:
-    return Payout("po_1", "stripe", "paid", sum((ln.net for ln in lines), Decimal(0)), "SEK", date(2026, 12, 6),
-                  list(lines))  # fmt: skip
+    total = sum((ln.net for ln in lines), Decimal(0))
+    return Payout("po_1", "stripe", "paid", total, "SEK", date(2026, 12, 6), list(lines))
 
 
 CHARGE = PayoutLine("txn_c", "charge", Decimal("1000"), Decimal("16.80"), Decimal("983.20"), "SEK", "#1001")
