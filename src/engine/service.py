@@ -7,6 +7,7 @@ million rows as on a thousand.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class EntitySelection:
 
 
 # What a synced entity became in the target, where that is not a record of the same name.
-TARGET_NOUNS = {"refund": "credit invoice"}
+TARGET_NOUNS = {"refund": "credit invoice", "payout": "voucher", "payout_line": "invoice payment"}
 
 
 @dataclass
@@ -986,6 +987,9 @@ class Service(ConnectMixin):
                 s.exec(select(Task).where(col(Task.id).in_(task_ids)).order_by(col(Task.id).desc()))
             )
         if entity is not None:
+            if entity.entity_type == "order" and (paid := self._paid_by(integration_id, exp.ref)):
+                exp.summary += f"; {paid}"
+                exp.details.append(paid)
             return exp
         # Not an entity: ask the source and replay the decisions the flow would make.
         flows = [f for f in self.flows(integration_id) if f.entity_type == "order"]
@@ -1048,6 +1052,29 @@ class Service(ConnectMixin):
             f"{label} lies inside a loaded window but was never stored (a connectivity gap?): run Export One"
         )
         return exp
+
+    def _paid_by(self, integration_id: int, order_ref: str) -> str | None:
+        """How the order's invoice was paid by a payout ("paid by payout po_… on DATE"), or why not
+        yet; None when no payouts flow runs."""
+        if not any(f.entity_type == "payout" and f.enabled for f in self.flows(integration_id)):
+            return None
+        with self.session() as s:
+            line = s.exec(
+                select(Entity)
+                .where(
+                    Entity.integration_id == integration_id,
+                    Entity.entity_type == "payout_line",
+                    col(Entity.retriever_reference).endswith(f" charge {order_ref}"),
+                )
+                .order_by(col(Entity.id).desc())
+            ).first()
+        if line is None:
+            return f"{order_ref} is in no payout read so far: its invoice stays unpaid until one pays it"
+        payout = line.retriever_reference.split(" ", 1)[0]
+        if line.status != EntityStatus.SYNCED:
+            return f"its line in payout {payout} is not booked: {line.error_code}: {line.error_message}"
+        day = json.loads(line.raw_target or "{}").get("PaymentDate", "?")
+        return f"paid by payout {payout} on {day} (Fortnox payment {line.storer_reference})"
 
     # -- asked of the platforms by the console's dialogs ----------------------------------------
     def _side_connector(self, integration_id: int, side: str) -> Connector:

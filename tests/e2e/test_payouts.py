@@ -109,6 +109,11 @@ def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_i
             # An order the orders flow could not sync (the shop's intended errors): the payout waits.
             assert entity and entity[0].error_code == "PAYOUT_INVOICE_NOT_FOUND"
             assert not [v for v in vouchers if payout["id"] in v["Description"]]
+            # its other lines are paid all the same: each line is booked on its own
+            for line, invoice in zip(lines, invoices, strict=True):
+                if invoice is not None and line["type"] == "charge":
+                    assert len(payments_on[str(invoice["DocumentNumber"])]) == 1
+                    paid_orders.add(invoice["ExternalInvoiceReference1"])
             waiting += 1
             continue
         money_in = Decimal(0)
@@ -138,6 +143,17 @@ def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_i
 
     unpaid = {ref for ref, i in by_order.items() if _money(i["Balance"]) != 0}
     assert unpaid == set(by_order) - paid_orders
+
+    # explain answers for a payout and for an order it paid
+    payout, lines = next((p, ls) for p, ls in _payouts(sb) if ls and all(
+        _invoice_of(t, by_order, by_number) for t in ls))  # fmt: skip
+    told = asyncio.run(service.explain(iid, payout["id"]))
+    assert told.verdict == "SYNCED" and "voucher" in told.summary
+    order_ref = next(t["source"]["metadata"]["order_id"] for t in lines if t["type"] == "charge")
+    told = asyncio.run(service.explain(iid, order_ref))
+    assert f"paid by payout {payout['id']} on {_arrival(payout)}" in told.summary
+    unpaid_ref = next(iter(unpaid))
+    assert "in no payout" in asyncio.run(service.explain(iid, unpaid_ref)).summary
 
 
 def test_a_late_order_waits_with_payout_invoice_not_found_then_books_once_synced(with_stripe) -> None:
