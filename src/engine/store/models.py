@@ -19,7 +19,9 @@ def utcnow() -> datetime:
 
 
 # The kinds of record the engine moves (Entity.entity_type, Reference.entity_type).
-ENTITY_TYPES: tuple[str, ...] = ("order", "customer", "invoice", "article", "stock", "refund", "payout")
+ENTITY_TYPES: tuple[str, ...] = (
+    "order", "customer", "invoice", "article", "stock", "refund", "payout", "payout_line",
+)  # fmt: skip
 
 
 class EntityStatus(StrEnum):

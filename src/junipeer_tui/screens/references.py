@@ -22,7 +22,8 @@ PAGE = 50
 
 
 def type_label(entity_type: str) -> str:
-    return {"stock": "Stock", "refund": "Refunds"}.get(entity_type, entity_type.title() + "s")
+    labels = {"stock": "Stock", "refund": "Refunds", "payout_line": "Payout lines"}
+    return labels.get(entity_type, entity_type.title() + "s")
 
 
 class ReferencesSection(Section):
