@@ -291,10 +291,11 @@ class ConnectMixin:
 
     def fortnox_scopes(self, integration_id: int) -> list[str]:
         """What a Fortnox consent asks for: what the enabled flows need, or, before any flow is
-        enabled (a new integration), what every flow of the integration needs."""
+        enabled (a new integration), what the shop's flows need (a payouts flow, enabled once its
+        payment provider is connected, asks for its scopes at the next consent)."""
         flows = self.flows(integration_id)  # type: ignore[attr-defined]
         enabled = [f.key for f in flows if f.enabled]
-        return scopes_for(enabled or [f.key for f in flows])
+        return scopes_for(enabled or [f.key for f in flows if f.source_side == SIDES["shopify"]])
 
     def missing_fortnox_scopes(self, integration_id: int, flow_keys: list[str] | None = None) -> list[str]:
         """Scopes the flows need (the given ones; by default those a consent asks for) that the
@@ -416,11 +417,17 @@ class ConnectMixin:
         conn = self._store(integration_id, "stripe", connection, api, {}, {"api_key": key})
         with self.session() as s:
             ensure_flows(s, integration_id, enabled=True)
-            for flow in s.exec(
-                select(Flow).where(Flow.integration_id == integration_id, Flow.source_side == SIDES["stripe"])
-            ):
+            flows = list(s.exec(select(Flow).where(Flow.integration_id == integration_id)))
+            shop_flows = {f.key for f in flows if f.source_side == SIDES["shopify"]}
+            payouts = [f for f in flows if f.source_side == SIDES["stripe"]]
+            for flow in payouts:
                 flow.enabled = True  # connecting Stripe is asking for its payouts to be booked
                 s.add(flow)
+            # A rule that runs every shop flow runs the payouts too.
+            for rule in s.exec(select(ScheduleRule).where(ScheduleRule.integration_id == integration_id)):
+                if shop_flows <= set(rule.flow_keys):
+                    rule.flow_keys = list(dict.fromkeys([*rule.flow_keys, *(f.key for f in payouts)]))
+                    s.add(rule)
             s.commit()
         return await self._tested(conn)
 
@@ -559,7 +566,8 @@ def ensure_flows(s: Session, integration_id: int, *, enabled: bool) -> None:
             ScheduleRule(
                 integration_id=integration_id,
                 name="Every 15 minutes",
-                flow_keys=list(FLOW_MODULES),
+                # The shop's flows; connecting Stripe adds its payouts (connect_stripe).
+                flow_keys=[k for k, m in FLOW_MODULES.items() if getattr(m, "SOURCE_SIDE", "A") == "A"],
                 interval_minutes=15,
             )
         )
