@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from engine import dates
+from engine import flows as flows_mod
 from engine.connect import ConnectMixin, ensure_flows
 from engine.errors import EngineError
 from engine.flows.order_refunds import split_reference
@@ -825,6 +826,10 @@ class Service(ConnectMixin):
             return ref
 
     # -- time history -------------------------------------------------------------------------
+    def time_history_flows(self, integration_id: int) -> list[Flow]:
+        """The flows that load by Time History (payouts read all since the exclusion date)."""
+        return [f for f in self.flows(integration_id) if flows_mod.uses_time_history(f.key)]
+
     def time_history(self, flow_id: int) -> TimeHistory:
         return th.get(self.db, flow_id)
 

@@ -1093,7 +1093,7 @@ def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_j
         )
         return
     rows = []
-    for f in [svc.flow(iid, flow)] if flow else svc.flows(iid):
+    for f in [svc.flow(iid, flow)] if flow else svc.time_history_flows(iid):
         hist = svc.time_history(f.id)  # type: ignore[arg-type]
         windows = svc.time_windows(f.id, limit=5)  # type: ignore[arg-type]
         rows.append(

@@ -540,7 +540,7 @@ class Runner:
         self, ctx: FlowContext, module: ModuleType, flow: Flow, task: Task, counters: dict[str, int]
     ) -> str:
         run_start = utcnow()
-        if hasattr(module, "fetch_since"):
+        if not flows.uses_time_history(flow.key):
             return await self._sync_since(ctx, module, flow, task, counters, run_start)
         window = th.plan(self.db, flow.id, ctx.settings.order.exclusion_date, run_start)  # type: ignore[arg-type]
         done = th.completed(self.db, flow.id, window)  # type: ignore[arg-type]
