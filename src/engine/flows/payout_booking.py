@@ -393,8 +393,10 @@ async def _make_voucher(
         found = await target.find_vouchers(payout.arrival_date, description, year_id)
         return found[0] if found else None
 
-    if entity.store_intent == "create_voucher" and (voucher := await find()) is not None:
-        w.transaction(entity, "adopted", EntityStatus.PENDING, "Found the voucher of an interrupted attempt")
+    # Looked for every time, not only after an announced create: a voucher is the one write no
+    # invoice balance guards, so a payout whose record was reset must still find its own.
+    if (voucher := await find()) is not None:
+        w.transaction(entity, "adopted", EntityStatus.PENDING, f"Found voucher {description!r} already made")
         return voucher
     payload = {
         "VoucherSeries": conf.voucher_series,
