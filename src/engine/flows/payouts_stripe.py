@@ -115,10 +115,6 @@ def read_payout(payout: dict, transactions: list[dict]) -> Payout:
 
 
 # -- what the runner calls ---------------------------------------------------------------------------
-async def check_window(ctx: FlowContext, start: datetime | None) -> None:
-    """Stripe shows every payout to the key; nothing limits how far back a window may reach."""
-
-
 def fetch_since(ctx: FlowContext, start: datetime, end: datetime) -> AsyncIterator[list[dict]]:
     return ctx.source.iter_payouts(int(start.timestamp()), int(end.timestamp()))
 

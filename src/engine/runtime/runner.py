@@ -461,17 +461,8 @@ class Runner:
             start = floor
         if start >= end:
             return "nothing to export: the range ends before the order exclusion date"
-        if hasattr(module, "fetch_since"):
-            whole = th.Window(start, end)
-            await self._stream(
-                ctx,
-                module,
-                task.id,
-                [whole],
-                lambda c: module.fetch_since(ctx, c.start, c.end),
-                counters,
-                lambda c, n: None,
-            )  # type: ignore[arg-type]
+        if not flows.uses_time_history(module.KEY):
+            await self._stream_since(ctx, module, task, th.Window(start, end), counters)
             return counts_text(counters["synced"], counters["failed"], counters["skipped"])
         done = set(params.get("done", []))
         await module.check_window(ctx, start)
@@ -513,20 +504,21 @@ class Runner:
         since the exclusion date at every run: no Time History window can be called done while a
         record in it may still wait."""
         start = th.exclusion_start(ctx.settings.order.exclusion_date) or run_start - th.CHUNK
-        whole = th.Window(start, run_start)
-        await self._stream(
-            ctx,
-            module,
-            task.id,  # type: ignore[arg-type]
-            [whole],
-            lambda c: module.fetch_since(ctx, c.start, c.end),
-            counters,
-            lambda c, n: None,
-        )
+        await self._stream_since(ctx, module, task, th.Window(start, run_start), counters)
         self._synced(flow)
         return f"read {start:%Y-%m-%d} → {run_start:%Y-%m-%d %H:%M}: " + counts_text(
             counters["synced"], counters["failed"], counters["skipped"]
         )
+
+    async def _stream_since(
+        self, ctx: FlowContext, module: ModuleType, task: Task, window: th.Window, counters: dict[str, int]
+    ) -> None:
+        """Every record `module.fetch_since` lists for the window, as one chunk."""
+
+        def fetch(chunk: th.Window) -> AsyncIterator[list[dict]]:
+            return module.fetch_since(ctx, chunk.start, chunk.end)  # type: ignore[no-any-return]
+
+        await self._stream(ctx, module, task.id, [window], fetch, counters, lambda c, n: None)  # type: ignore[arg-type]
 
     def _synced(self, flow: Flow) -> None:
         with Session(self.db) as s:
