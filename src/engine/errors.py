@@ -68,6 +68,8 @@ HINTS: dict[str, str] = {
     "PAYOUT_CURRENCY_MISMATCH": "Fortnox books payouts in SEK: book this payout by hand in Fortnox, or "
     "invoice the orders in the currency the provider settles in.",
     "PAYOUT_FEE_WRITEOFF_FAILED": "Set the fee account in Configure > Settings > Payouts, then Retry.",
+    "PAYOUT_LINE_ACCOUNT_MISSING": "The payout has a line of no invoice (a dispute, an adjustment): set "
+    "the account for such lines in Configure > Settings > Payouts, then Retry.",
     "PAYOUT_INVOICE_ALREADY_PAID": "The invoice was paid otherwise (by hand, or marked as paid): remove "
     "that payment in Fortnox, or book this line by hand and link it under References; then Retry.",
     "PAYOUT_TOTAL_MISMATCH": "The provider's payout differs from its lines: check the payout in the "

@@ -1069,7 +1069,7 @@ class Service(ConnectMixin):
                 .where(
                     Entity.integration_id == integration_id,
                     Entity.entity_type == "payout_line",
-                    col(Entity.retriever_reference).endswith(f" charge {order_ref}"),
+                    col(Entity.retriever_reference).endswith(f" charge {order_ref}", autoescape=True),
                 )
                 .order_by(col(Entity.id).desc())
             ).first()

@@ -349,7 +349,7 @@ def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
             continue
         account = conf.fee_account if line.kind == "fee" else conf.other_lines_account
         if account is None:
-            code = "PAYOUT_FEE_WRITEOFF_FAILED" if line.kind == "fee" else "PAYOUT_INVOICE_NOT_FOUND"
+            code = "PAYOUT_FEE_WRITEOFF_FAILED" if line.kind == "fee" else "PAYOUT_LINE_ACCOUNT_MISSING"
             raise EngineError(
                 code, f"the {line.kind} line {line.source_id or line.id} ({line.net:.2f}) has no account set"
             )

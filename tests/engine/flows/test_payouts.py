@@ -83,3 +83,17 @@ def test_the_voucher_moves_the_payout_to_the_bank_and_balances() -> None:
     with pytest.raises(EngineError) as mismatch:
         voucher_rows(wrong, StripePayouts())
     assert mismatch.value.code == "PAYOUT_TOTAL_MISMATCH"
+
+
+def test_a_dispute_waits_for_its_account_then_is_booked_on_it() -> None:
+    dispute = PayoutLine(
+        "txn_d", "dispute", Decimal("-1000"), Decimal("15"), Decimal("-1015"), "SEK", "#1001"
+    )
+    payout = _payout(CHARGE, dispute)
+    with pytest.raises(EngineError) as missing:
+        voucher_rows(payout, StripePayouts())
+    assert missing.value.code == "PAYOUT_LINE_ACCOUNT_MISSING"
+    rows = voucher_rows(payout, StripePayouts(other_lines_account="2890"))
+    assert [(r["Account"], r["Debit"], r["Credit"]) for r in rows] == [
+        (1580, 0.0, 983.2), (2890, 1015.0, 0.0), (1930, 0.0, 31.8)
+    ]  # fmt: skip
