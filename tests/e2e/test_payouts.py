@@ -88,8 +88,7 @@ def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_i
     with_stripe,
 ) -> None:
     service, sb, iid = with_stripe
-    sync(service)
-    sync(service)  # a payout read before its orders were invoiced books on the next run
+    sync(service)  # one run: the payouts wait for the orders of the same run to be invoiced
 
     by_order, by_number, payments, vouchers = _books(sb)
     assert not [v for v in vouchers if not _balanced(v)]

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine import flows
 from engine.errors import EngineError, hint
@@ -46,6 +46,7 @@ from engine.store.models import (
 )
 
 COUNTERS = ("total", "processed", "synced", "failed", "skipped")
+SHOP_SYNC_WAIT = 600.0  # seconds a payouts sync waits for the shop's running syncs
 
 
 def counts_text(synced: int, failed: int, skipped: int) -> str:
@@ -504,11 +505,35 @@ class Runner:
         since the exclusion date at every run: no Time History window can be called done while a
         record in it may still wait."""
         start = th.exclusion_start(ctx.settings.order.exclusion_date) or run_start - th.CHUNK
+        await self._after_shop_syncs(task)
         await self._stream_since(ctx, module, task, th.Window(start, run_start), counters)
         self._synced(flow)
         return f"read {start:%Y-%m-%d} → {run_start:%Y-%m-%d %H:%M}: " + counts_text(
             counters["synced"], counters["failed"], counters["skipped"]
         )
+
+    async def _after_shop_syncs(self, task: Task) -> None:
+        """Payouts pay the invoices the shop's flows make: while a sync of one of those runs (here or
+        in another worker, its lease alive), a since-read flow waits for it, so one run books what
+        that run invoiced instead of failing its lines first. Never longer than SHOP_SYNC_WAIT."""
+        deadline = asyncio.get_running_loop().time() + SHOP_SYNC_WAIT
+        while not self.stopping.is_set() and asyncio.get_running_loop().time() < deadline:
+            with Session(self.db) as s:
+                busy = s.exec(
+                    select(Task.id)
+                    .join(Flow, col(Flow.id) == Task.flow_id)
+                    .where(
+                        Task.integration_id == task.integration_id,
+                        Task.kind == "sync",
+                        Task.status == TaskStatus.RUNNING,
+                        col(Task.lease_until) > utcnow(),
+                        Flow.source_side == "A",
+                    )
+                    .limit(1)
+                ).first()
+            if busy is None:
+                return
+            await asyncio.sleep(0.5)
 
     async def _stream_since(
         self, ctx: FlowContext, module: ModuleType, task: Task, window: th.Window, counters: dict[str, int]
