@@ -321,10 +321,11 @@ class ConnectMixin:
 
     def fortnox_scopes(self, integration_id: int) -> list[str]:
         """What a Fortnox consent asks for: what the enabled flows need, or, before any flow is
-        enabled (a new integration), what every flow of the integration needs."""
+        enabled (a new integration), what the shop's flows need (a payouts flow, enabled once its
+        payment provider is connected, asks for its scopes at the next consent)."""
         flows = self.flows(integration_id)  # type: ignore[attr-defined]
         enabled = [f.key for f in flows if f.enabled]
-        return scopes_for(enabled or [f.key for f in flows])
+        return scopes_for(enabled or [f.key for f in flows if f.source_side == SIDES["shopify"]])
 
     def missing_fortnox_scopes(self, integration_id: int, flow_keys: list[str] | None = None) -> list[str]:
         """Scopes the flows need (the given ones; by default those a consent asks for) that the
@@ -444,6 +445,20 @@ class ConnectMixin:
             raise EngineError("BAD_INPUT", "A Stripe API key starts with rk_ (restricted, preferred) or sk_")
         api = base_url(url, "Stripe base URL") if url else DEFAULT_STRIPE_BASE_URL
         conn = self._store(integration_id, "stripe", connection, api, {}, {"api_key": key})
+        with self.session() as s:
+            ensure_flows(s, integration_id, enabled=True)
+            flows = list(s.exec(select(Flow).where(Flow.integration_id == integration_id)))
+            shop_flows = {f.key for f in flows if f.source_side == SIDES["shopify"]}
+            payouts = [f for f in flows if f.source_side == SIDES["stripe"]]
+            for flow in payouts:
+                flow.enabled = True  # connecting Stripe is asking for its payouts to be booked
+                s.add(flow)
+            # A rule that runs every shop flow runs the payouts too.
+            for rule in s.exec(select(ScheduleRule).where(ScheduleRule.integration_id == integration_id)):
+                if shop_flows <= set(rule.flow_keys):
+                    rule.flow_keys = list(dict.fromkeys([*rule.flow_keys, *(f.key for f in payouts)]))
+                    s.add(rule)
+            s.commit()
         return await self._tested(conn)
 
     # -- testing a connection ---------------------------------------------------------------------
@@ -544,22 +559,28 @@ class ConnectMixin:
 def ensure_flows(s: Session, integration_id: int, *, enabled: bool) -> None:
     """Every known flow of the integration, with the recommended status filter and a Time History;
     a flow that exists already is left as it is. A first scheduling rule, too."""
+    sides = {c.side for c in s.exec(select(Connector).where(Connector.integration_id == integration_id))}
     for key, module in FLOW_MODULES.items():
         flow = s.exec(select(Flow).where(Flow.integration_id == integration_id, Flow.key == key)).first()
         if flow is not None:
             continue
+        source = getattr(module, "SOURCE_SIDE", "A")
         flow = Flow(
             integration_id=integration_id,
             key=key,
             name=module.NAME,
             action=module.ACTION,
             entity_type=module.ENTITY,
-            source_side="A",
-            target_side="B",
-            enabled=enabled,
+            source_side=source,
+            target_side=getattr(module, "TARGET_SIDE", "B"),
+            # A flow reading an optional platform (Stripe) starts once that platform is connected.
+            enabled=enabled and (source == "A" or source in sides),
         )
         s.add(flow)
         s.commit()
+        s.add(TimeHistory(flow_id=flow.id))  # type: ignore[arg-type]
+        if source != "A":
+            continue  # the order status filter is about shop orders
         preset = filters_mod.PRESETS["status"]
         s.add(
             FlowFilter(
@@ -570,13 +591,13 @@ def ensure_flows(s: Session, integration_id: int, *, enabled: bool) -> None:
                 conditions=[{"field": preset.field, "operator": "one_of", "value": list(preset.default)}],
             )
         )
-        s.add(TimeHistory(flow_id=flow.id))  # type: ignore[arg-type]
     if not s.exec(select(ScheduleRule).where(ScheduleRule.integration_id == integration_id)).first():
         s.add(
             ScheduleRule(
                 integration_id=integration_id,
                 name="Every 15 minutes",
-                flow_keys=list(FLOW_MODULES),
+                # The shop's flows; connecting Stripe adds its payouts (connect_stripe).
+                flow_keys=[k for k, m in FLOW_MODULES.items() if getattr(m, "SOURCE_SIDE", "A") == "A"],
                 interval_minutes=15,
             )
         )

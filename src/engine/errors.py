@@ -32,8 +32,8 @@ HINTS: dict[str, str] = {
     "charge): refund the VAT in Shopify or correct the buyer's VAT number, then Retry.",
     "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Fix the Shipping Methods mapping in Configure > Settings.",
     "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Fix the Payment Methods mapping in Configure > Settings.",
-    "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND": "Pick an existing mode of payment under Invoice Settings > "
-    "Additional > Automatically mark invoices as paid (or create it in Fortnox), then Retry.",
+    "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND": "Pick an existing mode of payment (Configure > Settings > Payouts, "
+    "or Invoice Settings > Additional for invoices paid at checkout) or create it in Fortnox, then Retry.",
     "FORTNOX_TOTAL_MISMATCH": "The Fortnox document would not total what the buyer paid: check Fortnox's "
     "öresutjämning (Inställningar > Offer/Order: none) and the order's discounts, fees and currency, then "
     "Retry. A Fortnox order already made stays uninvoiced until its total matches.",
@@ -68,6 +68,22 @@ HINTS: dict[str, str] = {
     "made stays unbooked until its total matches.",
     "REFUND_WAITING_FOR_INVOICE": "Invoice the order in Fortnox (or turn on Create invoice when paid in "
     "Configure > Settings > Invoice Settings), then Retry the refund.",
+    "PAYOUT_INVOICE_NOT_FOUND": "Check that the order is synced (Entities, type Orders; not excluded or "
+    "filtered out, not in error) and invoiced, and that Configure > Settings > Payouts › match reference "
+    "names the invoice field holding the order name; a refund needs its credit invoice. The line is "
+    "matched again at every sync, or Retry now.",
+    "PAYOUT_CURRENCY_MISMATCH": "Fortnox books payouts in SEK: book this payout by hand in Fortnox, or "
+    "invoice the orders in the currency the provider settles in.",
+    "PAYOUT_FEE_WRITEOFF_FAILED": "Set the fee account in Configure > Settings > Payouts, then Retry.",
+    "PAYOUT_LINE_ACCOUNT_MISSING": "The payout has a line of no invoice (a dispute, an adjustment): set "
+    "the account for such lines in Configure > Settings > Payouts, then Retry.",
+    "PAYOUT_INVOICE_ALREADY_PAID": "The invoice was paid otherwise (by hand, or marked as paid): remove "
+    "that payment in Fortnox, or book this line by hand and link it under References; then Retry.",
+    "PAYOUT_TOTAL_MISMATCH": "The provider's payout differs from its lines: check the payout in the "
+    "provider's dashboard; book it by hand in Fortnox if it was adjusted.",
+    "FORTNOX_FISCAL_YEAR": "Create the financial year in Fortnox (Inställningar > Räkenskapsår), then Retry.",
+    "FORTNOX_VOUCHER_UNBALANCED": "The voucher's rows did not balance; Retry, and report it if it persists.",
+    "FORTNOX_VOUCHER_SERIES_NOT_FOUND": "Pick an existing voucher series in Configure > Settings > Payouts.",
     "MALFORMED_RECORD": "The source sent a record this flow can't read; check it in the source platform.",
     "IN_FLIGHT": "Another worker held the record too long; it is attempted again by itself.",
     "DATABASE_URL_INVALID": "Give --db (or JUNIPEER_DATABASE_URL) a URL like "

@@ -7,6 +7,7 @@ million rows as on a thousand.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from engine import dates
+from engine import flows as flows_mod
 from engine.connect import ConnectMixin, ensure_flows
 from engine.errors import EngineError
 from engine.flows.order_refunds import split_reference
@@ -87,7 +89,7 @@ class EntitySelection:
 
 
 # What a synced entity became in the target, where that is not a record of the same name.
-TARGET_NOUNS = {"refund": "credit invoice"}
+TARGET_NOUNS = {"refund": "credit invoice", "payout": "voucher", "payout_line": "invoice payment"}
 
 
 @dataclass
@@ -308,7 +310,7 @@ class Service(ConnectMixin):
             )
 
     async def connect_sandbox(
-        self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False
+        self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False, stripe: bool = False
     ) -> Integration:
         """`junipeer sandbox connect`: the connect steps an operator takes, on a running sandbox.
         Create the integration unless it exists (its flows on), connect Shopify with the sandbox's
@@ -346,6 +348,13 @@ class Service(ConnectMixin):
             time_scale=scale,
             pacing=pacing,
         )
+        if stripe:  # its payouts flow then books the sandbox's Stripe payouts
+            await self.connect_stripe(
+                integ.id,  # type: ignore[arg-type]
+                api_key=info["stripe"]["api_key"],
+                url=info["stripe"]["base_url"],
+                connection="sandbox",
+            )
         # Keep what an operator already saved; fill only what was never saved.
         saved = self.settings(integ.id)  # type: ignore[arg-type]
         defaults = {
@@ -819,6 +828,10 @@ class Service(ConnectMixin):
             return ref
 
     # -- time history -------------------------------------------------------------------------
+    def time_history_flows(self, integration_id: int) -> list[Flow]:
+        """The flows that load by Time History (payouts read all since the exclusion date)."""
+        return [f for f in self.flows(integration_id) if flows_mod.uses_time_history(f.key)]
+
     def time_history(self, flow_id: int) -> TimeHistory:
         return th.get(self.db, flow_id)
 
@@ -989,6 +1002,9 @@ class Service(ConnectMixin):
                 s.exec(select(Task).where(col(Task.id).in_(task_ids)).order_by(col(Task.id).desc()))
             )
         if entity is not None:
+            if entity.entity_type == "order" and (paid := self._paid_by(integration_id, exp.ref)):
+                exp.summary += f"; {paid}"
+                exp.details.append(paid)
             return exp
         # Not an entity: ask the source and replay the decisions the flow would make.
         flows = [f for f in self.flows(integration_id) if f.entity_type == "order"]
@@ -1051,6 +1067,29 @@ class Service(ConnectMixin):
             f"{label} lies inside a loaded window but was never stored (a connectivity gap?): run Export One"
         )
         return exp
+
+    def _paid_by(self, integration_id: int, order_ref: str) -> str | None:
+        """How the order's invoice was paid by a payout ("paid by payout po_… on DATE"), or why not
+        yet; None when no payouts flow runs."""
+        if not any(f.entity_type == "payout" and f.enabled for f in self.flows(integration_id)):
+            return None
+        with self.session() as s:
+            line = s.exec(
+                select(Entity)
+                .where(
+                    Entity.integration_id == integration_id,
+                    Entity.entity_type == "payout_line",
+                    col(Entity.retriever_reference).endswith(f" charge {order_ref}", autoescape=True),
+                )
+                .order_by(col(Entity.id).desc())
+            ).first()
+        if line is None:
+            return f"{order_ref} is in no payout read so far: its invoice stays unpaid until one pays it"
+        payout = line.retriever_reference.split(" ", 1)[0]
+        if line.status != EntityStatus.SYNCED:
+            return f"its line in payout {payout} is not booked: {line.error_code}: {line.error_message}"
+        day = json.loads(line.raw_target or "{}").get("PaymentDate", "?")
+        return f"paid by payout {payout} on {day} (Fortnox payment {line.storer_reference})"
 
     # -- asked of the platforms by the console's dialogs ----------------------------------------
     def _side_connector(self, integration_id: int, side: str) -> Connector:

@@ -262,10 +262,13 @@ def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: floa
 )
 @click.option("--name", default="Sandbox", show_default=True)
 @click.option("--live", is_flag=True, help="Set it to Live mode: its scheduling rules run in `junipeer run`.")
+@click.option("--stripe", is_flag=True, help="Connect the sandbox's Stripe too: its payouts are booked.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
-def sandbox_connect(obj: Ctx, url: str, token: str | None, name: str, live: bool, as_json: bool) -> None:
+def sandbox_connect(
+    obj: Ctx, url: str, token: str | None, name: str, live: bool, stripe: bool, as_json: bool
+) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
     from engine.sandbox.client import fetch_info
 
@@ -277,7 +280,7 @@ def sandbox_connect(obj: Ctx, url: str, token: str | None, name: str, live: bool
             "control_token `junipeer sandbox serve` printed (or set JUNIPEER_SANDBOX_TOKEN)",
         )
     info = fetch_info(url, token)
-    integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live))
+    integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live, stripe=stripe))
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
     emit(
         [
@@ -1152,7 +1155,7 @@ def time_history(obj: Ctx, flow: str | None, set_to: str | None, yes: bool, as_j
         )
         return
     rows = []
-    for f in [svc.flow(iid, flow)] if flow else svc.flows(iid):
+    for f in [svc.flow(iid, flow)] if flow else svc.time_history_flows(iid):
         hist = svc.time_history(f.id)  # type: ignore[arg-type]
         windows = svc.time_windows(f.id, limit=5)  # type: ignore[arg-type]
         rows.append(

@@ -88,7 +88,11 @@ def test_operator_session_from_the_command_line(served) -> None:
     }
 
     flows = json.loads(junipeer("flows", "--json", env=env).stdout)
-    assert [f["key"] for f in flows] == ["orders_to_fortnox"]
+    # Stripe's payouts flow is there, off until Stripe is connected.
+    assert [(f["key"], f["enabled"]) for f in flows] == [
+        ("orders_to_fortnox", True),
+        ("stripe_payouts_to_fortnox", False),
+    ]
 
     one = json.loads(junipeer("export-one", "orders", "#1001", "--json", env=env, check=False).stdout)
     assert one["status"] == "completed" and one["total"] == 1

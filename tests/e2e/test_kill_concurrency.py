@@ -2,7 +2,8 @@
 running a scheduled sync beside a pending Export Many of the same orders (two tasks in one process),
 some orders carry no email, and workers are killed at random instants and restarted. In the end
 every order, invoice, credit invoice and customer exists once in the sandbox's Fortnox and no order or
-refund is lost."""
+refund is lost; Stripe payouts are booked beside them, and every invoice payment and payout voucher
+exists once too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 import random
 import signal
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -36,10 +38,10 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
         for order in rng.sample(shop, len(shop) // 4):
             sb.post(f"shopify/orders/{order['id']}", {"email": None})
         service = Service(db_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
-        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop")).id
+        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop", stripe=True)).id
         # PayPal invoices get a payment each: duplicates_in_fortnox counts them per invoice too.
         service.save_settings(iid, "invoice", {"paid_gateways": {"paypal": "PP"}})
-        flow = service.flows(iid)[0]
+        flow = service.flow(iid, "orders_to_fortnox")
         service.export_many(flow, date.today() - timedelta(days=400), date.today())
 
         workers = [_worker(db_url, tmp_path) for _ in range(processes)]
@@ -100,13 +102,27 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
         credited = sorted(e.storer_reference for e in refunds.values() if e.storer_reference)
         failed = {k: (e.error_code, e.error_message) for k, e in refunds.items() if e.status == "error"}
         assert credited == credits, (set(credits) ^ set(credited), failed)
+        # Payouts: no invoice paid twice, no payout's voucher made twice, each payment one line's.
+        payments = sb.get("fortnox/invoicepayments")
+        paid_twice = Counter(str(p["InvoiceNumber"]) for p in payments)
+        assert not {k: n for k, n in paid_twice.items() if n > 1}, "an invoice was paid twice"
+        vouchers = Counter(v["Description"] for v in sb.get("fortnox/vouchers"))
+        assert vouchers and not {k: n for k, n in vouchers.items() if n > 1}, "a payout was booked twice"
+        lines = service.entities(iid, entity_type="payout_line", limit=10_000)
+        assert sorted(e.storer_reference for e in lines if e.status == "synced") == sorted(
+            str(p["Number"]) for p in payments
+        )
+        payouts = service.entities(iid, entity_type="payout", limit=10_000)
+        assert not [e.source_id for e in payouts if e.status not in ("synced", "error")]
+        assert all(e.error_code for e in payouts if e.status == "error")
+        assert len(vouchers) == len([e for e in payouts if e.status == "synced"])
         tasks = service.tasks(iid)
         assert {t.kind for t in tasks} >= {"sync", "export_many"}
         assert all(t.status in ("completed", "stopped") for t in tasks), [(t.id, t.status) for t in tasks]
         print(
             f"{processes} processes, {len(kills)} kills, Fortnox orders at each kill {kills}; "
             f"final {len(in_fortnox)}, credit invoices {len(credits)} for {len(refunds)} refunds, "
-            "duplicates 0, lost 0"
+            f"{len(payments)} payments, {len(vouchers)} payout vouchers; duplicates 0, lost 0"
         )
     finally:
         sb.http.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from engine.flows import orders_to_fortnox
+from engine.flows import orders_to_fortnox, payouts_stripe
 
-FLOW_MODULES: dict[str, ModuleType] = {m.KEY: m for m in (orders_to_fortnox,)}
+FLOW_MODULES: dict[str, ModuleType] = {m.KEY: m for m in (orders_to_fortnox, payouts_stripe)}
 
 
 def module_for(key: str) -> ModuleType:
@@ -14,3 +14,9 @@ def module_for(key: str) -> ModuleType:
         return FLOW_MODULES[key]
     except KeyError:
         raise KeyError(f"no flow module named {key!r}") from None
+
+
+def uses_time_history(key: str) -> bool:
+    """Whether the flow reads what changed since Time History's last loaded; a flow whose records
+    wait on others (payouts) reads everything since the exclusion date instead (`fetch_since`)."""
+    return not hasattr(module_for(key), "fetch_since")

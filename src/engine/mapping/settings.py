@@ -287,6 +287,77 @@ def oss_key(text: str) -> str:
     return f"{country} {_rate_key(rate)}" if rate.strip() else country
 
 
+class PayoutSettings(Category):
+    """How one payment provider's payouts are booked (engine.flows.payout_booking); each provider has
+    its own category, since each has its own receivable account and mode of payment."""
+
+    mode_of_payment: str = Field(
+        default="K",
+        title="Mode of payment of the invoice payments",
+        json_schema_extra=_meta("dropdown", source="fortnox:modesofpayments"),
+    )
+    payment_account: str = Field(
+        default="1580",
+        title="Payment account (what the provider owes you)",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
+    )
+    fee_account: str | None = Field(
+        default="6570",
+        title="Fee account (the provider's fees are written off to it)",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
+    )
+    bank_account: str = Field(
+        default="1930",
+        title="Bank account the payout reaches",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
+    )
+    interim_account: str | None = Field(
+        default=None,
+        title="Interim account for money on its way to the bank (19xx; empty: straight to the bank)",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
+    other_lines_account: str | None = Field(
+        default=None,
+        title="Account for lines of no invoice (disputes, adjustments); empty: such a payout waits",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
+    voucher_series: str = Field(
+        default="A",
+        title="Voucher series of the payout vouchers",
+        json_schema_extra=_meta("dropdown", source="fortnox:voucherseries"),
+    )
+    match_reference: Literal["ExternalInvoiceReference1", "ExternalInvoiceReference2", "DocumentNumber"] = (
+        Field(
+            default="ExternalInvoiceReference1",
+            title="Invoice field holding the order name the provider knows",
+            json_schema_extra=_meta("dropdown", additional=True)
+            | {"choices": ["ExternalInvoiceReference1", "ExternalInvoiceReference2", "DocumentNumber"]},
+        )
+    )
+    bookkeep_payments: bool = Field(
+        default=True, title="Book the invoice payments", json_schema_extra=_meta("toggle")
+    )
+
+    @field_validator("payment_account", "bank_account")
+    @classmethod
+    def _required_account(cls, value: str) -> str:
+        return _account(value)
+
+    @field_validator("fee_account", "interim_account", "other_lines_account")
+    @classmethod
+    def _optional_account(cls, value: str | None) -> str | None:
+        return _account(value) if value not in (None, "") else None
+
+
+class StripePayouts(PayoutSettings):
+    key = "payouts_stripe"
+    title = "Payouts (Stripe)"
+    description = (
+        "Stripe payouts: each charge pays its invoice, each refund its credit invoice, fees are written off "
+        "and the payout is booked to the bank."
+    )
+
+
 # BAS 2026: sales within Sweden per VAT rate.
 DOMESTIC_SALES_ACCOUNTS = {"25": "3001", "12": "3002", "6": "3003", "0": "3004"}
 
@@ -327,6 +398,7 @@ CATEGORIES: dict[str, type[Category]] = {
         ShippingMethods,
         PaymentMethods,
         SalesAccounts,
+        StripePayouts,
     )
 }
 
@@ -348,6 +420,7 @@ class IntegrationSettings(BaseModel):
     payment: PaymentMethods = Field(default_factory=PaymentMethods)
     order_lines: OrderLines = Field(default_factory=OrderLines)
     sales_accounts: SalesAccounts = Field(default_factory=SalesAccounts)
+    payouts_stripe: StripePayouts = Field(default_factory=StripePayouts)
 
 
 def _field_meta(model: type[Category], name: str) -> dict[str, Any]:

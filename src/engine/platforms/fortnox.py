@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -48,6 +48,7 @@ LOOKUP_ENVELOPES = {
     "accounts": "Accounts",
     "currencies": "Currencies",
     "vatcodes": "VATCodes",
+    "voucherseries": "VoucherSeriesCollection",
 }
 
 
@@ -498,18 +499,23 @@ class FortnoxClient(PlatformHttpClient):
         return await self._find_by_reference("orders", "Orders", ref, self.get_order)
 
     async def _find_by_reference(
-        self, resource: str, envelope: str, ref: str, read: Callable[[str], Awaitable[dict]]
+        self,
+        resource: str,
+        envelope: str,
+        ref: str,
+        read: Callable[[str], Awaitable[dict]],
+        field: str = "ExternalInvoiceReference1",
     ) -> list[dict]:
         if not ref:  # an empty search would match every document without a reference
             return []
-        rows = await self.list_all(resource, envelope, {"externalinvoicereference1": ref})
+        rows = await self.list_all(resource, envelope, {field.lower(): ref})
         found = []
         for row in rows:
-            listed = row.get("ExternalInvoiceReference1")
+            listed = row.get(field)
             if listed is not None and listed != ref:
                 continue  # the list row already shows it is another document's reference
             document = await read(str(row.get("DocumentNumber")))
-            if document.get("ExternalInvoiceReference1") == ref:
+            if document.get(field) == ref:
                 found.append(document)
         return found
 
@@ -523,10 +529,12 @@ class FortnoxClient(PlatformHttpClient):
     async def get_invoice(self, number: str) -> dict:
         return await self._get_one("invoices", number, "Invoice")
 
-    async def find_invoices_by_reference(self, ref: str) -> list[dict]:
-        """Invoices whose ExternalInvoiceReference1 is exactly `ref`, each read in full (the engine
-        writes the order name there; invoice list rows carry no YourOrderNumber)."""
-        return await self._find_by_reference("invoices", "Invoices", ref, self.get_invoice)
+    async def find_invoices_by_reference(
+        self, ref: str, field: str = "ExternalInvoiceReference1"
+    ) -> list[dict]:
+        """Invoices whose `field` (ExternalInvoiceReference1 or 2) is exactly `ref`, each read in full
+        (the engine writes the order name in the first; invoice list rows carry no YourOrderNumber)."""
+        return await self._find_by_reference("invoices", "Invoices", ref, self.get_invoice, field)
 
     async def update_invoice(self, number: str, invoice: dict) -> dict:
         return await self._update("invoices", number, "Invoice", invoice)
@@ -547,16 +555,46 @@ class FortnoxClient(PlatformHttpClient):
     async def get_invoice_payment(self, number: str) -> dict:
         return await self._get_one("invoicepayments", number, "InvoicePayment")
 
+    async def invoice_payments(self, invoice_number: str) -> list[dict]:
+        """The payments registered on one invoice, each read in full (list rows lack the mode of
+        payment and the write-offs). The `invoicenumber` filter is a search, so rows are compared
+        exactly."""
+        rows = await self.list_all("invoicepayments", "InvoicePayments", {"invoicenumber": invoice_number})
+        return [
+            await self._get_one("invoicepayments", str(r.get("Number")), "InvoicePayment")
+            for r in rows
+            if str(r.get("InvoiceNumber")) == str(invoice_number)
+        ]
+
     async def bookkeep_invoice_payment(self, number: str) -> dict:
         return await self._action(
             "invoicepayments", number, "bookkeep", "InvoicePayment", safe_to_repeat=True
         )
 
-    async def invoice_payments(self, invoice_number: str) -> list[dict]:
-        """The payments registered on one invoice (list rows: Number, Amount, Booked, PaymentDate...).
-        The `invoicenumber` filter is a search, so the rows are compared exactly."""
-        rows = await self.list_all("invoicepayments", "InvoicePayments", {"invoicenumber": invoice_number})
-        return [r for r in rows if str(r.get("InvoiceNumber")) == str(invoice_number)]
+    # ---- vouchers ----------------------------------------------------------------------------------
+    async def financial_year(self, day: date) -> dict | None:
+        """The financial year `day` falls in, or None: Fortnox lists none for a date outside them."""
+        rows = await self.list_all("financialyears", "FinancialYears", {"date": day.isoformat()})
+        return rows[0] if rows else None
+
+    async def create_voucher(self, voucher: dict, financial_year: int) -> dict:
+        body = await self._api(
+            "POST",
+            "vouchers",
+            idempotent=False,
+            params={"financialyear": financial_year},
+            json_body={"Voucher": voucher},
+        )
+        return self._unwrap(body, "Voucher")
+
+    async def find_vouchers(self, day: date, description: str, financial_year: int) -> list[dict]:
+        """Vouchers of `day` whose Description is exactly `description`."""
+        rows = await self.list_all(
+            "vouchers",
+            "Vouchers",
+            {"financialyear": financial_year, "fromdate": day.isoformat(), "todate": day.isoformat()},
+        )
+        return [r for r in rows if str(r.get("Description") or "") == description]
 
     # ---- settings dropdowns ------------------------------------------------------------------------
     async def lookup(self, kind: str) -> list[dict]:

@@ -71,6 +71,12 @@ UNCONFIRMED: dict[str, str] = {
     "FORTNOX_ROW_LIMIT": "Ett dokument får ha högst 500 rader",  # (ours)
     "NOT_FOUND": "Kunde inte hitta resursen",  # (ours)
     "RATE_LIMITED": "För många anrop",  # (ours)
+    # Nox Finans' help desk quotes "Angivet betaldatum måste vara inom fakturans räkenskapsår" for a
+    # payment; the voucher wording is not public.
+    "FORTNOX_FISCAL_YEAR": "Angivet datum måste vara inom ett räkenskapsår",  # (ours, after the above)
+    "FORTNOX_VOUCHER_UNBALANCED": "Verifikationen är inte balanserad",  # (ours)
+    "FORTNOX_VOUCHER_SERIES_NOT_FOUND": "Kunde inte hämta/hitta verifikationsserie",  # (ours)
+    "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND": "Kunde inte hämta/hitta betalningssätt",  # (ours)
 }
 
 # Refusals whose Fortnox number is not public, recognised by their message, which names the value.

@@ -30,6 +30,7 @@ RESOURCE_SCOPES: dict[str, str] = {
     "vatcodes": "bookkeeping",
     "financialyears": "bookkeeping",
     "vouchers": "bookkeeping",
+    "voucherseries": "bookkeeping",
     "companyinformation": "companyinformation",
 }
 
@@ -44,6 +45,7 @@ BASE_SCOPES: tuple[str, ...] = ("companyinformation", "settings")
 # adds its scope here, and the next consent asks for it).
 FLOW_SCOPES: dict[str, tuple[str, ...]] = {
     "orders_to_fortnox": ("customer", "order", "invoice"),
+    "stripe_payouts_to_fortnox": ("invoice", "payment", "bookkeeping"),
 }
 
 

@@ -4,7 +4,7 @@ retrying 429s. Bearer auth with a restricted key (rk_…) that may read payouts 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
@@ -47,8 +47,39 @@ class StripeClient(PlatformHttpClient):
             raise self._error("MALFORMED_RESPONSE", f"expected a Stripe list from {path}")
         return data
 
+    async def _pages(self, path: str, params: dict[str, Any]) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a list, newest first, following `starting_after` while `has_more`."""
+        after: str | None = None
+        while True:
+            page_params = {**params, "limit": 100, **({"starting_after": after} if after else {})}
+            _, body = await self.request("GET", path, params=page_params)
+            data = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(data, list) or not all(isinstance(d, dict) and d.get("id") for d in data):
+                raise self._error("MALFORMED_RESPONSE", f"expected a Stripe list from {path}")
+            if data:
+                yield data
+            if not data or not body.get("has_more"):
+                return
+            after = str(data[-1]["id"])
+
     async def recent_payouts(self, limit: int = 1) -> list[dict[str, Any]]:
         return await self._list("payouts", {"limit": limit})
 
     async def balance_transactions(self, payout_id: str, limit: int = 100) -> list[dict[str, Any]]:
         return await self._list("balance_transactions", {"payout": payout_id, "limit": limit})
+
+    def iter_payouts(self, arrived_from: int, arrived_before: int) -> AsyncIterator[list[dict[str, Any]]]:
+        """Payouts whose arrival date (unix seconds) is in [arrived_from, arrived_before)."""
+        return self._pages("payouts", {"arrival_date[gte]": arrived_from, "arrival_date[lt]": arrived_before})
+
+    async def get_payout(self, payout_id: str) -> dict[str, Any]:
+        _, body = await self.request("GET", f"payouts/{payout_id}")
+        if not isinstance(body, dict) or body.get("object") != "payout":
+            raise self._error("MALFORMED_RESPONSE", "expected a Stripe payout")
+        return body
+
+    async def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
+        """All balance transactions of an automatic payout, each with its source (charge, refund,
+        dispute) expanded so the charge's metadata names the order."""
+        params = {"payout": payout_id, "expand[]": "data.source"}
+        return [t async for page in self._pages("balance_transactions", params) for t in page]

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine import flows
 from engine.errors import EngineError, hint
@@ -46,6 +46,7 @@ from engine.store.models import (
 )
 
 COUNTERS = ("total", "processed", "synced", "failed", "skipped")
+SHOP_SYNC_WAIT = 600.0  # seconds a payouts sync waits for the shop's running syncs
 
 
 def counts_text(synced: int, failed: int, skipped: int) -> str:
@@ -461,6 +462,9 @@ class Runner:
             start = floor
         if start >= end:
             return "nothing to export: the range ends before the order exclusion date"
+        if not flows.uses_time_history(module.KEY):
+            await self._stream_since(ctx, module, task, th.Window(start, end), counters)
+            return counts_text(counters["synced"], counters["failed"], counters["skipped"])
         done = set(params.get("done", []))
         await module.check_window(ctx, start)
         if not counters["total"]:
@@ -488,10 +492,73 @@ class Runner:
         )  # type: ignore[arg-type]
         return counts_text(counters["synced"], counters["failed"], counters["skipped"])
 
+    async def _sync_since(
+        self,
+        ctx: FlowContext,
+        module: ModuleType,
+        flow: Flow,
+        task: Task,
+        counters: dict[str, int],
+        run_start: datetime,
+    ) -> str:
+        """A flow whose records wait on others (a payout on its orders' invoices) reads everything
+        since the exclusion date at every run: no Time History window can be called done while a
+        record in it may still wait."""
+        start = th.exclusion_start(ctx.settings.order.exclusion_date) or run_start - th.CHUNK
+        await self._after_shop_syncs(task)
+        await self._stream_since(ctx, module, task, th.Window(start, run_start), counters)
+        self._synced(flow)
+        return f"read {start:%Y-%m-%d} → {run_start:%Y-%m-%d %H:%M}: " + counts_text(
+            counters["synced"], counters["failed"], counters["skipped"]
+        )
+
+    async def _after_shop_syncs(self, task: Task) -> None:
+        """Payouts pay the invoices the shop's flows make: while a sync of one of those runs (here or
+        in another worker, its lease alive), a since-read flow waits for it, so one run books what
+        that run invoiced instead of failing its lines first. Never longer than SHOP_SYNC_WAIT."""
+        deadline = asyncio.get_running_loop().time() + SHOP_SYNC_WAIT
+        while not self.stopping.is_set() and asyncio.get_running_loop().time() < deadline:
+            with Session(self.db) as s:
+                busy = s.exec(
+                    select(Task.id)
+                    .join(Flow, col(Flow.id) == Task.flow_id)
+                    .where(
+                        Task.integration_id == task.integration_id,
+                        Task.kind == "sync",
+                        Task.status == TaskStatus.RUNNING,
+                        col(Task.lease_until) > utcnow(),
+                        Flow.source_side == "A",
+                    )
+                    .limit(1)
+                ).first()
+            if busy is None:
+                return
+            await asyncio.sleep(0.5)
+
+    async def _stream_since(
+        self, ctx: FlowContext, module: ModuleType, task: Task, window: th.Window, counters: dict[str, int]
+    ) -> None:
+        """Every record `module.fetch_since` lists for the window, as one chunk."""
+
+        def fetch(chunk: th.Window) -> AsyncIterator[list[dict]]:
+            return module.fetch_since(ctx, chunk.start, chunk.end)  # type: ignore[no-any-return]
+
+        await self._stream(ctx, module, task.id, [window], fetch, counters, lambda c, n: None)  # type: ignore[arg-type]
+
+    def _synced(self, flow: Flow) -> None:
+        with Session(self.db) as s:
+            row = s.get(Flow, flow.id)
+            if row is not None:
+                row.last_synced_at = utcnow()
+                s.add(row)
+                s.commit()
+
     async def _sync(
         self, ctx: FlowContext, module: ModuleType, flow: Flow, task: Task, counters: dict[str, int]
     ) -> str:
         run_start = utcnow()
+        if not flows.uses_time_history(flow.key):
+            return await self._sync_since(ctx, module, flow, task, counters, run_start)
         window = th.plan(self.db, flow.id, ctx.settings.order.exclusion_date, run_start)  # type: ignore[arg-type]
         done = th.completed(self.db, flow.id, window)  # type: ignore[arg-type]
         await module.check_window(ctx, window.start)
@@ -514,12 +581,7 @@ class Runner:
             lambda c, n: th.record_window(self.db, flow.id, task.id, c, n),  # type: ignore[arg-type]
         )
         th.advance(self.db, flow.id, window.end)  # type: ignore[arg-type]
-        with Session(self.db) as s:
-            row = s.get(Flow, flow.id)
-            if row is not None:
-                row.last_synced_at = utcnow()
-                s.add(row)
-                s.commit()
+        self._synced(flow)
         return f"loaded {window.start:%Y-%m-%d %H:%M} → {window.end:%Y-%m-%d %H:%M}: " + counts_text(
             counters["synced"], counters["failed"], counters["skipped"]
         )

@@ -292,6 +292,7 @@ async def dump_fortnox(request: Request) -> Response:
             "customers": store.customers,
             "articles": store.articles,
             "invoicepayments": store.payments,
+            "vouchers": store.vouchers,
         }.get(kind)
         if objects is None:
             raise ControlError(404, f"unknown kind {kind!r}")

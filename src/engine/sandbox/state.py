@@ -176,6 +176,7 @@ class FortnoxStore:
         self.orders: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, dict[str, Any]] = {}
+        self.vouchers: dict[str, dict[str, Any]] = {}  # "series/number/year" → voucher
         self.counters = {"customer": 0, "order": 0, "invoice": 0, "payment": 0, "row": 0, "article": 0}
         self.lookups = _lookups()
         # The company's VAT rates are those of its VAT codes, not whatever the shop charges.

@@ -20,7 +20,8 @@ def utcnow() -> datetime:
 
 # The kinds of record the engine moves (Entity.entity_type, Reference.entity_type).
 ENTITY_TYPES: tuple[str, ...] = (
-    "order", "customer", "invoice", "article", "stock", "refund", "payout", "invoice_payment"
+    "order", "customer", "invoice", "article", "stock", "refund", "payout", "payout_line",
+    "invoice_payment",
 )  # fmt: skip
 
 

@@ -245,6 +245,14 @@ class DashboardSection(Section):
                         pend=f"{c.get('pending', 0):>7}",
                     )
                 )
+            if unmatched := counts.get("payout_line", {}).get("error", 0):
+                # Money the bank received that the ledger can't explain yet: its payout has no voucher.
+                lines.append(
+                    Content.from_markup(
+                        "[$text-error]$n unmatched payout line(s)[/] [$text-muted]payouts wait unbooked[/]",
+                        n=str(unmatched),
+                    )
+                )
             text = Content("\n").join(lines)
         self.query_one("#dash-entity-counts", Static).update(text)
 

@@ -18,7 +18,7 @@ from junipeer_tui.dialogs.confirm import ConfirmDialog
 from junipeer_tui.widgets.table import PagedSection, PagedTable, cell
 from junipeer_tui.widgets.util import Every, ago, entity_tab_title, guarded, report_error
 
-TAB_ORDER = ["order", "refund", "customer", "article", "stock"]
+TAB_ORDER = ["order", "refund", "payout", "payout_line", "customer", "article", "stock"]
 
 
 def ordered_types(types: set[str] | list[str]) -> list[str]:

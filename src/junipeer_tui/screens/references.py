@@ -22,7 +22,12 @@ PAGE = 50
 
 
 def type_label(entity_type: str) -> str:
-    labels = {"stock": "Stock", "refund": "Refunds", "invoice_payment": "Invoice payments"}
+    labels = {
+        "stock": "Stock",
+        "refund": "Refunds",
+        "payout_line": "Payout lines",
+        "invoice_payment": "Invoice payments",
+    }
     return labels.get(entity_type, entity_type.title() + "s")
 
 

@@ -85,7 +85,7 @@ class TimeHistorySection(Section):
         if not self.is_attached:
             return
         svc = self.ctx.service
-        self.flows = svc.flows(self.ctx.integration_id)
+        self.flows = svc.time_history_flows(self.ctx.integration_id)
         now = self.ctx.clock()
         rows = []
         for flow in self.flows:

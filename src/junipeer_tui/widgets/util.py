@@ -24,7 +24,14 @@ T = TypeVar("T")
 _PRIVATE_LOOP_LOCK = threading.Lock()
 
 PLATFORM_NAMES = {"shopify": "Shopify", "fortnox": "Fortnox", "stripe": "Stripe"}
-ENTITY_TABS = {"order": "Orders", "customer": "Customers", "article": "Articles", "stock": "Stock"}
+ENTITY_TABS = {
+    "order": "Orders",
+    "customer": "Customers",
+    "article": "Articles",
+    "stock": "Stock",
+    "payout": "Payouts",
+    "payout_line": "Payout lines",
+}
 STATUS_STYLE = {
     "synced": "$text-success",
     "completed": "$text-success",

@@ -297,6 +297,11 @@ def test_invoice_payment_marks_paid(fortnox) -> None:
     refused = fortnox.post("invoicepayments", json=_payment(inv))
     assert refused.status_code == 400 and "booked" in message_of(refused)
     fortnox.put(f"invoices/{inv['DocumentNumber']}/bookkeep").raise_for_status()
+    # A mode of payment Fortnox knows is asked for (stricter than Fortnox, which may default it).
+    nameless = fortnox.post(
+        "invoicepayments", json=_payment(inv, ModeOfPayment=None, ModeOfPaymentAccount=None)
+    )
+    assert refusal(nameless) == (400, "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND")
     created = fortnox.post("invoicepayments", json=_payment(inv))
     assert created.status_code == 201, created.text
     paid = fortnox.get("invoices", params={"filter": "fullypaid"}).json()["Invoices"]
@@ -322,10 +327,40 @@ def test_invoice_payment_refusals(fortnox) -> None:
     ):
         refused = fortnox.post("invoicepayments", json=_payment(inv, **fields))
         assert refused.status_code == 400 and says in message_of(refused), fields
-    bare = fortnox.post("invoicepayments", json=_payment(inv, ModeOfPayment="", ModeOfPaymentAccount=None))
-    assert bare.status_code == 201
-    number = bare.json()["InvoicePayment"]["Number"]
-    assert fortnox.put(f"invoicepayments/{number}/bookkeep").status_code == 400
+
+
+def _voucher(day: str, *rows: tuple[int, float, float], series: str = "A") -> dict:
+    return {
+        "Voucher": {
+            "VoucherSeries": series,
+            "TransactionDate": day,
+            "Description": "Stripe payout po_test",
+            "VoucherRows": [{"Account": a, "Debit": d, "Credit": c} for a, d, c in rows],
+        }
+    }
+
+
+def test_vouchers_balance_on_active_accounts_within_a_financial_year(fortnox) -> None:
+    year = fortnox.get("financialyears", params={"date": "2026-11-20"}).json()["FinancialYears"]
+    assert [y["FromDate"] for y in year] == ["2026-01-01"]
+    assert fortnox.get("financialyears", params={"date": "2001-01-01"}).json()["FinancialYears"] == []
+    ok = _voucher("2026-11-20", (1930, 100.0, 0), (1580, 0, 100.0))
+    made = fortnox.post("vouchers", params={"financialyear": year[0]["Id"]}, json=ok)
+    assert made.status_code == 201 and made.json()["Voucher"]["VoucherNumber"] == 1
+    listed = fortnox.get("vouchers", params={"fromdate": "2026-11-20", "todate": "2026-11-20"}).json()
+    assert [v["Description"] for v in listed["Vouchers"]] == ["Stripe payout po_test"]
+    unbalanced = _voucher("2026-11-20", (1930, 100.0, 0), (1580, 0, 99.99))
+    assert refusal(fortnox.post("vouchers", json=unbalanced)) == (400, "FORTNOX_VOUCHER_UNBALANCED")
+    inactive = _voucher("2026-11-20", (3051, 100.0, 0), (1580, 0, 100.0))
+    assert refusal(fortnox.post("vouchers", json=inactive)) == (400, "FORTNOX_ACCOUNT_INACTIVE")
+    unknown = _voucher("2026-11-20", (1999, 100.0, 0), (1580, 0, 100.0))
+    assert refusal(fortnox.post("vouchers", json=unknown)) == (400, "FORTNOX_ACCOUNT_NOT_FOUND")
+    old = _voucher("2001-01-01", (1930, 100.0, 0), (1580, 0, 100.0))
+    assert refusal(fortnox.post("vouchers", json=old)) == (400, "FORTNOX_FISCAL_YEAR")
+    series = _voucher("2026-11-20", (1930, 100.0, 0), (1580, 0, 100.0), series="Q")
+    assert refusal(fortnox.post("vouchers", json=series)) == (400, "FORTNOX_VOUCHER_SERIES_NOT_FOUND")
+    codes = {s["Code"] for s in fortnox.get("voucherseries").json()["VoucherSeriesCollection"]}
+    assert {"A", "B", "C"} <= codes
 
 
 def test_lookups(fortnox) -> None:

@@ -1,0 +1,408 @@
+"""Booking a payout in Fortnox, whichever provider paid it out (the shared shape in
+engine.mapping.payouts); each provider's flow only reads its payouts into that shape.
+
+A payout is an entity ("po_…"), its lines entities of their own under it (parent_id), as refunds are
+under their orders. Only a paid payout is booked; one in transit waits for a later run.
+
+Per line that belongs to an invoice:
+- a charge pays the invoice whose match reference (Payouts settings; ExternalInvoiceReference1, where
+  the orders flow writes the order name, by default) is the order the provider names; a refund pays
+  back on that invoice's credit invoice. Fortnox is asked every time (its search matches substrings,
+  so candidates are compared exactly).
+- the payment is dated the payout's arrival date, on the provider's mode of payment and account, for
+  what reached the provider's balance (gross minus fee); the fee is written off to the fee account, so
+  the invoice is settled in full. No fee account with a fee to write off: PAYOUT_FEE_WRITEOFF_FAILED.
+- an invoice (or credit invoice) not found ends the line in PAYOUT_INVOICE_NOT_FOUND with what to
+  check; every later run reads the payout again and the line books once the order is synced.
+
+The payout's voucher is made only once every invoice line is paid: it moves the payout from the
+payment account to the bank (through the interim account when one is set), and books lines of no
+invoice (a provider's own fees, disputes, adjustments) on the fee account or the account for other
+lines. Its rows must balance to the öre and the payout must equal what its lines add up to; a
+payout with unmatched lines stays in error and has no voucher, so the bank account never shows money
+the ledger can't explain. Fortnox keeps its books in SEK: a payout settled in another currency, or a
+line whose currency neither is the invoice's nor converts to it, ends in PAYOUT_CURRENCY_MISMATCH.
+
+Exactly once, as orders: a lease per payout and per line, a store intent committed before each
+write, and a lost answer found again before writing twice. A payment is recognised on its invoice's
+payment list by its date, amount and mode of payment (an invoice gets one charge and at most one
+refund from a payout provider); the voucher carries "<Provider> payout <id>" as its Description and is
+found by it on its transaction date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from engine.errors import EngineError
+from engine.flows.base import FlowContext, Outcome, code_and_message, create_once, document_number, fail
+from engine.mapping.payouts import Payout, PayoutLine
+from engine.mapping.settings import PayoutSettings
+from engine.platforms.http import PlatformError
+from engine.runtime.outage import SETTLED
+from engine.runtime.records import Writes, dumps
+from engine.store.models import EntityStatus, LogLevel
+
+ENTITY = "payout"
+LINE_ENTITY = "payout_line"
+INVOICE_KINDS = frozenset({"charge", "refund"})
+BOOK_CURRENCY = "SEK"
+CENT = Decimal("0.01")
+PROVIDER_TITLES = {"stripe": "Stripe", "shopify_payments": "Shopify Payments"}
+
+
+def line_label(payout: Payout, line: PayoutLine) -> str:
+    """What the operator sees for a line: its payout, its kind and its order ("po_… charge #1001")."""
+    return f"{payout.id} {line.kind} {line.order_name or line.source_id or line.id}"
+
+
+def voucher_description(payout: Payout) -> str:
+    """The payout's voucher Description, which is also how a voucher whose answer was lost is found."""
+    return f"{_title(payout)} payout {payout.id}"
+
+
+def _title(payout: Payout) -> str:
+    return PROVIDER_TITLES.get(payout.provider, payout.provider)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+async def book(ctx: FlowContext, payout: Payout, conf: PayoutSettings, raw: str) -> Outcome:
+    """Pay the invoices of a payout's lines, then make its voucher; each at most once."""
+    rec = ctx.recorder
+    if payout.status != "paid":
+        return Outcome.SKIPPED  # in transit (booked on a later run) or failed (never reached the bank)
+    entity = await rec.claim_entity_waiting(ENTITY, payout.id, payout.id)
+    if entity is None:
+        await rec.ainfo(
+            f"Payout {payout.id} is being booked by another worker", code="IN_FLIGHT", reference=payout.id
+        )
+        return Outcome.SKIPPED
+    ctx.in_flight[entity.id] = entity.lease_owner
+    w = rec.writes()
+    try:
+        if entity.status == EntityStatus.SYNCED and await rec.areference(ENTITY, payout.id) is not None:
+            return Outcome.SKIPPED
+        try:
+            await _book(ctx, entity, payout, conf, raw, w)
+        except Exception as exc:  # a payout ends booked or in error with a code, never silent
+            code, message = code_and_message(exc)
+            fail(ctx, w, entity, f"Payout {payout.id}", payout.id, code, message, raw_source=raw)
+            return Outcome.FAILED
+        ctx.streak.success()
+        return Outcome.SYNCED
+    finally:
+        ctx.in_flight.pop(entity.id, None)
+        await rec.aflush(w.release(entity))
+
+
+async def _book(
+    ctx: FlowContext, entity: Any, payout: Payout, conf: PayoutSettings, raw: str, w: Writes
+) -> None:
+    if payout.currency != BOOK_CURRENCY:
+        raise EngineError(
+            "PAYOUT_CURRENCY_MISMATCH",
+            f"the payout was settled in {payout.currency}, and Fortnox books in {BOOK_CURRENCY}",
+        )
+    w.entity(entity, children=len(payout.lines), raw_source=raw)
+    waiting: dict[str, list[str]] = {}
+    for line in payout.lines:
+        if line.kind in INVOICE_KINDS:
+            code = await _settle_line(ctx, entity, payout, line, conf)
+            if code is not None:
+                waiting.setdefault(code, []).append(line.order_name or line.id)
+    if waiting:
+        code, orders = next(iter(waiting.items()))
+        count = sum(len(v) for v in waiting.values())
+        raise EngineError(
+            code,
+            f"{count} of its lines are not booked ({', '.join(orders[:5])}{'…' if len(orders) > 5 else ''}); "
+            "the payout's voucher is made once every line is",
+        )
+    rows = voucher_rows(payout, conf)
+    voucher = await _make_voucher(ctx, entity, payout, conf, rows, w)
+    number = f"{voucher.get('VoucherSeries')}{voucher.get('VoucherNumber')}"
+    w.reference(ENTITY, payout.id, number, payout.id)
+    w.entity(
+        entity,
+        status=EntityStatus.SYNCED,
+        storer_reference=number,
+        raw_target=dumps(voucher),
+        error_code=None,
+        error_message=None,
+        store_intent=None,
+        **SETTLED,
+    )
+    text = (
+        f"Payout {payout.id} booked: {payout.amount:.2f} {payout.currency} to account {conf.bank_account} "
+        f"on {payout.arrival_date}, voucher {number}, {len(payout.lines)} lines"
+    )
+    w.transaction(entity, "synced", EntityStatus.SYNCED, text)
+    w.log(LogLevel.INFO, text, code="PAYOUT_BOOKED", reference=payout.id)
+
+
+# -- lines ----------------------------------------------------------------------------------------
+async def _settle_line(
+    ctx: FlowContext, parent: Any, payout: Payout, line: PayoutLine, conf: PayoutSettings
+) -> str | None:
+    """Pay one line's invoice unless paid before; the error code when it could not be."""
+    rec = ctx.recorder
+    label = line_label(payout, line)
+    entity = await rec.claim_entity_waiting(LINE_ENTITY, line.id, label)
+    if entity is None:
+        return "IN_FLIGHT"
+    ctx.in_flight[entity.id] = entity.lease_owner
+    w = rec.writes()
+    w.entity(entity, parent_id=parent.id)
+    raw = dumps({**asdict(line), "payout": payout.id})
+    try:
+        if (paid := await rec.areference(LINE_ENTITY, line.id)) is not None:
+            if entity.status != EntityStatus.SYNCED:
+                _settled(w, entity, raw, paid.target_id, None)
+            return None
+        await _pay(ctx, entity, payout, line, conf, label, raw, w)
+        return None
+    except Exception as exc:
+        code, message = code_and_message(exc)
+        fail(ctx, w, entity, f"Payout line {label}", label, code, message, raw_source=raw)
+        return code
+    finally:
+        ctx.in_flight.pop(entity.id, None)
+        await rec.aflush(w.release(entity))
+
+
+def _settled(w: Writes, entity: Any, raw: str, payment_no: str, payment: dict | None) -> None:
+    w.entity(
+        entity,
+        status=EntityStatus.SYNCED,
+        storer_reference=payment_no,
+        raw_source=raw,
+        raw_target=dumps(payment) if payment is not None else None,
+        error_code=None,
+        error_message=None,
+        store_intent=None,
+        **SETTLED,
+    )
+
+
+async def invoice_for(ctx: FlowContext, line: PayoutLine, conf: PayoutSettings) -> dict:
+    """The invoice a line pays: the order's invoice for a charge, its credit invoice for a refund."""
+    target, field, ref = ctx.target, conf.match_reference, line.order_name
+    if not ref:
+        raise EngineError(
+            "PAYOUT_INVOICE_NOT_FOUND", f"the {line.kind} {line.source_id or line.id} names no order"
+        )
+    if field == "DocumentNumber":
+        try:
+            found = [await target.get_invoice(ref.lstrip("#"))]
+        except PlatformError as exc:
+            if exc.code != "NOT_FOUND" and exc.status != 404:
+                raise
+            found = []
+    else:
+        found = await target.find_invoices_by_reference(ref, field)
+    invoices = [i for i in found if not i.get("Credit") and not i.get("Cancelled")]
+    if not invoices:
+        raise EngineError("PAYOUT_INVOICE_NOT_FOUND", f"no Fortnox invoice has {field} {ref}")
+    invoice = invoices[0]
+    if line.kind != "refund":
+        return invoice
+    credit_no = document_number(invoice.get("CreditInvoiceReference"))
+    if credit_no is None:
+        raise EngineError(
+            "PAYOUT_INVOICE_NOT_FOUND",
+            f"Fortnox invoice {invoice['DocumentNumber']} of order {ref} has no credit invoice for the "
+            "refund",
+        )
+    return await target.get_invoice(credit_no)  # type: ignore[no-any-return]
+
+
+def payment_payload(payout: Payout, line: PayoutLine, invoice: dict, conf: PayoutSettings) -> dict:
+    """The Fortnox invoice payment for a line: what reached the provider's balance is paid, the fee
+    is written off, together settling the line's gross amount on the invoice."""
+    invoice_no = str(invoice["DocumentNumber"])
+    currency = str(invoice.get("Currency") or BOOK_CURRENCY)
+    if line.fee and not conf.fee_account:
+        raise EngineError(
+            "PAYOUT_FEE_WRITEOFF_FAILED",
+            f"the {line.kind} for {line.order_name} carries a fee of {line.fee:.2f} {line.currency} and "
+            "no fee account is set to write it off to",
+        )
+    payload: dict[str, Any] = {
+        "InvoiceNumber": int(invoice_no),
+        "Amount": float(line.net),
+        "PaymentDate": payout.arrival_date.isoformat(),
+        "ModeOfPayment": conf.mode_of_payment,
+        "ModeOfPaymentAccount": int(conf.payment_account),
+    }
+    fee_in_invoice_currency = line.fee
+    if currency != line.currency:
+        if line.currency != BOOK_CURRENCY or line.buyer_currency != currency or not line.buyer_amount:
+            raise EngineError(
+                "PAYOUT_CURRENCY_MISMATCH",
+                f"Fortnox invoice {invoice_no} is in {currency}, and the {line.kind} for {line.order_name} "
+                f"was settled in {line.currency} without an amount in {currency} to convert at",
+            )
+        rate = abs(line.amount) / abs(line.buyer_amount)
+        fee_in_invoice_currency = (line.fee / rate).quantize(CENT)
+        payload["AmountCurrency"] = float(line.buyer_amount.copy_sign(line.amount) - fee_in_invoice_currency)
+        payload["CurrencyRate"] = float(rate.quantize(Decimal("0.000001")))
+    if line.fee:
+        payload["WriteOffs"] = [
+            {
+                "Amount": float(fee_in_invoice_currency),
+                "AccountNumber": int(str(conf.fee_account)),
+                "Currency": currency,
+                "Description": f"{_title(payout)} fee {line.source_id or line.id}",
+            }
+        ]
+    return payload
+
+
+def _same_payment(found: dict, payload: dict) -> bool:
+    return (
+        str(found.get("PaymentDate")) == payload["PaymentDate"]
+        and _money(found.get("Amount")) == _money(payload["Amount"])
+        and str(found.get("ModeOfPayment") or "") == payload["ModeOfPayment"]
+    )
+
+
+async def _pay(
+    ctx: FlowContext,
+    entity: Any,
+    payout: Payout,
+    line: PayoutLine,
+    conf: PayoutSettings,
+    label: str,
+    raw: str,
+    w: Writes,
+) -> None:
+    rec, target = ctx.recorder, ctx.target
+    invoice = await invoice_for(ctx, line, conf)
+    invoice_no = str(invoice["DocumentNumber"])
+    payload = payment_payload(payout, line, invoice, conf)
+
+    async def find() -> dict | None:
+        return next((p for p in await target.invoice_payments(invoice_no) if _same_payment(p, payload)), None)
+
+    payment = await find() if entity.store_intent == "create_payment" else None
+    if payment is not None:
+        w.transaction(
+            entity,
+            "adopted",
+            EntityStatus.PENDING,
+            f"Found payment {payment['Number']} of an interrupted attempt",
+        )
+    else:
+        if _money(invoice.get("Balance")) == 0:
+            raise EngineError(
+                "PAYOUT_INVOICE_ALREADY_PAID",
+                f"Fortnox invoice {invoice_no} has nothing left to pay; {line.amount:.2f} {line.currency} of "
+                f"payout {payout.id} can't be registered on it",
+            )
+        await rec.aflush(w.intent(entity, "create_payment"))
+        payment = await create_once(
+            lambda: target.create_invoice_payment(payload), find, "invoice payment", label, ctx
+        )
+        w.transaction(
+            entity, "paid", EntityStatus.PENDING, f"Payment {payment['Number']} on invoice {invoice_no}"
+        )
+    number = str(payment["Number"])
+    if conf.bookkeep_payments and not payment.get("Booked"):
+        payment = await _bookkeep_payment(target, number)
+    w.reference(LINE_ENTITY, line.id, number, label)
+    _settled(w, entity, raw, number, payment)
+    text = (
+        f"Payout line {label}: payment {number} of {line.net:.2f} {line.currency} on Fortnox invoice "
+        f"{invoice_no}" + (f", fee {line.fee:.2f} written off to {conf.fee_account}" if line.fee else "")
+    )
+    w.transaction(entity, "synced", EntityStatus.SYNCED, text)
+    w.log(LogLevel.INFO, text, code="PAYOUT_LINE_PAID", reference=label)
+
+
+async def _bookkeep_payment(target: Any, number: str) -> dict:
+    """Book a payment; a refusal or lost answer is read back, and a payment found booked is as good."""
+    try:
+        return await target.bookkeep_invoice_payment(number)  # type: ignore[no-any-return]
+    except PlatformError as exc:
+        if exc.retryable and not exc.ambiguous:
+            raise
+        payment: dict = await target.get_invoice_payment(number)
+        if not payment.get("Booked"):
+            raise
+        return payment
+
+
+# -- the voucher ----------------------------------------------------------------------------------
+def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
+    """The payout's voucher rows: the invoice lines' net leaves the payment account, lines of no
+    invoice are booked on their account, and the payout reaches the bank (through the interim account
+    when set). Refused unless they balance and the bank receives exactly the payout."""
+    paid = sum((ln.net for ln in payout.lines if ln.kind in INVOICE_KINDS), Decimal(0))
+    rows: list[tuple[str, Decimal, str]] = [(conf.payment_account, -paid, "Inbetalningar via utbetalningen")]
+    for line in payout.lines:
+        if line.kind in INVOICE_KINDS or not line.net:
+            continue
+        account = conf.fee_account if line.kind == "fee" else conf.other_lines_account
+        if account is None:
+            code = "PAYOUT_FEE_WRITEOFF_FAILED" if line.kind == "fee" else "PAYOUT_LINE_ACCOUNT_MISSING"
+            raise EngineError(
+                code, f"the {line.kind} line {line.source_id or line.id} ({line.net:.2f}) has no account set"
+            )
+        rows.append((account, -line.net, f"{line.kind} {line.source_id or line.id}"))
+    if conf.interim_account:
+        rows += [
+            (conf.interim_account, payout.amount, "Utbetalning på väg"),
+            (conf.interim_account, -payout.amount, "Utbetalning på väg"),
+        ]
+    rows.append((conf.bank_account, payout.amount, "Utbetalning till bank"))
+    total = sum((amount for _, amount, _ in rows), Decimal(0))
+    if total != 0:
+        raise EngineError(
+            "PAYOUT_TOTAL_MISMATCH",
+            f"the payout of {payout.amount:.2f} {payout.currency} differs by {total:.2f} from what its "
+            "lines add up to",
+        )
+    return [
+        {
+            "Account": int(account),
+            "Debit": float(amount) if amount > 0 else 0.0,
+            "Credit": float(-amount) if amount < 0 else 0.0,
+            "Description": text,
+        }
+        for account, amount, text in rows
+        if amount != 0
+    ]
+
+
+async def _make_voucher(
+    ctx: FlowContext, entity: Any, payout: Payout, conf: PayoutSettings, rows: list[dict], w: Writes
+) -> dict:
+    rec, target = ctx.recorder, ctx.target
+    year = await target.financial_year(payout.arrival_date)
+    if year is None:
+        raise EngineError("FORTNOX_FISCAL_YEAR", f"Fortnox has no financial year for {payout.arrival_date}")
+    year_id = int(year["Id"])
+    description = voucher_description(payout)
+
+    async def find() -> dict | None:
+        found = await target.find_vouchers(payout.arrival_date, description, year_id)
+        return found[0] if found else None
+
+    # Looked for every time, not only after an announced create: a voucher is the one write no
+    # invoice balance guards, so a payout whose record was reset must still find its own.
+    if (voucher := await find()) is not None:
+        w.transaction(entity, "adopted", EntityStatus.PENDING, f"Found voucher {description!r} already made")
+        return voucher
+    payload = {
+        "VoucherSeries": conf.voucher_series,
+        "TransactionDate": payout.arrival_date.isoformat(),
+        "Description": description,
+        "VoucherRows": rows,
+    }
+    await rec.aflush(w.intent(entity, "create_voucher"))
+    return await create_once(lambda: target.create_voucher(payload, year_id), find, "voucher", payout.id, ctx)
