@@ -32,8 +32,9 @@ HINTS: dict[str, str] = {
     "charge): refund the VAT in Shopify or correct the buyer's VAT number, then Retry.",
     "FORTNOX_WAY_OF_DELIVERY_NOT_FOUND": "Fix the Shipping Methods mapping in Configure > Settings.",
     "FORTNOX_TERMS_OF_PAYMENT_NOT_FOUND": "Fix the Payment Methods mapping in Configure > Settings.",
-    "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND": "Pick an existing mode of payment (Configure > Settings > Payouts, "
-    "or Invoice Settings > Additional for invoices paid at checkout) or create it in Fortnox, then Retry.",
+    "FORTNOX_MODE_OF_PAYMENT_NOT_FOUND": "Pick an existing mode of payment (Invoice Settings > Additional > "
+    "Automatically mark invoices as paid, or the provider's Payouts settings) or create it in Fortnox, then "
+    "Retry.",
     "FORTNOX_TOTAL_MISMATCH": "The Fortnox document would not total what the buyer paid: check Fortnox's "
     "öresutjämning (Inställningar > Offer/Order: none) and the order's discounts, fees and currency, then "
     "Retry. A Fortnox order already made stays uninvoiced until its total matches.",

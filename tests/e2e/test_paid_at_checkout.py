@@ -123,6 +123,7 @@ def test_a_payment_a_person_registered_is_left_alone(connected) -> None:
                     "InvoiceNumber": invoice["DocumentNumber"],
                     "Amount": 10,
                     "PaymentDate": invoice["InvoiceDate"],
+                    "ModeOfPayment": "BG",
                 }
             },
         )

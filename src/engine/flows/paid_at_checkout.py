@@ -58,7 +58,7 @@ async def mark_paid(
 
     async def made() -> dict | None:
         found = await target.invoice_payments(invoice_no)
-        return await target.get_invoice_payment(str(found[0]["Number"])) if found else None
+        return found[0] if found else None
 
     payment = await made()
     if payment is not None and not announced:
