@@ -51,3 +51,24 @@ def test_every_payout_reads_to_the_ore_with_its_orders(shop: Sandbox) -> None:
                 assert line.buyer_currency != "SEK" and line.exchange_rate and line.buyer_amount
     assert {"charge", "refund", "dispute", "other"} <= kinds
     assert {p["status"] for p in payouts} >= {"paid", "failed"}
+
+
+def test_the_control_dumps_show_what_the_apis_serve(shop: Sandbox) -> None:
+    """/_sandbox/stripe/… and /_sandbox/shopify/payouts: what a test counts against, the same as the APIs."""
+    info = shop.info["stripe"]
+    client = httpx.Client(base_url=info["base_url"], headers={"Authorization": f"Bearer {info['api_key']}"})
+    first = client.get("payouts", params={"limit": 100}).json()["data"]
+    dumped = shop.get("stripe/payouts")
+    assert [p["id"] for p in dumped][: len(first)] == [p["id"] for p in first]
+    txns = shop.get("stripe/balance_transactions")
+    assert {t["payout"] for t in txns} == {p["id"] for p in dumped}
+    for payout in dumped:
+        own = [t for t in txns if t["payout"] == payout["id"] and t["type"] not in ("payout",)]
+        assert own, payout["id"]
+    shopify_payouts = shop.get("shopify/payouts")
+    assert shopify_payouts and all(
+        sum(float(t["net"]) for t in p["transactions"] if t["type"] != "payout")
+        == pytest.approx(float(p["amount"]))
+        for p in shopify_payouts
+    )
+    assert shop.http.get("stripe/charges").status_code == 404

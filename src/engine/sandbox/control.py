@@ -278,6 +278,33 @@ async def dump_shopify(request: Request) -> Response:
             return json_response([store.products[i] for i in store.product_ids])
         if kind == "customers":
             return json_response([store.customers[i] for i in store.customer_ids])
+        if kind == "payouts":  # Shopify Payments, each with its balance transactions
+            ledger = state.shopify_payments
+            return json_response(
+                [
+                    {
+                        **p,
+                        "transactions": [
+                            t for t in ledger.transactions.values() if t["payout_id"] == p["id"]
+                        ],
+                    }
+                    for p in ledger.payouts.values()
+                ]
+            )
+    raise ControlError(404, f"unknown kind {kind!r}")
+
+
+async def dump_stripe(request: Request) -> Response:
+    """Stripe's payouts (newest first) or their balance transactions, each with its source."""
+    state = _state(request)
+    kind = request.path_params["kind"]
+    with state.lock:
+        if kind == "payouts":
+            return json_response(state.stripe.payouts)
+        if kind == "balance_transactions":
+            return json_response(
+                [{"payout": p, **t} for p, txns in state.stripe.balance_transactions.items() for t in txns]
+            )
     raise ControlError(404, f"unknown kind {kind!r}")
 
 
@@ -400,6 +427,7 @@ ROUTES = [
     Route("/shopify/expire-tokens", _wrap(expire_shopify_tokens), methods=["POST"]),
     Route("/shopify/{kind}", _wrap(dump_shopify), methods=["GET"]),
     Route("/stripe/key-permissions", _wrap(set_stripe_key_permissions), methods=["POST"]),
+    Route("/stripe/{kind}", _wrap(dump_stripe), methods=["GET"]),
     Route("/fortnox/articles", _wrap(create_fortnox_article), methods=["POST"]),
     Route("/fortnox/expire-tokens", _wrap(expire_tokens), methods=["POST"]),
     Route("/fortnox/settings", _wrap(set_fortnox_settings), methods=["POST"]),
