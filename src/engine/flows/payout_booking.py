@@ -10,7 +10,8 @@ Per line that belongs to an invoice:
   the orders flow writes the order name, by default) is the order the provider names; a refund pays
   back on that invoice's credit invoice. Fortnox is asked every time (its search matches substrings,
   so candidates are compared exactly).
-- the payment is dated the payout's arrival date, on the provider's mode of payment and account, for
+- the payment is dated the payout's arrival date (the invoice's date when later), on the provider's
+  mode of payment and account, for
   what reached the provider's balance (gross minus fee); the fee is written off to the fee account, so
   the invoice is settled in full. No fee account with a fee to write off: PAYOUT_FEE_WRITEOFF_FAILED.
 - an invoice (or credit invoice) not found ends the line in PAYOUT_INVOICE_NOT_FOUND with what to
@@ -278,7 +279,9 @@ def payment_payload(payout: Payout, line: PayoutLine, invoice: dict, conf: Payou
     payload: dict[str, Any] = {
         "InvoiceNumber": int(invoice_no),
         "Amount": float(line.net),
-        "PaymentDate": payout.arrival_date.isoformat(),
+        # Fortnox refuses a payment before its invoice's date (an order invoiced after its payout
+        # arrived): such a payment is dated the invoice's day, as paid-at-checkout payments are.
+        "PaymentDate": max(payout.arrival_date.isoformat(), str(invoice.get("InvoiceDate") or "")),
         "ModeOfPayment": conf.mode_of_payment,
         "ModeOfPaymentAccount": int(conf.payment_account),
     }
