@@ -115,7 +115,8 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
         payouts = service.entities(iid, entity_type="payout", limit=10_000)
         assert not [e.source_id for e in payouts if e.status not in ("synced", "error")]
         assert all(e.error_code for e in payouts if e.status == "error")
-        assert len(vouchers) == len([e for e in payouts if e.status == "synced"])
+        # a failed payout of invoice lines only is booked with no voucher (payout_booking)
+        assert len(vouchers) == len([e for e in payouts if e.status == "synced" and e.storer_reference])
         tasks = service.tasks(iid)
         assert {t.kind for t in tasks} >= {"sync", "export_many"}
         assert all(t.status in ("completed", "stopped") for t in tasks), [(t.id, t.status) for t in tasks]

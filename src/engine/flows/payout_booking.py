@@ -156,7 +156,7 @@ async def _book(
     w.entity(
         entity,
         status=EntityStatus.SYNCED,
-        storer_reference=number,
+        storer_reference=number if voucher is not None else None,
         raw_target=dumps(voucher) if voucher is not None else None,
         error_code=None,
         error_message=None,
