@@ -172,3 +172,21 @@ def test_what_fortnox_refuses_ends_in_its_code(with_stripe) -> None:
 def _stripe_vouchers(sb: Sandbox) -> list[dict]:
     """The Stripe payouts' vouchers; the shop's Shopify Payments payouts are booked beside them."""
     return [v for v in sb.get("fortnox/vouchers") if v["Description"].startswith("Stripe payout")]
+
+
+def test_a_payout_failing_after_it_was_booked_is_reported_not_booked_again(with_stripe) -> None:
+    service, sb, iid = with_stripe
+    sync(service)
+    booked = {e.source_id for e in service.entities(iid, entity_type="payout", status="synced", limit=500)}
+    state = sb.running.state
+    with state.lock:  # the bank sends a booked payout back
+        payout = next(p for p in state.stripe.payouts if p["status"] == "paid" and p["id"] in booked)
+        payout["status"] = "failed"
+    vouchers = len(sb.get("fortnox/vouchers"))
+    sync(service)
+    sync(service)
+    [entity] = service.entities(iid, entity_type="payout", ref=payout["id"], limit=1)
+    assert entity.status == "synced" and entity.error_code == "PAYOUT_FAILED_AFTER_BOOKING"
+    told = service.logs(iid, text="failed after it was booked", limit=50)
+    assert len(told) == 1 and "reverse its voucher" in told[0].message  # told once, not every run
+    assert len(sb.get("fortnox/vouchers")) == vouchers

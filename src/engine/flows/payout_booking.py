@@ -50,6 +50,7 @@ found by it on its transaction date.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -107,8 +108,8 @@ async def book(ctx: FlowContext, payout: Payout, conf: PayoutSettings, raw: str)
     w = rec.writes()
     try:
         if entity.status == EntityStatus.SYNCED and await rec.areference(ENTITY, payout.id) is not None:
-            if payout.status == "failed" and entity.error_code != "PAYOUT_FAILED_AFTER_BOOKING":
-                _failed_after_booking(w, entity, payout)
+            if payout.status == "failed" and _booked_status(entity) == "paid":
+                _failed_after_booking(w, entity, payout, raw)
             return Outcome.SKIPPED
         try:
             await _book(ctx, entity, payout, conf, raw, w)
@@ -178,14 +179,23 @@ async def _book(
     w.log(LogLevel.INFO, text, code="PAYOUT_BOOKED", reference=payout.id)
 
 
-def _failed_after_booking(w: Writes, entity: Any, payout: Payout) -> None:
+def _booked_status(entity: Any) -> str | None:
+    """The status the payout had when it was booked (its stored raw payout)."""
+    try:
+        return str(json.loads(entity.raw_source or "{}").get("status"))
+    except ValueError:
+        return None
+
+
+def _failed_after_booking(w: Writes, entity: Any, payout: Payout, raw: str) -> None:
     """A payout booked to the bank that the bank later sent back: its voucher is not reversed here,
-    so the operator is told once (the later payout's returned line books the money again)."""
+    so the operator is told once (the later payout's returned line books the money again); the
+    failed payout is stored as its raw source, so the next run is quiet."""
     message = (
         f"payout {payout.id} failed after it was booked to the bank; reverse its voucher's bank row "
         "to the payment account in Fortnox, or the returned money is in the bank twice"
     )
-    w.entity(entity, error_code="PAYOUT_FAILED_AFTER_BOOKING", error_message=message)
+    w.entity(entity, error_code="PAYOUT_FAILED_AFTER_BOOKING", error_message=message, raw_source=raw)
     w.log(LogLevel.WARNING, message, code="PAYOUT_FAILED_AFTER_BOOKING", reference=payout.id)
 
 
