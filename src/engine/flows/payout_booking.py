@@ -11,9 +11,8 @@ Per line that belongs to an invoice:
   back on that invoice's credit invoice. Fortnox is asked every time (its search matches substrings,
   so candidates are compared exactly).
 - the payment is dated the payout's arrival date (the invoice's date when later), on the provider's
-  mode of payment and account, for
-  what reached the provider's balance (gross minus fee); the fee is written off to the fee account, so
-  the invoice is settled in full. No fee account with a fee to write off: PAYOUT_FEE_WRITEOFF_FAILED.
+  mode of payment and account, for what reached the provider's balance (gross minus fee); the fee is
+  written off to the fee account, so the invoice is settled in full. No fee account with a fee to write off: PAYOUT_FEE_WRITEOFF_FAILED.
 - an invoice (or credit invoice) not found ends the line in PAYOUT_INVOICE_NOT_FOUND with what to
   check; every later run reads the payout again and the line books once the order is synced.
 
@@ -38,8 +37,8 @@ invoice, books those against the payment account: no bank row. The later payout'
 the money from the payment account to the bank, so nothing is booked twice. A payout booked as paid
 that fails afterwards is not reversed (left for the operator: it says so in its log).
 
-Fortnox keeps its books in SEK: a payout settled in another currency, or a
-line whose currency neither is the invoice's nor converts to it, ends in PAYOUT_CURRENCY_MISMATCH.
+Fortnox keeps its books in SEK: a payout settled in another currency, or a line whose currency
+neither is the invoice's nor converts to it, ends in PAYOUT_CURRENCY_MISMATCH.
 
 Exactly once, as orders: a lease per payout and per line, a store intent committed before each
 write, and a lost answer found again before writing twice. A payment is recognised on its invoice's
