@@ -12,7 +12,8 @@ Per line that belongs to an invoice:
   so candidates are compared exactly).
 - the payment is dated the payout's arrival date (the invoice's date when later), on the provider's
   mode of payment and account, for what reached the provider's balance (gross minus fee); the fee is
-  written off to the fee account, so the invoice is settled in full. No fee account with a fee to write off: PAYOUT_FEE_WRITEOFF_FAILED.
+  written off to the fee account, so the invoice is settled in full. No fee account with a fee to
+  write off: PAYOUT_FEE_WRITEOFF_FAILED.
 - an invoice (or credit invoice) not found ends the line in PAYOUT_INVOICE_NOT_FOUND with what to
   check; every later run reads the payout again and the line books once the order is synced.
 
