@@ -14,7 +14,7 @@ from engine.service import Service
 from tests.e2e.conftest import Sandbox
 
 CENT = Decimal("0.01")
-BANK, FEES, LOSSES = 1930, 6570, 6351
+BANK, FEES, LOSSES, UNBILLED = 1930, 6570, 6351, 2890
 # The voucher rows that are not a line's: the payment account's total, the bank, the interim account.
 PAYOUT_ROWS = ("Inbetalningar via utbetalningen", "Utbetalning till bank", "Utbetalning på väg")
 
@@ -59,6 +59,12 @@ def check_books(
     by_order = {i["ExternalInvoiceReference1"]: i for i in invoices if not i["Credit"] and not i["Cancelled"]}
     by_number = {str(i["DocumentNumber"]): i for i in invoices}
     vouchers = sb.get("fortnox/vouchers")
+    # Orders cancelled in Fortnox before they were invoiced (refunded in full first): no invoice.
+    never_invoiced = {
+        o["ExternalInvoiceReference1"]
+        for o in sb.get("fortnox/orders")
+        if o["Cancelled"] and not o["InvoiceReference"]
+    }
     assert not [v for v in vouchers if not balanced(v)]
     assert not {k: n for k, n in Counter(v["Description"] for v in vouchers).items() if n > 1}
     payments_on: dict[str, list[dict]] = defaultdict(list)
@@ -78,7 +84,12 @@ def check_books(
         if payout.status not in ("paid", "failed"):
             continue
         day = payout.arrival_date.isoformat()
-        paid_lines = [ln for ln in payout.lines if ln.kind in ("charge", "refund")]
+        paid_lines = [
+            ln
+            for ln in payout.lines
+            if ln.kind in ("charge", "refund") and ln.order_name not in never_invoiced
+        ]
+        unbilled = [ln for ln in payout.lines if ln.kind in ("charge", "refund") and ln not in paid_lines]
         matched = [(ln, invoice_of(ln)) for ln in paid_lines]
         [entity] = service.entities(iid, entity_type="payout", ref=payout.id, limit=1)
         mine = [v for v in vouchers if v["Description"] == f"{title} payout {payout.id}"]
@@ -115,6 +126,11 @@ def check_books(
         rows = mine[0]["VoucherRows"] if mine else []
         assert len(mine) <= 1 and all(v["TransactionDate"] == day for v in mine)
         line_rows = [r for r in rows if r["Description"] not in PAYOUT_ROWS]
+        for line in unbilled:  # on the voucher: owed to the buyer until refunded, its fee a fee
+            name = line.source_id or line.id
+            own = [r for r in line_rows if r["Description"].endswith(f" {name}")]
+            assert _net(own, UNBILLED) == -line.amount and _net(own, FEES) == line.fee
+            books.kinds["unbilled"] += 1
         for line in (ln for ln in payout.lines if ln.kind not in ("charge", "refund") and ln.net):
             name = line.source_id or line.id
             own = [r for r in line_rows if r["Description"].endswith(f" {name}")]

@@ -27,6 +27,10 @@ invoice, each kind on its account:
   account for other lines, which has no default (PAYOUT_LINE_ACCOUNT_MISSING until set).
 - a reserve (money held back, or released) and money returned from a failed payout: on the payment
   account, since the provider still owes that money, or pays it out now.
+- a charge or refund of an order the orders flow cancelled in Fortnox before invoicing it (refunded
+  in full first; no invoice will ever exist): its amount on the account for unbilled money (BAS 2890,
+  owed to the buyer until the refund pays it back, so charge and refund net to zero there), its fee
+  on the fee account. The line is recorded settled with the reference "unbilled".
 Rows balance to the öre and the bank receives exactly the payout: payments on invoices − paybacks on
 credit invoices − fees written off ± lines of no invoice = the payout. A payout with unmatched lines
 stays in error and has no voucher, so the bank account never shows money the ledger can't explain.
@@ -70,6 +74,8 @@ INVOICE_KINDS = frozenset({"charge", "refund"})
 # The provider still owes these (a reserve) or pays them out now (a failed payout's money returned).
 PAYMENT_ACCOUNT_KINDS = frozenset({"reserve", "returned"})
 BOOKED_STATUSES = frozenset({"paid", "failed"})
+# A line's reference when its order was never invoiced: booked on the voucher, not as a payment.
+UNBILLED = "unbilled"
 BOOK_CURRENCY = "SEK"
 CENT = Decimal("0.01")
 PROVIDER_TITLES = {"stripe": "Stripe", "shopify_payments": "Shopify Payments"}
@@ -134,9 +140,10 @@ async def _book(
         )
     w.entity(entity, children=len(payout.lines), raw_source=raw)
     waiting: dict[str, list[str]] = {}
+    unbilled: set[str] = set()
     for line in payout.lines:
         if line.kind in INVOICE_KINDS:
-            code = await _settle_line(ctx, entity, payout, line, conf)
+            code = await _settle_line(ctx, entity, payout, line, conf, unbilled)
             if code is not None:
                 waiting.setdefault(code, []).append(line.order_name or line.id)
     if waiting:
@@ -147,7 +154,7 @@ async def _book(
             f"{count} of its lines are not booked ({', '.join(orders[:5])}{'…' if len(orders) > 5 else ''}); "
             "the payout's voucher is made once every line is",
         )
-    rows = voucher_rows(payout, conf)
+    rows = voucher_rows(payout, conf, frozenset(unbilled))
     if rows:
         voucher: dict | None = await _make_voucher(ctx, entity, payout, conf, rows, w)
         number = f"{voucher.get('VoucherSeries')}{voucher.get('VoucherNumber')}"  # type: ignore[union-attr]
@@ -201,9 +208,10 @@ def _failed_after_booking(w: Writes, entity: Any, payout: Payout, raw: str) -> N
 
 # -- lines ----------------------------------------------------------------------------------------
 async def _settle_line(
-    ctx: FlowContext, parent: Any, payout: Payout, line: PayoutLine, conf: PayoutSettings
+    ctx: FlowContext, parent: Any, payout: Payout, line: PayoutLine, conf: PayoutSettings, unbilled: set[str]
 ) -> str | None:
-    """Pay one line's invoice unless paid before; the error code when it could not be."""
+    """Pay one line's invoice unless paid before; the error code when it could not be. A line of an
+    order never invoiced (cancelled, refunded in full) joins `unbilled`, for the voucher."""
     rec = ctx.recorder
     label = line_label(payout, line)
     entity = await rec.claim_entity_waiting(LINE_ENTITY, line.id, label)
@@ -215,10 +223,18 @@ async def _settle_line(
     raw = dumps({**asdict(line), "payout": payout.id})
     try:
         if (paid := await rec.areference(LINE_ENTITY, line.id)) is not None:
+            if paid.target_id == UNBILLED:
+                unbilled.add(line.id)
             if entity.status != EntityStatus.SYNCED:
                 _settled(w, entity, raw, paid.target_id, None)
             return None
-        await _pay(ctx, entity, payout, line, conf, label, raw, w)
+        try:
+            await _pay(ctx, entity, payout, line, conf, label, raw, w)
+        except EngineError as exc:
+            if exc.code != "PAYOUT_INVOICE_NOT_FOUND" or not await _never_invoiced(ctx, line):
+                raise
+            _unbilled(w, entity, raw, label, line, conf)
+            unbilled.add(line.id)
         return None
     except Exception as exc:
         code, message = code_and_message(exc)
@@ -227,6 +243,29 @@ async def _settle_line(
     finally:
         ctx.in_flight.pop(entity.id, None)
         await rec.aflush(w.release(entity))
+
+
+async def _never_invoiced(ctx: FlowContext, line: PayoutLine) -> bool:
+    """Whether the line's order was cancelled in Fortnox before it was invoiced (the orders flow
+    does so when a shop order is refunded in full first): no invoice will ever take its money."""
+    if not line.order_name:
+        return False
+    orders = await ctx.target.find_orders_by_reference(line.order_name)
+    return bool(orders) and all(
+        o.get("Cancelled") and document_number(o.get("InvoiceReference")) is None for o in orders
+    )
+
+
+def _unbilled(w: Writes, entity: Any, raw: str, label: str, line: PayoutLine, conf: PayoutSettings) -> None:
+    w.reference(LINE_ENTITY, line.id, UNBILLED, label)
+    _settled(w, entity, raw, UNBILLED, None)
+    text = (
+        f"Payout line {label}: order {line.order_name} was cancelled in Fortnox before it was invoiced; "
+        f"its {line.amount:.2f} {line.currency} goes on account {conf.unbilled_account} of the payout's "
+        "voucher, with no invoice payment"
+    )
+    w.transaction(entity, "synced", EntityStatus.SYNCED, text)
+    w.log(LogLevel.INFO, text, code="PAYOUT_LINE_UNBILLED", reference=label)
 
 
 def _settled(w: Writes, entity: Any, raw: str, payment_no: str, payment: dict | None) -> None:
@@ -394,12 +433,13 @@ async def _bookkeep_payment(target: Any, number: str) -> dict:
 
 
 # -- the voucher ----------------------------------------------------------------------------------
-def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
+def voucher_rows(payout: Payout, conf: PayoutSettings, unbilled: frozenset[str] = frozenset()) -> list[dict]:
     """The payout's voucher rows: the invoice lines' net leaves the payment account, lines of no
     invoice are booked on their kind's account (module docstring), and the payout reaches the bank
     (through the interim account when set), or, failed, stays on the payment account. Refused unless
     they balance and the bank receives exactly the payout; empty when there is nothing to book."""
-    paid = sum((ln.net for ln in payout.lines if ln.kind in INVOICE_KINDS), Decimal(0))
+    invoiced = {ln.id for ln in payout.lines if ln.kind in INVOICE_KINDS and ln.id not in unbilled}
+    paid = sum((ln.net for ln in payout.lines if ln.id in invoiced), Decimal(0))
     failed = payout.status == "failed"
     # A failed payout's money stays with the provider: only its lines of no invoice move anything.
     leaving = paid - payout.amount if failed else paid
@@ -407,7 +447,7 @@ def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
         (conf.payment_account, -leaving, "Inbetalningar via utbetalningen")
     ]
     for line in payout.lines:
-        if line.kind not in INVOICE_KINDS and line.net:
+        if line.id not in invoiced and line.net:
             rows += _line_rows(line, conf)
     if not failed:
         if conf.interim_account:
@@ -441,6 +481,14 @@ def _line_rows(line: PayoutLine, conf: PayoutSettings) -> list[tuple[str, Decima
     name = f"{line.kind} {line.source_id or line.id}"
     if line.kind in PAYMENT_ACCOUNT_KINDS:
         return [(conf.payment_account, -line.net, name)]
+    if line.kind in INVOICE_KINDS:  # of an order never invoiced: held for the buyer until refunded
+        rows = [
+            (_account_for(line, conf.unbilled_account, "PAYOUT_LINE_ACCOUNT_MISSING"), -line.amount, name)
+        ]
+        if line.fee:
+            fee_account = _account_for(line, conf.fee_account, "PAYOUT_FEE_WRITEOFF_FAILED")
+            rows.append((fee_account, line.fee, f"{line.kind} fee {line.source_id or line.id}"))
+        return rows
     if line.kind == "dispute":
         rows = [(_account_for(line, conf.dispute_account, "PAYOUT_LINE_ACCOUNT_MISSING"), -line.amount, name)]
         if line.fee:

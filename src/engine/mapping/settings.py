@@ -323,6 +323,13 @@ class PayoutSettings(Category):
         title="Account for lost disputes (chargebacks); empty: such a payout waits",
         json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
     )
+    # BAS 2890 "Övriga kortfristiga skulder": an order refunded in full before it was invoiced has no
+    # invoice; its charge is owed back to the buyer until its refund leaves.
+    unbilled_account: str | None = Field(
+        default="2890",
+        title="Account for the money of orders cancelled before invoicing; empty: such a payout waits",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
     other_lines_account: str | None = Field(
         default=None,
         title="Account for the provider's adjustments; empty: such a payout waits",
@@ -350,7 +357,9 @@ class PayoutSettings(Category):
     def _required_account(cls, value: str) -> str:
         return _account(value)
 
-    @field_validator("fee_account", "interim_account", "dispute_account", "other_lines_account")
+    @field_validator(
+        "fee_account", "interim_account", "dispute_account", "unbilled_account", "other_lines_account"
+    )
     @classmethod
     def _optional_account(cls, value: str | None) -> str | None:
         return _account(value) if value not in (None, "") else None

@@ -93,3 +93,11 @@ def test_a_failed_payout_reaches_no_bank_and_books_only_its_lines_of_no_invoice(
     assert _rows(_payout(CHARGE, DISPUTE, status="failed"), StripePayouts()) == [
         (1580, 0.0, 1150.0), (6351, 1000.0, 0.0), (6570, 150.0, 0.0)
     ]  # fmt: skip
+
+
+def test_an_order_never_invoiced_is_held_for_its_buyer_on_the_voucher() -> None:
+    refund = PayoutLine("txn_r", "refund", Decimal("-1000"), Decimal(0), Decimal("-1000"), "SEK", "#1001")
+    unbilled = voucher_rows(_payout(CHARGE, refund), StripePayouts(), frozenset({"txn_c", "txn_r"}))
+    assert [(r["Account"], r["Debit"], r["Credit"]) for r in unbilled] == [
+        (2890, 0.0, 1000.0), (6570, 16.8, 0.0), (2890, 1000.0, 0.0), (1930, 0.0, 16.8)
+    ]  # fmt: skip
