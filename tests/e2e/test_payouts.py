@@ -144,7 +144,8 @@ def test_lost_answers_of_payments_and_vouchers_are_adopted_not_repeated(with_str
     assert any("invoice payment" in e.message for e in adopted)
     assert any("voucher" in e.message for e in adopted)
     lines = service.entities(iid, entity_type="payout_line", status="synced", limit=500)
-    assert len(lines) == len(payments)
+    # a line of an order never invoiced is on its payout's voucher, not a payment
+    assert len([e for e in lines if e.storer_reference != "unbilled"]) == len(payments)
 
 
 def test_what_fortnox_refuses_ends_in_its_code(with_stripe) -> None:
