@@ -317,7 +317,10 @@ class ConnectMixin:
         if webhook_secret:
             secret["webhook_secret"] = webhook_secret
         conn = self._store(integration_id, "shopify", connection, api, options, secret)
-        return await self._tested(conn)
+        result = await self._tested(conn)
+        if result.ok:
+            await self._enable_scoped_flows(conn)
+        return result
 
     def fortnox_scopes(self, integration_id: int) -> list[str]:
         """What a Fortnox consent asks for: what the enabled flows need, or, before any flow is
@@ -484,10 +487,40 @@ class ConnectMixin:
             s.commit()
         return ok, message
 
+    def _shopify_scopes_needed(self, integration_id: int) -> list[str]:
+        """The orders' scopes, and those of the enabled flows that need one more (Shopify Payments
+        payouts): a shop that only exports orders never needs to grant those."""
+        enabled = {f.key for f in self.flows(integration_id) if f.enabled}  # type: ignore[attr-defined]
+        extra = [
+            m.SHOPIFY_SCOPE for k, m in FLOW_MODULES.items() if k in enabled and hasattr(m, "SHOPIFY_SCOPE")
+        ]
+        return [*SHOPIFY_REQUIRED_SCOPES, *extra]
+
+    async def _enable_scoped_flows(self, conn: Connector) -> None:
+        """Turn on the flows needing a Shopify scope the shop has granted, as the orders flow is:
+        connecting a shop that grants read_shopify_payments_payouts asks for its Shopify Payments
+        payouts to be booked. A flow that has run before is left as the operator left it."""
+        scopes = await self.pool.get(conn).access_scopes()
+        wanted = {k for k, m in FLOW_MODULES.items() if getattr(m, "SHOPIFY_SCOPE", None) in scopes}
+        with self.session() as s:
+            flows = list(s.exec(select(Flow).where(Flow.integration_id == conn.integration_id)))
+            orders_on = any(f.key == "orders_to_fortnox" and f.enabled for f in flows)
+            for flow in flows:
+                if orders_on and flow.key in wanted and not flow.enabled and flow.last_synced_at is None:
+                    flow.enabled = True
+                    s.add(flow)
+                    for rule in s.exec(
+                        select(ScheduleRule).where(ScheduleRule.integration_id == conn.integration_id)
+                    ):
+                        if "orders_to_fortnox" in rule.flow_keys and flow.key not in rule.flow_keys:
+                            rule.flow_keys = [*rule.flow_keys, flow.key]
+                            s.add(rule)
+            s.commit()
+
     async def _check_shopify(self, conn: Connector, client: Any) -> tuple[bool, str]:
         shop = await client.shop()
         scopes = await client.access_scopes()
-        missing = [s for s in SHOPIFY_REQUIRED_SCOPES if s not in scopes]
+        missing = [s for s in self._shopify_scopes_needed(conn.integration_id) if s not in scopes]
         expected = (conn.options or {}).get("shop_domain")
         found = shop.get("myshopify_domain")
         if expected and found and found != expected:
@@ -573,8 +606,9 @@ def ensure_flows(s: Session, integration_id: int, *, enabled: bool) -> None:
             entity_type=module.ENTITY,
             source_side=source,
             target_side=getattr(module, "TARGET_SIDE", "B"),
-            # A flow reading an optional platform (Stripe) starts once that platform is connected.
-            enabled=enabled and (source == "A" or source in sides),
+            # A flow reading an optional platform (Stripe) starts once that platform is connected, one
+            # needing a Shopify scope beyond the orders' once the shop grants it (connect_shopify).
+            enabled=enabled and (source == "A" or source in sides) and not hasattr(module, "SHOPIFY_SCOPE"),
         )
         s.add(flow)
         s.commit()

@@ -109,13 +109,16 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
         vouchers = Counter(v["Description"] for v in sb.get("fortnox/vouchers"))
         assert vouchers and not {k: n for k, n in vouchers.items() if n > 1}, "a payout was booked twice"
         lines = service.entities(iid, entity_type="payout_line", limit=10_000)
-        assert sorted(e.storer_reference for e in lines if e.status == "synced") == sorted(
-            str(p["Number"]) for p in payments
+        # the payout providers' payments (Stripe K, Shopify Payments SP), not the PayPal ones
+        paid_lines = [e for e in lines if e.status == "synced" and e.storer_reference != "unbilled"]
+        assert sorted(e.storer_reference for e in paid_lines) == sorted(
+            str(p["Number"]) for p in payments if p["ModeOfPayment"] in ("K", "SP")
         )
         payouts = service.entities(iid, entity_type="payout", limit=10_000)
         assert not [e.source_id for e in payouts if e.status not in ("synced", "error")]
         assert all(e.error_code for e in payouts if e.status == "error")
-        assert len(vouchers) == len([e for e in payouts if e.status == "synced"])
+        # a failed payout of invoice lines only is booked with no voucher (payout_booking)
+        assert len(vouchers) == len([e for e in payouts if e.status == "synced" and e.storer_reference])
         tasks = service.tasks(iid)
         assert {t.kind for t in tasks} >= {"sync", "export_many"}
         assert all(t.status in ("completed", "stopped") for t in tasks), [(t.id, t.status) for t in tasks]

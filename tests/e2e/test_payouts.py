@@ -5,22 +5,18 @@ whose order is not in Fortnox yet waits with a code until it is."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from engine.mapping.payouts import Payout
+from engine.mapping.payouts_stripe import payout_from_stripe
 from engine.service import Service
 from tests.e2e.conftest import Sandbox, sync
-
-CENT = Decimal("0.01")
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value)).quantize(CENT)
+from tests.e2e.payout_books import check_books, money
 
 
 @pytest.fixture
@@ -44,44 +40,14 @@ def _stripe(sb: Sandbox, path: str, **params: Any) -> list[dict]:
             return items
 
 
-def _payouts(sb: Sandbox) -> list[tuple[dict, list[dict]]]:
-    """The sandbox's paid Stripe payouts, each with its charge and refund transactions."""
+def _payouts(sb: Sandbox) -> list[Payout]:
+    """The sandbox's Stripe payouts with their balance transactions, sources and charges expanded,
+    read into the shared shape."""
+    expand = {"expand[]": ["data.source", "data.source.charge"]}
     return [
-        (
-            p,
-            [
-                t
-                for t in _stripe(sb, "balance_transactions", payout=p["id"], **{"expand[]": "data.source"})
-                if t["type"] in ("charge", "refund")
-            ],
-        )
+        payout_from_stripe(p, _stripe(sb, "balance_transactions", payout=p["id"], **expand))
         for p in _stripe(sb, "payouts")
-        if p["status"] == "paid"
     ]
-
-
-def _arrival(payout: dict) -> str:
-    return datetime.fromtimestamp(payout["arrival_date"], UTC).date().isoformat()
-
-
-def _books(sb: Sandbox) -> tuple[dict[str, dict], dict[str, dict], list[dict], list[dict]]:
-    invoices = sb.get("fortnox/invoices")
-    by_order = {i["ExternalInvoiceReference1"]: i for i in invoices if not i["Credit"] and not i["Cancelled"]}
-    by_number = {str(i["DocumentNumber"]): i for i in invoices}
-    return by_order, by_number, sb.get("fortnox/invoicepayments"), sb.get("fortnox/vouchers")
-
-
-def _invoice_of(line: dict, by_order: dict[str, dict], by_number: dict[str, dict]) -> dict | None:
-    invoice = by_order.get(line["source"]["metadata"]["order_id"])
-    if invoice is None or line["type"] == "charge":
-        return invoice
-    credit = invoice.get("CreditInvoiceReference")
-    return by_number.get(str(credit)) if credit else None
-
-
-def _balanced(voucher: dict) -> bool:
-    rows = voucher["VoucherRows"]
-    return sum(_money(r["Debit"]) for r in rows) == sum(_money(r["Credit"]) for r in rows) > 0
 
 
 def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_in_no_payout(
@@ -90,68 +56,40 @@ def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_i
     service, sb, iid = with_stripe
     sync(service)  # one run: the payouts wait for the orders of the same run to be invoiced
 
-    by_order, by_number, payments, vouchers = _books(sb)
-    assert not [v for v in vouchers if not _balanced(v)]
-    assert not {k: n for k, n in Counter(v["Description"] for v in vouchers).items() if n > 1}
-    payments_on = defaultdict(list)
-    for p in payments:
-        payments_on[str(p["InvoiceNumber"])].append(p)
-    assert not {k: len(v) for k, v in payments_on.items() if len(v) > 1}, "an invoice was paid twice"
+    payouts = _payouts(sb)
+    books = check_books(service, iid, sb, payouts, "Stripe", payment_account=1580)
+    assert books.booked["paid"] >= 5 and books.waiting
+    # The lost dispute is booked: the charge's money as a customer loss, the dispute fee as a fee.
+    assert books.kinds["dispute"] == 1
+    # The payout the bank sent back is booked without the bank, its charges paid; the next payout
+    # carries its money back from the payment account to the bank, once.
+    [failed] = [p for p in payouts if p.status == "failed"]
+    assert books.booked["failed"] == 1 and failed.id not in books.waiting
+    [carrier] = [p for p in payouts if any(ln.kind == "returned" for ln in p.lines)]
+    [returned] = [ln for ln in carrier.lines if ln.kind == "returned"]
+    assert returned.net == failed.amount and returned.source_id == failed.id
+    assert books.kinds["returned"] == 1 and carrier.id in books.vouchers
+    assert sum(
+        (money(r["Credit"]) - money(r["Debit"]) for r in books.vouchers[carrier.id]["VoucherRows"]
+         if r["Account"] == 1580 and r["Description"].startswith("returned")),
+        Decimal(0),
+    ) == failed.amount  # fmt: skip
 
-    booked = waiting = 0
-    paid_orders: set[str] = set()
-    for payout, lines in _payouts(sb):
-        day = _arrival(payout)
-        invoices = [_invoice_of(t, by_order, by_number) for t in lines]
-        entity = service.entities(iid, entity_type="payout", ref=payout["id"], limit=1)
-        if any(i is None for i in invoices):
-            # An order the orders flow could not sync (the shop's intended errors): the payout waits.
-            assert entity and entity[0].error_code == "PAYOUT_INVOICE_NOT_FOUND"
-            assert not [v for v in vouchers if payout["id"] in v["Description"]]
-            # its other lines are paid all the same: each line is booked on its own
-            for line, invoice in zip(lines, invoices, strict=True):
-                if invoice is not None and line["type"] == "charge":
-                    assert len(payments_on[str(invoice["DocumentNumber"])]) == 1
-                    paid_orders.add(invoice["ExternalInvoiceReference1"])
-            waiting += 1
-            continue
-        money_in = Decimal(0)
-        fees = Decimal(0)
-        for line, invoice in zip(lines, invoices, strict=True):
-            assert invoice is not None
-            [payment] = payments_on[str(invoice["DocumentNumber"])]
-            assert payment["PaymentDate"] == day and payment["Booked"]
-            assert _money(payment["Amount"]) == _money(line["net"] / 100)
-            written_off = sum((_money(w["Amount"]) for w in payment["WriteOffs"]), Decimal(0))
-            assert written_off == _money(line["fee"] / 100)
-            assert all(str(w["AccountNumber"]) == "6570" for w in payment["WriteOffs"])
-            money_in += _money(payment["Amount"]) + written_off
-            fees += written_off
-            if line["type"] == "charge":
-                paid_orders.add(invoice["ExternalInvoiceReference1"])
-        # payments on invoices − refunds on credit invoices − fees written off = the payout, to the öre
-        assert money_in - fees == _money(payout["amount"] / 100)
-        [voucher] = [v for v in vouchers if v["Description"] == f"Stripe payout {payout['id']}"]
-        assert voucher["TransactionDate"] == day
-        rows = voucher["VoucherRows"]
-        bank = sum(_money(r["Debit"]) - _money(r["Credit"]) for r in rows if r["Account"] == 1930)
-        assert bank == _money(payout["amount"] / 100)
-        assert entity and entity[0].status == "synced"
-        booked += 1
-    assert booked >= 5 and waiting >= 1
-
-    unpaid = {ref for ref, i in by_order.items() if _money(i["Balance"]) != 0}
-    assert unpaid == set(by_order) - paid_orders
+    stripe_orders = {str(ln.order_name) for p in payouts for ln in p.lines if ln.kind == "charge"}
+    # unpaid invoices of Stripe orders are exactly those in no booked payout
+    assert books.unpaid & stripe_orders == (stripe_orders & books.invoiced) - books.paid_orders
+    assert not books.paid_orders - stripe_orders
 
     # explain answers for a payout and for an order it paid
-    payout, lines = next((p, ls) for p, ls in _payouts(sb) if ls and all(
-        _invoice_of(t, by_order, by_number) for t in ls))  # fmt: skip
-    told = asyncio.run(service.explain(iid, payout["id"]))
+    payout = next(p for p in payouts if p.status == "paid" and p.id not in books.waiting)
+    told = asyncio.run(service.explain(iid, payout.id))
     assert told.verdict == "SYNCED" and "voucher" in told.summary
-    order_ref = next(t["source"]["metadata"]["order_id"] for t in lines if t["type"] == "charge")
+    order_ref = next(str(ln.order_name) for ln in payout.lines if ln.kind == "charge")
     told = asyncio.run(service.explain(iid, order_ref))
-    assert f"paid by payout {payout['id']} on {_arrival(payout)}" in told.summary
-    unpaid_ref = next(iter(unpaid))
+    [invoice] = [i for i in sb.get("fortnox/invoices") if i["ExternalInvoiceReference1"] == order_ref]
+    day = max(payout.arrival_date.isoformat(), invoice["InvoiceDate"])
+    assert f"paid by payout {payout.id} on {day}" in told.summary
+    unpaid_ref = next(iter(books.unpaid & stripe_orders - books.paid_orders))
     assert "in no payout" in asyncio.run(service.explain(iid, unpaid_ref)).summary
 
 
@@ -206,7 +144,8 @@ def test_lost_answers_of_payments_and_vouchers_are_adopted_not_repeated(with_str
     assert any("invoice payment" in e.message for e in adopted)
     assert any("voucher" in e.message for e in adopted)
     lines = service.entities(iid, entity_type="payout_line", status="synced", limit=500)
-    assert len(lines) == len(payments)
+    # a line of an order never invoiced is on its payout's voucher, not a payment
+    assert len([e for e in lines if e.storer_reference != "unbilled"]) == len(payments)
 
 
 def test_what_fortnox_refuses_ends_in_its_code(with_stripe) -> None:
@@ -217,15 +156,38 @@ def test_what_fortnox_refuses_ends_in_its_code(with_stripe) -> None:
     lines = service.entities(iid, entity_type="payout_line", limit=500)
     assert {e.error_code for e in lines if e.status == "error"} >= {"PAYOUT_FEE_WRITEOFF_FAILED"}
     # Refunds carry no fee and are paid back; no charge is paid without its fee written off.
-    assert all(p["Amount"] < 0 for p in sb.get("fortnox/invoicepayments"))
-    assert not sb.get("fortnox/vouchers")
+    assert all(p["Amount"] < 0 for p in sb.get("fortnox/invoicepayments") if p["ModeOfPayment"] == "K")
+    assert not _stripe_vouchers(sb)
 
     # 3051 is in the chart but inactive: the voucher is refused, nothing half-booked stays behind.
     service.save_settings(iid, "payouts_stripe", {"fee_account": "6570", "bank_account": "3051"})
     sync(service)
     codes = {e.error_code for e in service.entities(iid, entity_type="payout", limit=500)}
     assert "FORTNOX_ACCOUNT_INACTIVE" in codes
-    assert not sb.get("fortnox/vouchers")
+    assert not _stripe_vouchers(sb)
     service.save_settings(iid, "payouts_stripe", {"bank_account": "1930"})
     sync(service)
-    assert sb.get("fortnox/vouchers")
+    assert _stripe_vouchers(sb)
+
+
+def _stripe_vouchers(sb: Sandbox) -> list[dict]:
+    """The Stripe payouts' vouchers; the shop's Shopify Payments payouts are booked beside them."""
+    return [v for v in sb.get("fortnox/vouchers") if v["Description"].startswith("Stripe payout")]
+
+
+def test_a_payout_failing_after_it_was_booked_is_reported_not_booked_again(with_stripe) -> None:
+    service, sb, iid = with_stripe
+    sync(service)
+    booked = {e.source_id for e in service.entities(iid, entity_type="payout", status="synced", limit=500)}
+    state = sb.running.state
+    with state.lock:  # the bank sends a booked payout back
+        payout = next(p for p in state.stripe.payouts if p["status"] == "paid" and p["id"] in booked)
+        payout["status"] = "failed"
+    vouchers = len(sb.get("fortnox/vouchers"))
+    sync(service)
+    sync(service)
+    [entity] = service.entities(iid, entity_type="payout", ref=payout["id"], limit=1)
+    assert entity.status == "synced" and entity.error_code == "PAYOUT_FAILED_AFTER_BOOKING"
+    told = service.logs(iid, text="failed after it was booked", limit=50)
+    assert len(told) == 1 and "reverse its voucher" in told[0].message  # told once, not every run
+    assert len(sb.get("fortnox/vouchers")) == vouchers

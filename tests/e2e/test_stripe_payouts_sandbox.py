@@ -49,7 +49,7 @@ def test_every_payout_reads_to_the_ore_with_its_orders(shop: Sandbox) -> None:
                 assert line.order_name in names
             if line.buyer_currency:
                 assert line.buyer_currency != "SEK" and line.exchange_rate and line.buyer_amount
-    assert {"charge", "refund", "dispute", "other"} <= kinds
+    assert {"charge", "refund", "dispute", "returned"} <= kinds  # returned: the failed payout's money
     assert {p["status"] for p in payouts} >= {"paid", "failed"}
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from engine.flows import orders_to_fortnox, payouts_stripe
+from engine.flows import orders_to_fortnox, payouts_shopify_payments, payouts_stripe
 
-FLOW_MODULES: dict[str, ModuleType] = {m.KEY: m for m in (orders_to_fortnox, payouts_stripe)}
+FLOW_MODULES: dict[str, ModuleType] = {
+    m.KEY: m for m in (orders_to_fortnox, payouts_stripe, payouts_shopify_payments)
+}
 
 
 def module_for(key: str) -> ModuleType:

@@ -2,26 +2,48 @@
 engine.mapping.payouts); each provider's flow only reads its payouts into that shape.
 
 A payout is an entity ("po_…"), its lines entities of their own under it (parent_id), as refunds are
-under their orders. Only a paid payout is booked; one in transit waits for a later run.
+under their orders. A paid payout is booked, and a failed one too (below); one in transit waits for a
+later run.
 
 Per line that belongs to an invoice:
 - a charge pays the invoice whose match reference (Payouts settings; ExternalInvoiceReference1, where
   the orders flow writes the order name, by default) is the order the provider names; a refund pays
   back on that invoice's credit invoice. Fortnox is asked every time (its search matches substrings,
   so candidates are compared exactly).
-- the payment is dated the payout's arrival date, on the provider's mode of payment and account, for
-  what reached the provider's balance (gross minus fee); the fee is written off to the fee account, so
-  the invoice is settled in full. No fee account with a fee to write off: PAYOUT_FEE_WRITEOFF_FAILED.
+- the payment is dated the payout's arrival date (the invoice's date when later), on the provider's
+  mode of payment and account, for what reached the provider's balance (gross minus fee); the fee is
+  written off to the fee account, so the invoice is settled in full. No fee account with a fee to
+  write off: PAYOUT_FEE_WRITEOFF_FAILED.
 - an invoice (or credit invoice) not found ends the line in PAYOUT_INVOICE_NOT_FOUND with what to
   check; every later run reads the payout again and the line books once the order is synced.
 
 The payout's voucher is made only once every invoice line is paid: it moves the payout from the
-payment account to the bank (through the interim account when one is set), and books lines of no
-invoice (a provider's own fees, disputes, adjustments) on the fee account or the account for other
-lines. Its rows must balance to the öre and the payout must equal what its lines add up to; a
-payout with unmatched lines stays in error and has no voucher, so the bank account never shows money
-the ledger can't explain. Fortnox keeps its books in SEK: a payout settled in another currency, or a
-line whose currency neither is the invoice's nor converts to it, ends in PAYOUT_CURRENCY_MISMATCH.
+payment account to the bank (through the interim account when one is set), and books the lines of no
+invoice, each kind on its account:
+- a dispute (a lost chargeback: the charge's money taken back, plus the provider's dispute fee): its
+  amount on the dispute account (BAS 6351, a customer loss; the invoice stays paid by its charge), its
+  fee on the fee account. The output VAT of the lost sale is left to the accountant.
+- a fee of the provider's own: on the fee account. An adjustment or a line of unknown kind: on the
+  account for other lines, which has no default (PAYOUT_LINE_ACCOUNT_MISSING until set).
+- a reserve (money held back, or released) and money returned from a failed payout: on the payment
+  account, since the provider still owes that money, or pays it out now.
+- a charge or refund of an order the orders flow cancelled in Fortnox before invoicing it (refunded
+  in full first; no invoice will ever exist): its amount on the account for unbilled money (BAS 2890,
+  owed to the buyer until the refund pays it back, so charge and refund net to zero there), its fee
+  on the fee account. The line is recorded settled with the reference "unbilled".
+Rows balance to the öre and the bank receives exactly the payout: payments on invoices − paybacks on
+credit invoices − fees written off ± lines of no invoice = the payout. A payout with unmatched lines
+stays in error and has no voucher, so the bank account never shows money the ledger can't explain.
+
+A failed payout (the bank sent the money back) never reached the bank, and its money stays in the
+provider's balance until a later payout carries it as a "returned" line. Its invoice lines are paid
+all the same (the buyers did pay the provider), and its voucher, made only when it has lines of no
+invoice, books those against the payment account: no bank row. The later payout's returned line moves
+the money from the payment account to the bank, so nothing is booked twice. A payout booked as paid
+that fails afterwards is not reversed (left for the operator: it says so in its log).
+
+Fortnox keeps its books in SEK: a payout settled in another currency, or a line whose currency
+neither is the invoice's nor converts to it, ends in PAYOUT_CURRENCY_MISMATCH.
 
 Exactly once, as orders: a lease per payout and per line, a store intent committed before each
 write, and a lost answer found again before writing twice. A payment is recognised on its invoice's
@@ -32,6 +54,7 @@ found by it on its transaction date.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
@@ -48,6 +71,11 @@ from engine.store.models import EntityStatus, LogLevel
 ENTITY = "payout"
 LINE_ENTITY = "payout_line"
 INVOICE_KINDS = frozenset({"charge", "refund"})
+# The provider still owes these (a reserve) or pays them out now (a failed payout's money returned).
+PAYMENT_ACCOUNT_KINDS = frozenset({"reserve", "returned"})
+BOOKED_STATUSES = frozenset({"paid", "failed"})
+# A line's reference when its order was never invoiced: booked on the voucher, not as a payment.
+UNBILLED = "unbilled"
 BOOK_CURRENCY = "SEK"
 CENT = Decimal("0.01")
 PROVIDER_TITLES = {"stripe": "Stripe", "shopify_payments": "Shopify Payments"}
@@ -74,8 +102,8 @@ def _money(value: Any) -> Decimal:
 async def book(ctx: FlowContext, payout: Payout, conf: PayoutSettings, raw: str) -> Outcome:
     """Pay the invoices of a payout's lines, then make its voucher; each at most once."""
     rec = ctx.recorder
-    if payout.status != "paid":
-        return Outcome.SKIPPED  # in transit (booked on a later run) or failed (never reached the bank)
+    if payout.status not in BOOKED_STATUSES:
+        return Outcome.SKIPPED  # in transit or pending: booked on a later run
     entity = await rec.claim_entity_waiting(ENTITY, payout.id, payout.id)
     if entity is None:
         await rec.ainfo(
@@ -86,6 +114,8 @@ async def book(ctx: FlowContext, payout: Payout, conf: PayoutSettings, raw: str)
     w = rec.writes()
     try:
         if entity.status == EntityStatus.SYNCED and await rec.areference(ENTITY, payout.id) is not None:
+            if payout.status == "failed" and _booked_status(entity) == "paid":
+                _failed_after_booking(w, entity, payout, raw)
             return Outcome.SKIPPED
         try:
             await _book(ctx, entity, payout, conf, raw, w)
@@ -110,9 +140,10 @@ async def _book(
         )
     w.entity(entity, children=len(payout.lines), raw_source=raw)
     waiting: dict[str, list[str]] = {}
+    unbilled: set[str] = set()
     for line in payout.lines:
         if line.kind in INVOICE_KINDS:
-            code = await _settle_line(ctx, entity, payout, line, conf)
+            code = await _settle_line(ctx, entity, payout, line, conf, unbilled)
             if code is not None:
                 waiting.setdefault(code, []).append(line.order_name or line.id)
     if waiting:
@@ -123,33 +154,64 @@ async def _book(
             f"{count} of its lines are not booked ({', '.join(orders[:5])}{'…' if len(orders) > 5 else ''}); "
             "the payout's voucher is made once every line is",
         )
-    rows = voucher_rows(payout, conf)
-    voucher = await _make_voucher(ctx, entity, payout, conf, rows, w)
-    number = f"{voucher.get('VoucherSeries')}{voucher.get('VoucherNumber')}"
+    rows = voucher_rows(payout, conf, frozenset(unbilled))
+    if rows:
+        voucher: dict | None = await _make_voucher(ctx, entity, payout, conf, rows, w)
+        number = f"{voucher.get('VoucherSeries')}{voucher.get('VoucherNumber')}"  # type: ignore[union-attr]
+    else:  # a failed payout of invoice lines only: its payments are all there is to book
+        voucher, number = None, "no voucher"
     w.reference(ENTITY, payout.id, number, payout.id)
     w.entity(
         entity,
         status=EntityStatus.SYNCED,
-        storer_reference=number,
-        raw_target=dumps(voucher),
+        storer_reference=number if voucher is not None else None,
+        raw_target=dumps(voucher) if voucher is not None else None,
         error_code=None,
         error_message=None,
         store_intent=None,
         **SETTLED,
     )
-    text = (
-        f"Payout {payout.id} booked: {payout.amount:.2f} {payout.currency} to account {conf.bank_account} "
-        f"on {payout.arrival_date}, voucher {number}, {len(payout.lines)} lines"
-    )
+    if payout.status == "failed":
+        text = (
+            f"Payout {payout.id} failed at the bank: {len(payout.lines)} lines booked, {payout.amount:.2f} "
+            f"{payout.currency} stays on account {conf.payment_account} until a later payout returns it "
+            f"({number})"
+        )
+    else:
+        text = (
+            f"Payout {payout.id} booked: {payout.amount:.2f} {payout.currency} to account "
+            f"{conf.bank_account} on {payout.arrival_date}, voucher {number}, {len(payout.lines)} lines"
+        )
     w.transaction(entity, "synced", EntityStatus.SYNCED, text)
     w.log(LogLevel.INFO, text, code="PAYOUT_BOOKED", reference=payout.id)
 
 
+def _booked_status(entity: Any) -> str | None:
+    """The status the payout had when it was booked (its stored raw payout)."""
+    try:
+        return str(json.loads(entity.raw_source or "{}").get("status"))
+    except ValueError:
+        return None
+
+
+def _failed_after_booking(w: Writes, entity: Any, payout: Payout, raw: str) -> None:
+    """A payout booked to the bank that the bank later sent back: its voucher is not reversed here,
+    so the operator is told once (the later payout's returned line books the money again); the
+    failed payout is stored as its raw source, so the next run is quiet."""
+    message = (
+        f"payout {payout.id} failed after it was booked to the bank; reverse its voucher's bank row "
+        "to the payment account in Fortnox, or the returned money is in the bank twice"
+    )
+    w.entity(entity, error_code="PAYOUT_FAILED_AFTER_BOOKING", error_message=message, raw_source=raw)
+    w.log(LogLevel.WARNING, message, code="PAYOUT_FAILED_AFTER_BOOKING", reference=payout.id)
+
+
 # -- lines ----------------------------------------------------------------------------------------
 async def _settle_line(
-    ctx: FlowContext, parent: Any, payout: Payout, line: PayoutLine, conf: PayoutSettings
+    ctx: FlowContext, parent: Any, payout: Payout, line: PayoutLine, conf: PayoutSettings, unbilled: set[str]
 ) -> str | None:
-    """Pay one line's invoice unless paid before; the error code when it could not be."""
+    """Pay one line's invoice unless paid before; the error code when it could not be. A line of an
+    order never invoiced (cancelled, refunded in full) joins `unbilled`, for the voucher."""
     rec = ctx.recorder
     label = line_label(payout, line)
     entity = await rec.claim_entity_waiting(LINE_ENTITY, line.id, label)
@@ -161,10 +223,18 @@ async def _settle_line(
     raw = dumps({**asdict(line), "payout": payout.id})
     try:
         if (paid := await rec.areference(LINE_ENTITY, line.id)) is not None:
+            if paid.target_id == UNBILLED:
+                unbilled.add(line.id)
             if entity.status != EntityStatus.SYNCED:
                 _settled(w, entity, raw, paid.target_id, None)
             return None
-        await _pay(ctx, entity, payout, line, conf, label, raw, w)
+        try:
+            await _pay(ctx, entity, payout, line, conf, label, raw, w)
+        except EngineError as exc:
+            if exc.code != "PAYOUT_INVOICE_NOT_FOUND" or not await _never_invoiced(ctx, line):
+                raise
+            _unbilled(w, entity, raw, label, line, conf)
+            unbilled.add(line.id)
         return None
     except Exception as exc:
         code, message = code_and_message(exc)
@@ -173,6 +243,29 @@ async def _settle_line(
     finally:
         ctx.in_flight.pop(entity.id, None)
         await rec.aflush(w.release(entity))
+
+
+async def _never_invoiced(ctx: FlowContext, line: PayoutLine) -> bool:
+    """Whether the line's order was cancelled in Fortnox before it was invoiced (the orders flow
+    does so when a shop order is refunded in full first): no invoice will ever take its money."""
+    if not line.order_name:
+        return False
+    orders = await ctx.target.find_orders_by_reference(line.order_name)
+    return bool(orders) and all(
+        o.get("Cancelled") and document_number(o.get("InvoiceReference")) is None for o in orders
+    )
+
+
+def _unbilled(w: Writes, entity: Any, raw: str, label: str, line: PayoutLine, conf: PayoutSettings) -> None:
+    w.reference(LINE_ENTITY, line.id, UNBILLED, label)
+    _settled(w, entity, raw, UNBILLED, None)
+    text = (
+        f"Payout line {label}: order {line.order_name} was cancelled in Fortnox before it was invoiced; "
+        f"its {line.amount:.2f} {line.currency} goes on account {conf.unbilled_account} of the payout's "
+        "voucher, with no invoice payment"
+    )
+    w.transaction(entity, "synced", EntityStatus.SYNCED, text)
+    w.log(LogLevel.INFO, text, code="PAYOUT_LINE_UNBILLED", reference=label)
 
 
 def _settled(w: Writes, entity: Any, raw: str, payment_no: str, payment: dict | None) -> None:
@@ -235,7 +328,9 @@ def payment_payload(payout: Payout, line: PayoutLine, invoice: dict, conf: Payou
     payload: dict[str, Any] = {
         "InvoiceNumber": int(invoice_no),
         "Amount": float(line.net),
-        "PaymentDate": payout.arrival_date.isoformat(),
+        # Fortnox refuses a payment before its invoice's date (an order invoiced after its payout
+        # arrived): such a payment is dated the invoice's day, as paid-at-checkout payments are.
+        "PaymentDate": max(payout.arrival_date.isoformat(), str(invoice.get("InvoiceDate") or "")),
         "ModeOfPayment": conf.mode_of_payment,
         "ModeOfPaymentAccount": int(conf.payment_account),
     }
@@ -338,28 +433,29 @@ async def _bookkeep_payment(target: Any, number: str) -> dict:
 
 
 # -- the voucher ----------------------------------------------------------------------------------
-def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
+def voucher_rows(payout: Payout, conf: PayoutSettings, unbilled: frozenset[str] = frozenset()) -> list[dict]:
     """The payout's voucher rows: the invoice lines' net leaves the payment account, lines of no
-    invoice are booked on their account, and the payout reaches the bank (through the interim account
-    when set). Refused unless they balance and the bank receives exactly the payout."""
-    paid = sum((ln.net for ln in payout.lines if ln.kind in INVOICE_KINDS), Decimal(0))
-    rows: list[tuple[str, Decimal, str]] = [(conf.payment_account, -paid, "Inbetalningar via utbetalningen")]
+    invoice are booked on their kind's account (module docstring), and the payout reaches the bank
+    (through the interim account when set), or, failed, stays on the payment account. Refused unless
+    they balance and the bank receives exactly the payout; empty when there is nothing to book."""
+    invoiced = {ln.id for ln in payout.lines if ln.kind in INVOICE_KINDS and ln.id not in unbilled}
+    paid = sum((ln.net for ln in payout.lines if ln.id in invoiced), Decimal(0))
+    failed = payout.status == "failed"
+    # A failed payout's money stays with the provider: only its lines of no invoice move anything.
+    leaving = paid - payout.amount if failed else paid
+    rows: list[tuple[str, Decimal, str]] = [
+        (conf.payment_account, -leaving, "Inbetalningar via utbetalningen")
+    ]
     for line in payout.lines:
-        if line.kind in INVOICE_KINDS or not line.net:
-            continue
-        account = conf.fee_account if line.kind == "fee" else conf.other_lines_account
-        if account is None:
-            code = "PAYOUT_FEE_WRITEOFF_FAILED" if line.kind == "fee" else "PAYOUT_LINE_ACCOUNT_MISSING"
-            raise EngineError(
-                code, f"the {line.kind} line {line.source_id or line.id} ({line.net:.2f}) has no account set"
-            )
-        rows.append((account, -line.net, f"{line.kind} {line.source_id or line.id}"))
-    if conf.interim_account:
-        rows += [
-            (conf.interim_account, payout.amount, "Utbetalning på väg"),
-            (conf.interim_account, -payout.amount, "Utbetalning på väg"),
-        ]
-    rows.append((conf.bank_account, payout.amount, "Utbetalning till bank"))
+        if line.id not in invoiced and line.net:
+            rows += _line_rows(line, conf)
+    if not failed:
+        if conf.interim_account:
+            rows += [
+                (conf.interim_account, payout.amount, "Utbetalning på väg"),
+                (conf.interim_account, -payout.amount, "Utbetalning på väg"),
+            ]
+        rows.append((conf.bank_account, payout.amount, "Utbetalning till bank"))
     total = sum((amount for _, amount, _ in rows), Decimal(0))
     if total != 0:
         raise EngineError(
@@ -367,7 +463,7 @@ def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
             f"the payout of {payout.amount:.2f} {payout.currency} differs by {total:.2f} from what its "
             "lines add up to",
         )
-    return [
+    booked = [
         {
             "Account": int(account),
             "Debit": float(amount) if amount > 0 else 0.0,
@@ -377,6 +473,39 @@ def voucher_rows(payout: Payout, conf: PayoutSettings) -> list[dict]:
         for account, amount, text in rows
         if amount != 0
     ]
+    return booked if len(booked) > 1 else []
+
+
+def _line_rows(line: PayoutLine, conf: PayoutSettings) -> list[tuple[str, Decimal, str]]:
+    """A line of no invoice on its kind's account: what left the balance is debited there."""
+    name = f"{line.kind} {line.source_id or line.id}"
+    if line.kind in PAYMENT_ACCOUNT_KINDS:
+        return [(conf.payment_account, -line.net, name)]
+    if line.kind in INVOICE_KINDS:  # of an order never invoiced: held for the buyer until refunded
+        rows = [
+            (_account_for(line, conf.unbilled_account, "PAYOUT_LINE_ACCOUNT_MISSING"), -line.amount, name)
+        ]
+        if line.fee:
+            fee_account = _account_for(line, conf.fee_account, "PAYOUT_FEE_WRITEOFF_FAILED")
+            rows.append((fee_account, line.fee, f"{line.kind} fee {line.source_id or line.id}"))
+        return rows
+    if line.kind == "dispute":
+        rows = [(_account_for(line, conf.dispute_account, "PAYOUT_LINE_ACCOUNT_MISSING"), -line.amount, name)]
+        if line.fee:
+            fee_account = _account_for(line, conf.fee_account, "PAYOUT_FEE_WRITEOFF_FAILED")
+            rows.append((fee_account, line.fee, f"dispute fee {line.source_id or line.id}"))
+        return rows
+    if line.kind == "fee":
+        return [(_account_for(line, conf.fee_account, "PAYOUT_FEE_WRITEOFF_FAILED"), -line.net, name)]
+    return [(_account_for(line, conf.other_lines_account, "PAYOUT_LINE_ACCOUNT_MISSING"), -line.net, name)]
+
+
+def _account_for(line: PayoutLine, account: str | None, code: str) -> str:
+    if account is None:
+        raise EngineError(
+            code, f"the {line.kind} line {line.source_id or line.id} ({line.net:.2f}) has no account set"
+        )
+    return account
 
 
 async def _make_voucher(

@@ -18,7 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-LineKind = Literal["charge", "refund", "dispute", "fee", "adjustment", "reserve", "other"]
+# "returned": a failed payout's money put back in the provider's balance, which a later payout
+# carries (Stripe's payout_failure, Shopify's payout_failure / payout_cancellation).
+LineKind = Literal["charge", "refund", "dispute", "fee", "adjustment", "reserve", "returned", "other"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class PayoutLine:
 class Payout:
     id: str  # po_… or Shopify's numeric payout id
     provider: str  # "stripe" | "shopify_payments"
-    status: str  # the provider's word; only "paid" payouts are booked
+    status: str  # the provider's word; "paid" and "failed" payouts are booked (payout_booking)
     amount: Decimal  # what reached the bank, settlement currency
     currency: str
     arrival_date: date  # the day the money is booked on the bank account

@@ -25,6 +25,8 @@ KINDS: dict[str, LineKind] = {
     "adjustment": "adjustment",
     "credit": "adjustment",
     "debit": "adjustment",
+    "payout_failure": "returned",
+    "payout_cancellation": "returned",
 }
 
 

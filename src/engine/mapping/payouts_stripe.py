@@ -32,6 +32,7 @@ KINDS: dict[str, LineKind] = {
     "dispute_reversal": "dispute",
     "fee": "fee",
     "other_adjustment": "adjustment",
+    "payout_reversal": "returned",
     "risk_reserved_funds": "reserve",
 }
 

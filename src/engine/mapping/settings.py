@@ -316,9 +316,23 @@ class PayoutSettings(Category):
         title="Interim account for money on its way to the bank (19xx; empty: straight to the bank)",
         json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
     )
+    # BAS 6351 "Konstaterade förluster på kundfordringar": a lost chargeback is a sale whose money
+    # the buyer's bank took back, a customer loss; its fee goes to the fee account.
+    dispute_account: str | None = Field(
+        default="6351",
+        title="Account for lost disputes (chargebacks); empty: such a payout waits",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
+    # BAS 2890 "Övriga kortfristiga skulder": an order refunded in full before it was invoiced has no
+    # invoice; its charge is owed back to the buyer until its refund leaves.
+    unbilled_account: str | None = Field(
+        default="2890",
+        title="Account for the money of orders cancelled before invoicing; empty: such a payout waits",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
     other_lines_account: str | None = Field(
         default=None,
-        title="Account for lines of no invoice (disputes, adjustments); empty: such a payout waits",
+        title="Account for the provider's adjustments; empty: such a payout waits",
         json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
     )
     voucher_series: str = Field(
@@ -343,7 +357,9 @@ class PayoutSettings(Category):
     def _required_account(cls, value: str) -> str:
         return _account(value)
 
-    @field_validator("fee_account", "interim_account", "other_lines_account")
+    @field_validator(
+        "fee_account", "interim_account", "dispute_account", "unbilled_account", "other_lines_account"
+    )
     @classmethod
     def _optional_account(cls, value: str | None) -> str | None:
         return _account(value) if value not in (None, "") else None
@@ -355,6 +371,26 @@ class StripePayouts(PayoutSettings):
     description = (
         "Stripe payouts: each charge pays its invoice, each refund its credit invoice, fees are written off "
         "and the payout is booked to the bank."
+    )
+
+
+class ShopifyPaymentsPayouts(PayoutSettings):
+    key = "payouts_shopify_payments"
+    title = "Payouts (Shopify Payments)"
+    description = (
+        "Shopify Payments payouts: each charge pays its invoice, each refund its credit invoice, fees are "
+        "written off and the payout is booked to the bank."
+    )
+    # Shopify owes what it collected on an account of its own, apart from Stripe's 1580.
+    mode_of_payment: str = Field(
+        default="SP",
+        title="Mode of payment of the invoice payments",
+        json_schema_extra=_meta("dropdown", source="fortnox:modesofpayments"),
+    )
+    payment_account: str = Field(
+        default="1583",
+        title="Payment account (what the provider owes you)",
+        json_schema_extra=_meta("dropdown", source="fortnox:accounts"),
     )
 
 
@@ -399,6 +435,7 @@ CATEGORIES: dict[str, type[Category]] = {
         PaymentMethods,
         SalesAccounts,
         StripePayouts,
+        ShopifyPaymentsPayouts,
     )
 }
 
@@ -421,6 +458,7 @@ class IntegrationSettings(BaseModel):
     order_lines: OrderLines = Field(default_factory=OrderLines)
     sales_accounts: SalesAccounts = Field(default_factory=SalesAccounts)
     payouts_stripe: StripePayouts = Field(default_factory=StripePayouts)
+    payouts_shopify_payments: ShopifyPaymentsPayouts = Field(default_factory=ShopifyPaymentsPayouts)
 
 
 def _field_meta(model: type[Category], name: str) -> dict[str, Any]:

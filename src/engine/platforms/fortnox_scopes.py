@@ -46,6 +46,7 @@ BASE_SCOPES: tuple[str, ...] = ("companyinformation", "settings")
 FLOW_SCOPES: dict[str, tuple[str, ...]] = {
     "orders_to_fortnox": ("customer", "order", "invoice"),
     "stripe_payouts_to_fortnox": ("invoice", "payment", "bookkeeping"),
+    "shopify_payments_payouts_to_fortnox": ("invoice", "payment", "bookkeeping"),
 }
 
 

@@ -80,6 +80,9 @@ class StripeClient(PlatformHttpClient):
 
     async def payout_transactions(self, payout_id: str) -> list[dict[str, Any]]:
         """All balance transactions of an automatic payout, each with its source (charge, refund,
-        dispute) expanded so the charge's metadata names the order."""
-        params = {"payout": payout_id, "expand[]": "data.source"}
+        dispute) expanded and a refund's or dispute's charge too, whose metadata names the order
+        (a refund's and a dispute's own metadata are empty). Stripe expands a nested path's parents,
+        but both are asked for so a source that is itself a charge is expanded whatever Stripe makes
+        of a `charge` it lacks."""
+        params = {"payout": payout_id, "expand[]": ["data.source", "data.source.charge"]}
         return [t async for page in self._pages("balance_transactions", params) for t in page]

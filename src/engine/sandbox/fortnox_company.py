@@ -62,6 +62,7 @@ ACCOUNTS: tuple[Account, ...] = (
     Account(1580, "Fordringar för kontokort och kuponger (Stripe)"),
     Account(1581, "Fordran Klarna"),
     Account(1582, "Fordran PayPal"),
+    Account(1583, "Fordran Shopify Payments"),
     Account(1930, "Företagskonto/checkkonto/affärskonto"),
     Account(2421, "Ej inlösta presentkort"),
     Account(2611, "Utgående moms på försäljning inom Sverige, 25 %"),
@@ -92,6 +93,7 @@ ACCOUNTS: tuple[Account, ...] = (
     Account(3520, "Fakturerade frakter", "MP1"),
     Account(3740, "Öres- och kronutjämning"),
     Account(3990, "Övriga ersättningar, bidrag och intäkter"),
+    Account(6351, "Konstaterade förluster på kundfordringar"),
     Account(6570, "Bankkostnader"),
 )
 

@@ -156,6 +156,7 @@ def _lookups() -> dict[str, list[dict[str, Any]]]:
             {"Code": "K", "Description": "Kortbetalning (Stripe)", "AccountNumber": 1580},
             {"Code": "KL", "Description": "Klarna", "AccountNumber": 1581},
             {"Code": "PP", "Description": "PayPal", "AccountNumber": 1582},
+            {"Code": "SP", "Description": "Shopify Payments", "AccountNumber": 1583},
         ],
         "accounts": fortnox_company.account_rows(),
         "currencies": [

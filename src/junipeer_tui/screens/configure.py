@@ -290,7 +290,7 @@ def refresh_banner(panel: CategoryPanel, missing: set[str]) -> None:
 
 # What each platform is for, on the card of one not connected yet.
 PLATFORM_ROLE = {
-    "shopify": "The shop: its orders are read from here.",
+    "shopify": "The shop: its orders are read from here, and its Shopify Payments payouts.",
     "fortnox": "The ERP: orders, customers and invoices are written here.",
     "stripe": "Payouts: the payouts flow matches them to invoices (optional).",
 }

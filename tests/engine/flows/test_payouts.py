@@ -1,4 +1,5 @@
-"""Reading Stripe payouts into the shared shape, and the payments and voucher rows made of them."""
+"""The payments and voucher rows a payout's lines make, per line kind (engine.flows.payout_booking);
+reading the providers' payouts is tests/engine/mapping/test_payouts_readers.py."""
 
 from __future__ import annotations
 
@@ -9,44 +10,17 @@ import pytest
 
 from engine.errors import EngineError
 from engine.flows.payout_booking import payment_payload, voucher_rows
-from engine.flows.payouts_stripe import read_payout
 from engine.mapping.payouts import Payout, PayoutLine
 from engine.mapping.settings import StripePayouts
 
-PAYOUT = {"id": "po_1", "status": "paid", "amount": 95_020, "currency": "sek", "arrival_date": 1_796_533_200}
 
-
-def _txn(tid: str, kind: str, amount: int, fee: int, source: dict | str) -> dict:
-    return {"id": tid, "type": kind, "amount": amount, "fee": fee, "net": amount - fee, "currency": "sek",
-            "exchange_rate": None, "source": source}  # fmt: skip
-
-
-def test_a_stripe_payout_reads_as_lines_in_kronor_with_their_orders() -> None:
-    payout = read_payout(
-        PAYOUT,
-        [
-            _txn("txn_c", "charge", 100_000, 1_680, {"id": "ch_1", "metadata": {"order_id": "#1001"}}),
-            _txn("txn_r", "refund", -3_300, 0, {"id": "re_1", "metadata": {"order_id": "#1001"}}),
-            _txn("txn_p", "payout", -95_020, 0, "po_1"),
-        ],
-    )
-    assert payout.amount == Decimal("950.20") and payout.currency == "SEK"
-    assert payout.arrival_date == date(2026, 12, 6)
-    charge, refund = payout.lines  # the payout's own transaction is not a line
-    assert (charge.kind, charge.amount, charge.fee, charge.net) == (
-        "charge",
-        1000,
-        Decimal("16.80"),
-        Decimal("983.20"),
-    )
-    assert charge.order_name == "#1001" and charge.source_id == "ch_1"
-    assert (refund.kind, refund.net, refund.order_name) == ("refund", Decimal("-33.00"), "#1001")
-    assert sum(line.net for line in payout.lines) == payout.amount
-
-
-def _payout(*lines: PayoutLine) -> Payout:
+def _payout(*lines: PayoutLine, status: str = "paid") -> Payout:
     total = sum((ln.net for ln in lines), Decimal(0))
-    return Payout("po_1", "stripe", "paid", total, "SEK", date(2026, 12, 6), list(lines))
+    return Payout("po_1", "stripe", status, total, "SEK", date(2026, 12, 6), list(lines))
+
+
+def _rows(payout: Payout, conf: StripePayouts) -> list[tuple[int, float, float]]:
+    return [(r["Account"], r["Debit"], r["Credit"]) for r in voucher_rows(payout, conf)]
 
 
 CHARGE = PayoutLine("txn_c", "charge", Decimal("1000"), Decimal("16.80"), Decimal("983.20"), "SEK", "#1001")
@@ -85,15 +59,45 @@ def test_the_voucher_moves_the_payout_to_the_bank_and_balances() -> None:
     assert mismatch.value.code == "PAYOUT_TOTAL_MISMATCH"
 
 
-def test_a_dispute_waits_for_its_account_then_is_booked_on_it() -> None:
-    dispute = PayoutLine(
-        "txn_d", "dispute", Decimal("-1000"), Decimal("15"), Decimal("-1015"), "SEK", "#1001"
-    )
-    payout = _payout(CHARGE, dispute)
+DISPUTE = PayoutLine("txn_d", "dispute", Decimal("-1000"), Decimal("150"), Decimal("-1150"), "SEK", "#1001")
+
+
+def test_a_lost_dispute_is_a_customer_loss_and_its_fee_a_fee() -> None:
+    assert _rows(_payout(CHARGE, DISPUTE), StripePayouts()) == [
+        (1580, 0.0, 983.2), (6351, 1000.0, 0.0), (6570, 150.0, 0.0), (1930, 0.0, 166.8)
+    ]  # fmt: skip
     with pytest.raises(EngineError) as missing:
-        voucher_rows(payout, StripePayouts())
+        voucher_rows(_payout(CHARGE, DISPUTE), StripePayouts(dispute_account=None))
     assert missing.value.code == "PAYOUT_LINE_ACCOUNT_MISSING"
-    rows = voucher_rows(payout, StripePayouts(other_lines_account="2890"))
-    assert [(r["Account"], r["Debit"], r["Credit"]) for r in rows] == [
-        (1580, 0.0, 983.2), (2890, 1015.0, 0.0), (1930, 0.0, 31.8)
+    adjustment = PayoutLine("txn_a", "adjustment", Decimal("-5"), Decimal(0), Decimal("-5"), "SEK")
+    with pytest.raises(EngineError) as no_other:
+        voucher_rows(_payout(CHARGE, adjustment), StripePayouts())
+    assert no_other.value.code == "PAYOUT_LINE_ACCOUNT_MISSING"
+    assert _rows(_payout(CHARGE, adjustment), StripePayouts(other_lines_account="2890"))[1] == (
+        2890,
+        5.0,
+        0.0,
+    )
+
+
+def test_a_reserve_and_returned_money_stay_on_the_payment_account() -> None:
+    reserve = PayoutLine("txn_h", "reserve", Decimal("-500"), Decimal(0), Decimal("-500"), "SEK")
+    returned = PayoutLine("txn_f", "returned", Decimal("2000"), Decimal(0), Decimal("2000"), "SEK", None)
+    assert _rows(_payout(CHARGE, reserve, returned), StripePayouts()) == [
+        (1580, 0.0, 983.2), (1580, 500.0, 0.0), (1580, 0.0, 2000.0), (1930, 2483.2, 0.0)
+    ]  # fmt: skip
+
+
+def test_a_failed_payout_reaches_no_bank_and_books_only_its_lines_of_no_invoice() -> None:
+    assert voucher_rows(_payout(CHARGE, REFUND, status="failed"), StripePayouts()) == []
+    assert _rows(_payout(CHARGE, DISPUTE, status="failed"), StripePayouts()) == [
+        (1580, 0.0, 1150.0), (6351, 1000.0, 0.0), (6570, 150.0, 0.0)
+    ]  # fmt: skip
+
+
+def test_an_order_never_invoiced_is_held_for_its_buyer_on_the_voucher() -> None:
+    refund = PayoutLine("txn_r", "refund", Decimal("-1000"), Decimal(0), Decimal("-1000"), "SEK", "#1001")
+    unbilled = voucher_rows(_payout(CHARGE, refund), StripePayouts(), frozenset({"txn_c", "txn_r"}))
+    assert [(r["Account"], r["Debit"], r["Credit"]) for r in unbilled] == [
+        (2890, 0.0, 1000.0), (6570, 16.8, 0.0), (2890, 1000.0, 0.0), (1930, 0.0, 16.8)
     ]  # fmt: skip

@@ -120,6 +120,19 @@ def test_stripe_payout_in_major_units_without_its_own_transaction() -> None:
     assert disputed.net == Decimal("-349.00")
 
 
+def test_a_failed_payouts_money_returned_is_a_line_of_its_own_kind() -> None:
+    failure = stripe_txn("txn_f", "payout_failure", "payout_reversal", 40_000, 0, "po_failed")
+    payout = {"id": "po_2", "object": "payout", "amount": 40_000, "currency": "sek",
+              "arrival_date": 1764028800, "status": "paid", "balance_transaction": "txn_p2"}  # fmt: skip
+    [line] = payout_from_stripe(payout, [failure]).lines
+    assert (line.kind, line.net, line.source_id, line.order_name) == (
+        "returned",
+        Decimal(400),
+        "po_failed",
+        None,
+    )
+
+
 def test_minor_units_per_currency_exponent() -> None:
     assert to_major(12345, "sek") == Decimal("123.45")
     assert to_major(500, "JPY") == Decimal(500)
