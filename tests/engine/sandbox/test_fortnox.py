@@ -321,9 +321,10 @@ def test_invoice_payment_refusals(fortnox) -> None:
     fortnox.put(f"invoices/{inv['DocumentNumber']}/bookkeep").raise_for_status()
     for fields, says in (
         ({"Amount": inv["Total"] + 1}, "exceeds"),
-        ({"ModeOfPayment": "XX"}, "ModeOfPayment"),
+        ({"ModeOfPayment": "XX"}, "betalningssätt: XX"),
         ({"ModeOfPaymentAccount": 9999}, "9999"),
-        ({"PaymentDate": "2020-01-01"}, "before the invoice date"),
+        ({"PaymentDate": "2020-01-01"}, "inom ett räkenskapsår"),
+        ({"PaymentDate": "2026-01-01"}, "before the invoice date"),
     ):
         refused = fortnox.post("invoicepayments", json=_payment(inv, **fields))
         assert refused.status_code == 400 and says in message_of(refused), fields
