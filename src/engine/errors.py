@@ -73,6 +73,8 @@ HINTS: dict[str, str] = {
     "filtered out, not in error) and invoiced, and that Configure > Settings > Payouts › match reference "
     "names the invoice field holding the order name; a refund needs its credit invoice. The line is "
     "matched again at every sync, or Retry now.",
+    "PAYOUT_AMOUNT_MISMATCH": "Set the exchange gain and loss accounts in Configure > Settings > the "
+    "provider's Payouts (Additional), then Retry.",
     "PAYOUT_CURRENCY_MISMATCH": "Fortnox books payouts in SEK: book this payout by hand in Fortnox, or "
     "invoice the orders in the currency the provider settles in.",
     "PAYOUT_FEE_WRITEOFF_FAILED": "Set the fee account in Configure > Settings > Payouts, then Retry.",

@@ -15,6 +15,7 @@ from tests.e2e.conftest import Sandbox
 
 CENT = Decimal("0.01")
 BANK, FEES, LOSSES, UNBILLED = 1930, 6570, 6351, 2890
+EXCHANGE_GAINS, EXCHANGE_LOSSES = 3960, 7960
 # The voucher rows that are not a line's: the payment account's total, the bank, the interim account.
 PAYOUT_ROWS = ("Inbetalningar via utbetalningen", "Utbetalning till bank", "Utbetalning på väg")
 
@@ -47,6 +48,7 @@ class Books:
     unpaid: set[str] = field(default_factory=set)
     invoiced: set[str] = field(default_factory=set)
     vouchers: dict[str, dict] = field(default_factory=dict)
+    exchange: Decimal = Decimal(0)  # exchange differences written off (negative: gains)
 
 
 def check_books(
@@ -115,10 +117,20 @@ def check_books(
             [payment] = payments_on[str(invoice["DocumentNumber"])]
             assert payment["PaymentDate"] == max(day, invoice["InvoiceDate"]) and payment["Booked"]
             assert money(payment["Amount"]) == line.net
-            written_off = sum((money(w["Amount"]) for w in payment["WriteOffs"]), Decimal(0))
-            assert written_off == line.fee and all(
-                int(w["AccountNumber"]) == FEES for w in payment["WriteOffs"]
+            written_off: dict[int, Decimal] = defaultdict(Decimal)
+            for w in payment["WriteOffs"]:
+                written_off[int(w["AccountNumber"])] += money(w["Amount"])
+            assert written_off.pop(FEES, Decimal(0)) == line.fee
+            # The provider converted the buyer's money at its own rate: the invoice's kronor differ by
+            # the difference, written off as an exchange gain (negative) or loss, and the invoice is paid.
+            exchange = written_off.pop(EXCHANGE_GAINS, Decimal(0)) + written_off.pop(
+                EXCHANGE_LOSSES, Decimal(0)
             )
+            assert not written_off, payment["WriteOffs"]
+            if exchange:
+                assert line.buyer_currency and line.buyer_currency != line.currency, line
+                assert money(invoice["Balance"]) == 0 and line.amount + exchange == money(invoice["Total"])
+                books.exchange += exchange
             paid += money(payment["Amount"])  # what reached the balance: the gross less the fee written off
             books.kinds[line.kind] += 1
             if line.kind == "charge":

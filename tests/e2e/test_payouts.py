@@ -14,6 +14,7 @@ import pytest
 
 from engine.mapping.payouts import Payout
 from engine.mapping.payouts_stripe import payout_from_stripe
+from engine.sandbox.server import SandboxConfig, start_in_thread
 from engine.service import Service
 from tests.e2e.conftest import Sandbox, sync
 from tests.e2e.payout_books import check_books, money
@@ -191,3 +192,24 @@ def test_a_payout_failing_after_it_was_booked_is_reported_not_booked_again(with_
     told = service.logs(iid, text="failed after it was booked", limit=50)
     assert len(told) == 1 and "reverse its voucher" in told[0].message  # told once, not every run
     assert len(sb.get("fortnox/vouchers")) == vouchers
+
+
+def test_a_buyers_currency_converted_at_the_providers_rate_books_the_difference(
+    service: Service,
+) -> None:
+    """Stripe converts a foreign buyer's money at its own rate, the invoice's kronor came from the
+    shop's: the few öre between them are written off as an exchange gain or loss on the payment, and
+    the invoice ends paid (without this, Fortnox refuses the payment as more than the balance)."""
+    with start_in_thread(SandboxConfig(orders=200, seed=1, time_scale=0.01, limits=False)) as running:
+        sb = Sandbox(running)
+        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop", stripe=True)).id
+        sync(service)
+        payouts = _payouts(sb)
+        books = check_books(service, iid, sb, payouts, "Stripe", payment_account=1580)
+        converted = [ln for p in payouts for ln in p.lines if ln.buyer_currency and ln.kind == "charge"]
+        assert converted and books.exchange != 0
+        failed = service.entities(iid, entity_type="payout_line", status="error", limit=100)
+        assert {e.error_code for e in failed} <= {"PAYOUT_INVOICE_NOT_FOUND"}, [
+            e.error_message for e in failed
+        ]
+        sb.http.close()

@@ -346,16 +346,47 @@ def payment_payload(payout: Payout, line: PayoutLine, invoice: dict, conf: Payou
         fee_in_invoice_currency = (line.fee / rate).quantize(CENT)
         payload["AmountCurrency"] = float(line.buyer_amount.copy_sign(line.amount) - fee_in_invoice_currency)
         payload["CurrencyRate"] = float(rate.quantize(Decimal("0.000001")))
+    write_offs = []
     if line.fee:
-        payload["WriteOffs"] = [
+        write_offs.append(
             {
                 "Amount": float(fee_in_invoice_currency),
                 "AccountNumber": int(str(conf.fee_account)),
                 "Currency": currency,
                 "Description": f"{_title(payout)} fee {line.source_id or line.id}",
             }
-        ]
+        )
+    difference = exchange_difference(line, invoice, currency)
+    if difference:
+        account = conf.exchange_loss_account if difference > 0 else conf.exchange_gain_account
+        if not account:
+            raise EngineError(
+                "PAYOUT_AMOUNT_MISMATCH",
+                f"the {line.kind} for {line.order_name} settles {line.amount:.2f} {currency} on Fortnox "
+                f"invoice {invoice_no}, which owes {_money(invoice.get('Balance')):.2f}, and no exchange "
+                f"{'loss' if difference > 0 else 'gain'} account is set for the difference",
+            )
+        write_offs.append(
+            {
+                "Amount": float(difference),
+                "AccountNumber": int(account),
+                "Currency": currency,
+                "Description": f"{_title(payout)} exchange difference {line.source_id or line.id}",
+            }
+        )
+    if write_offs:
+        payload["WriteOffs"] = write_offs
     return payload
+
+
+def exchange_difference(line: PayoutLine, invoice: dict, currency: str) -> Decimal:
+    """What the invoice still owes after the line, when the provider converted the buyer's money to
+    the invoice's currency at its own rate: the invoice's kronor came from the shop's rate, so a charge
+    settles a few öre (or kronor) more or less than it. Positive: a loss; negative: a gain. Zero for a
+    line in the buyer's own currency, where any difference is a real mismatch left to Fortnox."""
+    if currency != line.currency or not line.buyer_currency or line.buyer_currency == currency:
+        return Decimal(0)
+    return _money(invoice.get("Balance")) - line.amount
 
 
 def _same_payment(found: dict, payload: dict) -> bool:

@@ -330,6 +330,18 @@ class PayoutSettings(Category):
         title="Account for the money of orders cancelled before invoicing; empty: such a payout waits",
         json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
     )
+    # BAS 3960 / 7960 "Valutakursvinster/-förluster på fordringar": the provider converts the buyer's
+    # money at its own rate, so what it settles differs from the invoice's kronor by that difference.
+    exchange_gain_account: str | None = Field(
+        default="3960",
+        title="Exchange gains (the provider settled more than the invoice owed); empty: such a line fails",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
+    exchange_loss_account: str | None = Field(
+        default="7960",
+        title="Exchange losses (the provider settled less than the invoice owed); empty: such a line fails",
+        json_schema_extra=_meta("dropdown", additional=True, source="fortnox:accounts"),
+    )
     other_lines_account: str | None = Field(
         default=None,
         title="Account for the provider's adjustments; empty: such a payout waits",
@@ -358,7 +370,13 @@ class PayoutSettings(Category):
         return _account(value)
 
     @field_validator(
-        "fee_account", "interim_account", "dispute_account", "unbilled_account", "other_lines_account"
+        "fee_account",
+        "interim_account",
+        "dispute_account",
+        "unbilled_account",
+        "other_lines_account",
+        "exchange_gain_account",
+        "exchange_loss_account",
     )
     @classmethod
     def _optional_account(cls, value: str | None) -> str | None:

@@ -92,9 +92,11 @@ ACCOUNTS: tuple[Account, ...] = (
     Account(3172, "Krediterad försäljning OSS Tyskland 7 %", "OSSDE7"),
     Account(3520, "Fakturerade frakter", "MP1"),
     Account(3740, "Öres- och kronutjämning"),
+    Account(3960, "Valutakursvinster på fordringar och skulder av rörelsekaraktär"),
     Account(3990, "Övriga ersättningar, bidrag och intäkter"),
     Account(6351, "Konstaterade förluster på kundfordringar"),
     Account(6570, "Bankkostnader"),
+    Account(7960, "Valutakursförluster på fordringar och skulder av rörelsekaraktär"),
 )
 
 
