@@ -60,6 +60,9 @@ def test_every_payout_reconciles_to_the_ore_and_unpaid_invoices_are_the_orders_i
     payouts = _payouts(sb)
     books = check_books(service, iid, sb, payouts, "Stripe", payment_account=1580)
     assert books.booked["paid"] >= 5 and books.waiting
+    # The task says how many payouts it read, as they were listed (nothing counts them up front).
+    [task] = [t for t in service.tasks(iid) if t.flow_id == service.flow(iid, "stripe_payouts_to_fortnox").id]
+    assert task.total == task.synced + task.failed + task.skipped >= books.booked["paid"]
     # The lost dispute is booked: the charge's money as a customer loss, the dispute fee as a fee.
     assert books.kinds["dispute"] == 1
     # The payout the bank sent back is booked without the bank, its charges paid; the next payout

@@ -56,7 +56,11 @@ async def test_dropdown_switches_connections_and_the_badge_says_why(live) -> Non
         await pilot.click(f"#test-{shopify_id}")
         await wait_until(pilot, lambda: "● Disconnected" in card_text(section, "shopify"))
         assert "the app lacks the scope read_orders" in card_text(section, "shopify")
-        sb.post("shopify/access-scopes", {"scopes": ["read_orders", "read_all_orders"]})
+        # (the Shopify Payments payouts flow is on: its scope too)
+        sb.post(
+            "shopify/access-scopes",
+            {"scopes": ["read_orders", "read_all_orders", "read_shopify_payments_payouts"]},
+        )
 
         # Back to the saved "sandbox" connection (an access token): switched and tested.
         select.value = "sandbox"

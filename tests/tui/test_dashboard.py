@@ -15,7 +15,7 @@ async def test_dashboard_shows_ratio_counts_and_errors(console_ctx) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.console_screen
-        assert "1 completed" in str(screen.query_one("#dash-ratio").render())
+        assert "2 completed" in str(screen.query_one("#dash-ratio").render())  # orders, then payouts
         counts = str(screen.query_one("#dash-entity-counts").render())
         assert "Orders" in counts and "26" in counts and "Customers" in counts
         assert "Engine not running" in str(screen.query_one("#dash-next-text").render())
@@ -28,5 +28,5 @@ async def test_dashboard_shows_ratio_counts_and_errors(console_ctx) -> None:
 def test_day_buckets_and_chart(console_ctx) -> None:
     first = FROZEN_NOW.date() - timedelta(days=6)
     buckets = day_buckets(console_ctx.service.task_counts_by_day(console_ctx.integration_id, first, 7))
-    assert len(buckets) == 7 and buckets[-1] == ("Tue 24", 1, 0)
+    assert len(buckets) == 7 and buckets[-1] == ("Tue 24", 2, 0)
     assert "█" in chart(buckets).plain

@@ -159,7 +159,9 @@ async def test_get_started_from_an_empty_database_to_live(own, snapshot) -> None
         await settle(pilot)
         address = screen.signin.address  # type: ignore[union-attr]
         assert address.startswith(fx["auth_url"] + "?")
-        assert f"state={STATE}" in address and f"state={STATE}" in screen_text(app)
+        # Shown whole (wrapped at the pane's width, so read from the widget, not the screen's lines).
+        shown = str(app.screen.query_one("#gs-erp-address").render()).replace("\n", "")
+        assert f"state={STATE}" in address and address in shown and fx["auth_url"] in screen_text(app)
         await _snap(pilot, snapshot, "3_erp_sign_in")
         # The operator's browser: Fortnox consents at once and sends it back to the redirect URI.
         consent = httpx.get(address, follow_redirects=False, timeout=10)

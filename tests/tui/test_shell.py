@@ -29,7 +29,7 @@ NARROW_MUST_SHOW = {
     "dashboard": [r"│ +synced error pending +│", r"│ Orders +26 +1 +0 +│", r"│ Customers +10 +0 +0 +│"],
     "flows": [r"Export One +▾ +Export Many +▾ ", r"│ +⚙ Filters +⇄ References +│"],
     "tasks": [r"Status +Synced +Failed +Skipped", r"completed +26 +1 +3"],
-    "logs": [r"Code +Ref +Message", r"ARTICLE_NOT_FOUND +#1006 +Order #1006: Kunde"],
+    "logs": [r"Code +Ref +Message", r"PAYOUT_LINE_PAID +71839921 \S+ +Payout line"],
     "time_history": [
         r"Orders: Shopify → Fortnox +2026-11-24 12:00 +5 min",
         r"2026-11-23 00:00 +2026-11-24 00:00 +2",
@@ -50,7 +50,7 @@ NARROW_MUST_SHOW = {
     "configure_connectors": [r"│  Test connection   Manage… │", r"● Connected", r"Connection sandbox +▼"],
     "configure_scheduling": [
         r"Rule +Flows +Every +Active hours +On",
-        r"Every 15 minutes +Orders +15 min +all day +on",
+        r"Every 15 minutes +Orders \+1 more +15 min +all day +on",
         r"a Add rule +e Edit +space On/off +d Delete",
     ],
 }

@@ -41,13 +41,14 @@ async def test_retry_a_task_with_failures_enqueues_a_retry(console_ctx) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("4")
         await settle(pilot)
+        await pilot.press("down")  # past the payouts sync (newest) to the orders sync and its failures
         await pilot.press("r")
         await settle(pilot)
         newest = svc.tasks(iid, limit=1)[0]
         assert newest.trigger == "retry" and newest.retry_of == 1 and newest.kind == "retry"
         await settle(pilot)  # the refresh tick (or a reload) shows it
         app.console_screen.section("tasks").reload()
-        assert app.console_screen.query_one("#tasks-table").row_count == 2
+        assert app.console_screen.query_one("#tasks-table").row_count == 3
 
 
 async def test_status_filter_and_detail(console_ctx) -> None:
@@ -60,8 +61,8 @@ async def test_status_filter_and_detail(console_ctx) -> None:
         assert app.console_screen.query_one("#tasks-table").row_count == 0
         app.show_section("tasks", status="completed")
         await settle(pilot)
-        assert app.console_screen.query_one("#tasks-table").row_count == 1
-        await pilot.press("enter")
+        assert app.console_screen.query_one("#tasks-table").row_count == 2  # orders, then payouts
+        await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, TaskDetailScreen)
         assert app.screen.query_one("#task-logs").row_count == 40  # the sync's lines, refunds' included

@@ -543,10 +543,13 @@ class Runner:
     async def _stream_since(
         self, ctx: FlowContext, module: ModuleType, task: Task, window: th.Window, counters: dict[str, int]
     ) -> None:
-        """Every record `module.fetch_since` lists for the window, as one chunk."""
+        """Every record `module.fetch_since` lists for the window, as one chunk. Nothing counts them
+        beforehand, so the task's total grows as they are listed."""
 
-        def fetch(chunk: th.Window) -> AsyncIterator[list[dict]]:
-            return module.fetch_since(ctx, chunk.start, chunk.end)  # type: ignore[no-any-return]
+        async def fetch(chunk: th.Window) -> AsyncIterator[list[dict]]:
+            async for page in module.fetch_since(ctx, chunk.start, chunk.end):
+                counters["total"] += len(page)
+                yield page
 
         await self._stream(ctx, module, task.id, [window], fetch, counters, lambda c, n: None)  # type: ignore[arg-type]
 

@@ -81,7 +81,14 @@ def rule_flows(rule: ScheduleRule, flows: list[Flow]) -> str:
     names = {f.key: f.name for f in flows}
     if len(names) > 1 and set(rule.flow_keys) >= set(names):
         return f"all {len(names)} flows"
-    return ", ".join(names.get(k, k) for k in rule.flow_keys) or "—"
+    shown = [names.get(k, k) for k in rule.flow_keys]
+    if len(shown) > 1 and len(", ".join(shown)) > RULE_FLOWS_WIDTH:
+        # The table shares 80 columns with the rule's name and times; Edit lists them all.
+        return f"{shown[0]} +{len(shown) - 1} more"
+    return ", ".join(shown) or "—"
+
+
+RULE_FLOWS_WIDTH = 24
 
 
 def active_hours(rule: ScheduleRule) -> str:

@@ -231,15 +231,20 @@ class DashboardSection(Section):
             text = Content.from_markup("[$text-muted]No records yet: the first sync creates them.[/]")
         else:
             types = ordered_types(counts)
-            # As narrow as the names and figures allow: the panel shares 80 columns with the chart.
-            width = max(len(entity_tab_title(t)) for t in types)
+            # As narrow as the names and figures allow: the panel shares 80 columns with the chart, so
+            # a payout's lines sit under "Payouts" by a short name.
+            names = {
+                t: "└ lines" if t == "payout_line" and "payout" in counts else entity_tab_title(t)
+                for t in types
+            }
+            width = max(len(n) for n in names.values())
             lines = [Content.from_markup("[$text-muted]$h[/]", h=f"{'':<{width}} synced error pending")]
             for etype in types:
                 c = counts[etype]
                 lines.append(
                     Content.from_markup(
                         "$name [$text-success]$ok[/] [$text-error]$err[/] [$text-warning]$pend[/]",
-                        name=f"{entity_tab_title(etype):<{width}}",
+                        name=f"{names[etype]:<{width}}",
                         ok=f"{c.get('synced', 0):>6}",
                         err=f"{c.get('error', 0):>5}",
                         pend=f"{c.get('pending', 0):>7}",

@@ -57,6 +57,7 @@ class LogsSection(PagedSection):
             fill="Message",
             fill_min=24,
             drop=("Task", "Flow", "Level"),
+            caps={"Ref": 12},
             id="logs-table",
         )
         yield Static("", id="logs-status-line", classes="status-line")

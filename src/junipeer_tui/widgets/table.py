@@ -199,10 +199,14 @@ class PagedTable(LeanDataTable):
         fill_min: int = 12,
         drop: Iterable[str] = (),
         stretch: bool = True,
+        caps: dict[str, int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._columns = list(columns)
+        # Columns cut to at most this many characters (a payout line's reference is long; the
+        # message beside it says it whole).
+        self._caps = dict(caps or {})
         self._fill = fill
         self._fill_min = fill_min  # characters the fill column keeps before a column is dropped
         self._drop = list(drop)
@@ -265,6 +269,8 @@ class PagedTable(LeanDataTable):
             for name, value in zip(self._columns, cells, strict=False):
                 plain = value.plain if isinstance(value, Text) else str(value)
                 widths[name] = max(widths[name], cell_len(plain.partition("\n")[0]))
+        for name, cap in self._caps.items():
+            widths[name] = min(widths[name], cap)
         return {name: width + 2 * self.cell_padding for name, width in widths.items()}
 
     def _fit(self) -> None:
@@ -286,6 +292,14 @@ class PagedTable(LeanDataTable):
             for name in shown:
                 self.add_column(name, key=name)
             self._add_rows()
+        for name in self._caps:
+            if name in shown:
+                capped = self.columns[ColumnKey(name)]
+                width = natural[name] - 2 * self.cell_padding
+                if capped.auto_width or capped.width != width:
+                    capped.auto_width, capped.width = False, width
+                    self._require_update_dimensions = True
+                    self.refresh()
         if fill in shown:
             width = max(room - sum(natural[c] for c in shown if c != fill) - 2 * self.cell_padding, 1)
             if not self._stretch:
