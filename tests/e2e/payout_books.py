@@ -120,7 +120,12 @@ def check_books(
             written_off: dict[int, Decimal] = defaultdict(Decimal)
             for w in payment["WriteOffs"]:
                 written_off[int(w["AccountNumber"])] += money(w["Amount"])
-            assert written_off.pop(FEES, Decimal(0)) == line.fee
+            fee = line.fee
+            if invoice["Currency"] != line.currency:  # an invoice in the buyer's currency: the fee in it
+                assert line.buyer_currency == invoice["Currency"] and line.buyer_amount
+                fee = (line.fee / (abs(line.amount) / abs(line.buyer_amount))).quantize(CENT)
+                assert money(payment["AmountCurrency"]) + fee == abs(line.buyer_amount).copy_sign(line.amount)
+            assert written_off.pop(FEES, Decimal(0)) == fee
             # The provider converted the buyer's money at its own rate: the invoice's kronor differ by
             # the difference, written off as an exchange gain (negative) or loss, and the invoice is paid.
             exchange = written_off.pop(EXCHANGE_GAINS, Decimal(0)) + written_off.pop(

@@ -216,3 +216,30 @@ def test_a_buyers_currency_converted_at_the_providers_rate_books_the_difference(
             e.error_message for e in failed
         ]
         sb.http.close()
+
+
+def test_invoices_in_the_buyers_currency_are_paid_in_it_at_the_providers_rate(service: Service) -> None:
+    """With Use presentment currency a euro buyer's invoice is in euro: Stripe settled the charge in
+    kronor, so the payment carries the euro amount (AmountCurrency) and the rate Stripe converted at,
+    and the invoice ends paid in full in its own currency."""
+    with start_in_thread(SandboxConfig(orders=200, seed=1, time_scale=0.01, limits=False)) as running:
+        sb = Sandbox(running)
+        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop", stripe=True)).id
+        service.save_settings(iid, "order", {"use_presentment_currency": True})
+        sync(service)
+        payouts = _payouts(sb)
+        check_books(service, iid, sb, payouts, "Stripe", payment_account=1580)
+        foreign = [i for i in sb.get("fortnox/invoices") if i["Currency"] != "SEK" and not i["Credit"]]
+        payments = {str(p["InvoiceNumber"]): p for p in sb.get("fortnox/invoicepayments")}
+        paid = [i for i in foreign if str(i["DocumentNumber"]) in payments]
+        assert paid, "no invoice in a buyer's currency was paid by a payout"
+        for invoice in paid:
+            payment = payments[str(invoice["DocumentNumber"])]
+            fee = sum((money(w["Amount"]) for w in payment["WriteOffs"]), Decimal(0))
+            assert money(payment["AmountCurrency"]) + fee == money(invoice["Total"]), (invoice, payment)
+            assert money(invoice["Balance"]) == 0 and payment["CurrencyRate"] not in (0, 1)
+        failed = service.entities(iid, entity_type="payout_line", status="error", limit=100)
+        assert {e.error_code for e in failed} <= {"PAYOUT_INVOICE_NOT_FOUND"}, [
+            e.error_message for e in failed
+        ]
+        sb.http.close()

@@ -336,15 +336,20 @@ def payment_payload(payout: Payout, line: PayoutLine, invoice: dict, conf: Payou
     }
     fee_in_invoice_currency = line.fee
     if currency != line.currency:
-        if line.currency != BOOK_CURRENCY or line.buyer_currency != currency or not line.buyer_amount:
+        buyer_amount = line.buyer_amount if line.buyer_currency == currency else None
+        if buyer_amount is None and line.kind in ("charge", "refund") and _money(invoice.get("Balance")):
+            # Shopify Payments names no buyer's amount: a charge pays its whole order, a refund its
+            # whole credit, so what the document owes in its currency is what the buyer paid.
+            buyer_amount = abs(_money(invoice.get("Balance")))
+        if line.currency != BOOK_CURRENCY or not buyer_amount:
             raise EngineError(
                 "PAYOUT_CURRENCY_MISMATCH",
                 f"Fortnox invoice {invoice_no} is in {currency}, and the {line.kind} for {line.order_name} "
                 f"was settled in {line.currency} without an amount in {currency} to convert at",
             )
-        rate = abs(line.amount) / abs(line.buyer_amount)
+        rate = abs(line.amount) / abs(buyer_amount)
         fee_in_invoice_currency = (line.fee / rate).quantize(CENT)
-        payload["AmountCurrency"] = float(line.buyer_amount.copy_sign(line.amount) - fee_in_invoice_currency)
+        payload["AmountCurrency"] = float(buyer_amount.copy_sign(line.amount) - fee_in_invoice_currency)
         payload["CurrencyRate"] = float(rate.quantize(Decimal("0.000001")))
     write_offs = []
     if line.fee:

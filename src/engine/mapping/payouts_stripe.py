@@ -57,7 +57,9 @@ def _line(txn: dict[str, Any]) -> PayoutLine:
     currency = str(txn["currency"])
     source = txn.get("source")
     buyer_amount = buyer_currency = rate = None
-    if txn.get("exchange_rate") is not None and isinstance(source, dict) and source.get("object") == "charge":
+    # A charge or a refund converted from the buyer's currency keeps its amount in that currency.
+    converted = isinstance(source, dict) and source.get("object") in ("charge", "refund")
+    if txn.get("exchange_rate") is not None and converted and source.get("currency"):
         buyer_currency = str(source["currency"]).upper()
         buyer_amount = to_major(source["amount"], buyer_currency)
         rate = Decimal(str(txn["exchange_rate"]))

@@ -107,19 +107,27 @@ def _charge_lines(record: OrderRecord) -> list[dict[str, Any]]:
     line["exchange_rate"] = None if buyer == "SEK" else FX_TO_SEK[buyer]
     lines = [line]
     for refund in o["refunds"]:
-        refunded = _sek(sum(cents_of(t["amount"]) for t in refund["transactions"]), buyer)
-        source = {"id": _sid("re", refund["id"]), "object": "refund", "charge": charge, "metadata": {}}
-        lines.append(
-            _txn(
-                _sid("txn", "refund", refund["id"]),
-                "refund",
-                "refund",
-                -refunded,
-                0,
-                record.created_ts,
-                source,
-            )
+        given_back = sum(cents_of(t["amount"]) for t in refund["transactions"])
+        # A refund is in its charge's currency (amount, currency), settled in SEK at a rate.
+        source = {
+            "id": _sid("re", refund["id"]),
+            "object": "refund",
+            "amount": given_back,
+            "currency": buyer.lower(),
+            "charge": charge,
+            "metadata": {},
+        }
+        txn = _txn(
+            _sid("txn", "refund", refund["id"]),
+            "refund",
+            "refund",
+            -_sek(given_back, buyer),
+            0,
+            record.created_ts,
+            source,
         )
+        txn["exchange_rate"] = line["exchange_rate"]
+        lines.append(txn)
     return lines
 
 
