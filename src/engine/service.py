@@ -64,6 +64,7 @@ SANDBOX_SHIPPING = {
     "Instabox": "IBX",
     "UPS Standard": "UPS",
 }
+SHOPIFY_PAYMENTS_FLOW = "shopify_payments_payouts_to_fortnox"
 SANDBOX_PAYMENT = {"stripe": "K", "paypal": "PP", "klarna": "KL", "shopify_payments": "K"}
 # The sandbox company's OSS sales accounts (engine.sandbox.fortnox_company) for the demo shop's EU markets.
 SANDBOX_OSS_ACCOUNTS = {
@@ -310,12 +311,20 @@ class Service(ConnectMixin):
             )
 
     async def connect_sandbox(
-        self, info: dict[str, Any], name: str = "Sandbox", *, live: bool = False, stripe: bool = False
+        self,
+        info: dict[str, Any],
+        name: str = "Sandbox",
+        *,
+        live: bool = False,
+        stripe: bool = False,
+        shopify_payments: bool = False,
     ) -> Integration:
         """`junipeer sandbox connect`: the connect steps an operator takes, on a running sandbox.
         Create the integration unless it exists (its flows on), connect Shopify with the sandbox's
         Admin API token and Fortnox with the grant the sandbox made, fill the settings never saved
-        with working values, and with `live` set it to Live mode so its scheduling rules run."""
+        with working values, and with `live` set it to Live mode so its scheduling rules run.
+        Payouts are booked only when asked for: `stripe` connects Stripe, `shopify_payments` keeps
+        the Shopify Payments payouts flow that the sandbox shop's granted scope turns on."""
         with self.session() as s:
             integ = s.exec(select(Integration).where(Integration.name == name)).first()
         if integ is None:
@@ -336,6 +345,10 @@ class Service(ConnectMixin):
             time_scale=scale,
             pacing=pacing,
         )
+        if not shopify_payments:
+            payouts = next((f for f in self.flows(integ.id) if f.key == SHOPIFY_PAYMENTS_FLOW), None)  # type: ignore[arg-type]
+            if payouts is not None and payouts.enabled and payouts.last_synced_at is None:
+                self.enable_flow(integ.id, SHOPIFY_PAYMENTS_FLOW, False)  # type: ignore[arg-type]
         await self.connect_fortnox(
             integ.id,  # type: ignore[arg-type]
             client_id=fx["client_id"],

@@ -262,12 +262,16 @@ def sandbox_serve(host: str, port: int, orders: int, seed: int, time_scale: floa
 )
 @click.option("--name", default="Sandbox", show_default=True)
 @click.option("--live", is_flag=True, help="Set it to Live mode: its scheduling rules run in `junipeer run`.")
-@click.option("--stripe", is_flag=True, help="Connect the sandbox's Stripe too: its payouts are booked.")
+@click.option(
+    "--payouts",
+    is_flag=True,
+    help="Book the sandbox's payouts too: connect its Stripe, keep Shopify Payments'.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @handled
 def sandbox_connect(
-    obj: Ctx, url: str, token: str | None, name: str, live: bool, stripe: bool, as_json: bool
+    obj: Ctx, url: str, token: str | None, name: str, live: bool, payouts: bool, as_json: bool
 ) -> None:
     """Create or update an integration whose connectors point at a running sandbox."""
     from engine.sandbox.client import fetch_info
@@ -280,7 +284,9 @@ def sandbox_connect(
             "control_token `junipeer sandbox serve` printed (or set JUNIPEER_SANDBOX_TOKEN)",
         )
     info = fetch_info(url, token)
-    integ = asyncio.run(obj.service.connect_sandbox(info, name, live=live, stripe=stripe))
+    integ = asyncio.run(
+        obj.service.connect_sandbox(info, name, live=live, stripe=payouts, shopify_payments=payouts)
+    )
     conns = obj.service.connectors(integ.id)  # type: ignore[arg-type]
     emit(
         [

@@ -36,7 +36,9 @@ def prepare(orders: int, seed: int, time_scale: float) -> tuple[object, Service]
         f"sqlite:///{demo_database()}", secrets=FileSecretStore(path / "secrets.json"), data_dir=path
     )
     # The demo shows a running integration: its schedule syncs from the first second.
-    asyncio.run(service.connect_sandbox(sandbox.info, "Demo shop", live=True, stripe=True))
+    asyncio.run(
+        service.connect_sandbox(sandbox.info, "Demo shop", live=True, stripe=True, shopify_payments=True)
+    )
     return sandbox, service
 
 

@@ -88,10 +88,12 @@ def test_operator_session_from_the_command_line(served) -> None:
     }
 
     flows = json.loads(junipeer("flows", "--json", env=env).stdout)
-    # Stripe's payouts flow is there, off until Stripe is connected.
+    # The payouts flows are there, off: Stripe's until Stripe is connected, Shopify Payments' until
+    # asked for (`sandbox connect --payouts`, or `flows enable`).
     assert [(f["key"], f["enabled"]) for f in flows] == [
         ("orders_to_fortnox", True),
         ("stripe_payouts_to_fortnox", False),
+        ("shopify_payments_payouts_to_fortnox", False),
     ]
 
     one = json.loads(junipeer("export-one", "orders", "#1001", "--json", env=env, check=False).stdout)

@@ -38,7 +38,7 @@ def test_kills_during_overlapping_tasks_and_processes_never_duplicate(db_url: st
         for order in rng.sample(shop, len(shop) // 4):
             sb.post(f"shopify/orders/{order['id']}", {"email": None})
         service = Service(db_url, secrets=FileSecretStore(tmp_path / "secrets.json"), data_dir=tmp_path)
-        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop", stripe=True)).id
+        iid = asyncio.run(service.connect_sandbox(sb.info, "Shop", stripe=True, shopify_payments=True)).id
         # PayPal invoices get a payment each: duplicates_in_fortnox counts them per invoice too.
         service.save_settings(iid, "invoice", {"paid_gateways": {"paypal": "PP"}})
         flow = service.flow(iid, "orders_to_fortnox")

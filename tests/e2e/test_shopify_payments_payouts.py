@@ -54,7 +54,7 @@ def _payouts(sb: Sandbox) -> list[Payout]:
 
 @pytest.fixture
 def shop(service: Service, sandbox: Sandbox) -> tuple[Service, Sandbox, int]:
-    integ = asyncio.run(service.connect_sandbox(sandbox.info, "Shop"))
+    integ = asyncio.run(service.connect_sandbox(sandbox.info, "Shop", shopify_payments=True))
     return service, sandbox, integ.id  # type: ignore[return-value]
 
 
@@ -112,7 +112,7 @@ def test_a_shop_without_the_payouts_scope_keeps_the_flow_off(service: Service, s
         "shopify/access-scopes",
         {"scopes": ["read_orders", "write_orders", "read_all_orders", "read_products", "read_customers"]},
     )
-    integ = asyncio.run(service.connect_sandbox(sandbox.info, "Shop"))
+    integ = asyncio.run(service.connect_sandbox(sandbox.info, "Shop", shopify_payments=True))
     flow = service.flow(integ.id, KEY)  # type: ignore[arg-type]
     assert not flow.enabled
     # The orders-only shop stays connected: the scope is needed only once the flow is on.

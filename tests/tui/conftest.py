@@ -101,7 +101,7 @@ def build_seed(path: Path) -> Service:
             secrets=FileSecretStore(path / "secrets.json"),
             data_dir=path,
         )
-        integ = asyncio.run(service.connect_sandbox(sb.info, "Demo shop"))
+        integ = asyncio.run(service.connect_sandbox(sb.info, "Demo shop", shopify_payments=True))
         service.save_settings(integ.id, "order", {"exclusion_date": EXCLUSION_DATE})  # not "today − 90"
         asyncio.run(run_headless(service, until_idle=True, concurrency=1))
         _freeze(service, sb.base_url)
