@@ -180,7 +180,8 @@ def test_a_missing_scope_is_named_at_test_connection_and_at_sync(own: Service, s
     assert asyncio.run(connect_shop(own, iid, sandbox, credentials=False)).ok
     lacking = asyncio.run(sign_in(own, iid, sandbox, scope="companyinformation settings order"))
     assert not lacking.ok and lacking.connector.status == "disconnected"
-    assert "lacks the scopes customer, invoice" in lacking.message
+    # (the shop grants Shopify Payments payouts, whose flow then needs bookkeeping and payment too)
+    assert "lacks the scopes bookkeeping, customer, invoice, payment" in lacking.message
     with pytest.raises(Exception, match="FORTNOX_SCOPE_MISSING") as refused:
         set_up(own, iid)
     assert "customer" in str(refused.value)
