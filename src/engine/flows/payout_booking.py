@@ -95,6 +95,20 @@ def _title(payout: Payout) -> str:
     return PROVIDER_TITLES.get(payout.provider, payout.provider)
 
 
+async def fetch_payout(ctx: FlowContext, payout_id: str) -> dict | None:
+    """A provider's payout by its id (each flow's `fetch_by_source_id`), None when it has none."""
+    try:
+        return await ctx.source.get_payout(payout_id)  # type: ignore[no-any-return]
+    except PlatformError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def reference_of(payout: dict) -> str:
+    return str(payout.get("id"))
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 

@@ -23,7 +23,6 @@ from engine.flows import orders_to_fortnox, payout_booking
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.payouts import Payout
 from engine.mapping.payouts_shopify import payout_from_shopify
-from engine.platforms.http import PlatformError
 from engine.runtime.records import dumps
 
 KEY = "shopify_payments_payouts_to_fortnox"
@@ -46,23 +45,14 @@ async def fetch_since(ctx: FlowContext, start: datetime, end: datetime) -> Async
         yield page
 
 
-async def fetch_by_source_id(ctx: FlowContext, source_id: str) -> dict | None:
-    try:
-        return await ctx.source.get_payout(source_id)  # type: ignore[no-any-return]
-    except PlatformError as exc:
-        if exc.status == 404:
-            return None
-        raise
+fetch_by_source_id = payout_booking.fetch_payout
+reference_of = payout_booking.reference_of
 
 
 async def fetch_one(ctx: FlowContext, ref: str) -> dict | None:
     """The payout `ref` names: its id, or a line's label ("123 charge #1001")."""
     payout_id = ref.split(" ", 1)[0]
     return await fetch_by_source_id(ctx, payout_id) if payout_id.isdigit() else None
-
-
-def reference_of(payout: dict) -> str:
-    return str(payout.get("id"))
 
 
 async def process(ctx: FlowContext, payout: dict) -> Outcome:

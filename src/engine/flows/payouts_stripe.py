@@ -17,7 +17,6 @@ from datetime import datetime
 from engine.flows import payout_booking
 from engine.flows.base import FlowContext, Outcome
 from engine.mapping.payouts_stripe import payout_from_stripe
-from engine.platforms.http import PlatformError
 from engine.runtime.records import dumps
 
 KEY = "stripe_payouts_to_fortnox"
@@ -35,22 +34,13 @@ def fetch_since(ctx: FlowContext, start: datetime, end: datetime) -> AsyncIterat
     return ctx.source.iter_payouts(int(start.timestamp()), int(end.timestamp()))
 
 
-async def fetch_by_source_id(ctx: FlowContext, source_id: str) -> dict | None:
-    try:
-        return await ctx.source.get_payout(source_id)  # type: ignore[no-any-return]
-    except PlatformError as exc:
-        if exc.status == 404:
-            return None
-        raise
+fetch_by_source_id = payout_booking.fetch_payout
+reference_of = payout_booking.reference_of
 
 
 async def fetch_one(ctx: FlowContext, ref: str) -> dict | None:
     """The payout `ref` names: its id, or a line's label ("po_… charge #1001")."""
     return await fetch_by_source_id(ctx, ref.split(" ", 1)[0])
-
-
-def reference_of(payout: dict) -> str:
-    return str(payout.get("id"))
 
 
 async def process(ctx: FlowContext, payout: dict) -> Outcome:
