@@ -527,12 +527,9 @@ class Runner:
                         Task.kind == "sync",
                         Task.status == TaskStatus.RUNNING,
                         col(Task.lease_until) > utcnow(),
-                        Flow.source_side == "A",
-                        # Not a since-read flow of the shop (Shopify Payments payouts), which
-                        # waits on the same syncs itself.
-                        col(Flow.key).not_in(
-                            [k for k in flows.FLOW_MODULES if not flows.uses_time_history(k)]
-                        ),
+                        # The flows that make the invoices (they load by Time History); never
+                        # another since-read flow, which waits on the same syncs itself.
+                        col(Flow.key).in_([k for k in flows.FLOW_MODULES if flows.uses_time_history(k)]),
                     )
                     .limit(1)
                 ).first()
